@@ -1,0 +1,1 @@
+"""Board platforms and pin constraints (``spinemu.boards``)."""

@@ -1,0 +1,1 @@
+"""Top-level designs and FPGA synthesis flows (``spinemu.gateware``)."""

@@ -1,0 +1,1 @@
+"""Amaranth components of the fabric (``spinemu.hdl``): tiles, routing trees, LFSRs, p-bit cores."""

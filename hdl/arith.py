@@ -1,0 +1,47 @@
+"""Amaranth expressions for the integer helpers of :mod:`spinemu.numeric` (DESIGN.md 3).
+
+Each function builds combinational logic equal, bit for bit, to its numpy twin; the unit tests
+compare them exhaustively on small widths.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Mux, Value, signed, unsigned
+
+from spinemu.numeric import signed_range, unsigned_range
+
+__all__ = ["sat", "usat", "rshift_round", "rshift_round_var"]
+
+
+def sat(v: Value, bits: int) -> Value:
+    """``v`` clamped to the signed ``bits``-bit range; shape ``signed(bits)``."""
+    lo, hi = signed_range(bits)
+    return Mux(v > hi, Const(hi, signed(bits)), Mux(v < lo, Const(lo, signed(bits)), v))[
+        :bits
+    ].as_signed()
+
+
+def usat(v: Value, bits: int) -> Value:
+    """``v`` clamped to the unsigned ``bits``-bit range; shape ``unsigned(bits)``."""
+    lo, hi = unsigned_range(bits)
+    return Mux(v > hi, Const(hi, unsigned(bits)), Mux(v < lo, Const(lo, unsigned(bits)), v))[
+        :bits
+    ]
+
+
+def rshift_round(v: Value, s: int) -> Value:
+    """Round-half-up right shift by a constant ``s >= 0``; one bit wider than ``v`` for s > 0."""
+    if s == 0:
+        return v
+    return (v + (1 << (s - 1))) >> s
+
+
+def rshift_round_var(v: Value, s: Value, max_shift: int) -> Value:
+    """Round-half-up right shift by a run-time amount ``s`` in ``0..max_shift``.
+
+    The half, ``2**(s-1)`` (0 for s = 0), is taken as bits ``1..max_shift`` of ``1 << s``, so
+    the adder is ``max(len(v), max_shift) + 1`` bits wide. Values of ``s`` above ``max_shift``
+    give an unspecified result; the tile refuses to store them.
+    """
+    half = (Const(1, 1) << s)[1 : max_shift + 1]
+    return (v + half) >> s

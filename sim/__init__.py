@@ -1,0 +1,1 @@
+"""Golden models, testbenches and simulator runners (``spinemu.sim``)."""

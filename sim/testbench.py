@@ -1,0 +1,42 @@
+"""Stream helpers for Amaranth-simulator testbenches (``amaranth.sim``), used by every unit test.
+
+A transfer happens on a clock edge where ``valid`` and ``ready`` are both high (lib.stream rules).
+``pause`` callables return True on the cycles where the driver holds ``valid`` (or ``ready``) low,
+so tests can stress back-pressure with a seeded random generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+__all__ = ["stream_put", "stream_get", "random_pause"]
+
+
+def random_pause(rng, probability: float) -> Callable[[], bool]:
+    """A pause generator: True with ``probability`` on each call, from a seeded ``rng``."""
+    return lambda: bool(rng.random() < probability)
+
+
+async def stream_put(ctx, stream, payloads: Iterable, pause: Callable[[], bool] | None = None):
+    """Drive each payload onto ``stream`` (an In stream of the DUT) until it is accepted."""
+    for payload in payloads:
+        while pause is not None and pause():
+            ctx.set(stream.valid, 0)
+            await ctx.tick()
+        ctx.set(stream.payload, payload)
+        ctx.set(stream.valid, 1)
+        await ctx.tick().until(stream.ready)
+    ctx.set(stream.valid, 0)
+
+
+async def stream_get(ctx, stream, count: int, pause: Callable[[], bool] | None = None) -> list:
+    """Accept ``count`` payloads from ``stream`` (an Out stream of the DUT) and return them."""
+    received = []
+    while len(received) < count:
+        ready = pause is None or not pause()
+        ctx.set(stream.ready, ready)
+        _, _, valid, payload = await ctx.tick().sample(stream.valid, stream.payload)
+        if ready and valid:
+            received.append(payload)
+    ctx.set(stream.ready, 0)
+    return received

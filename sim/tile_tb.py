@@ -1,0 +1,108 @@
+"""cocotb testbench of :class:`spinemu.hdl.tile.CrossbarTile` (run by :func:`runner.run_tile`).
+
+The stimulus arrives as an npz file named by ``SPINEMU_STIMULUS``: the config (JSON), the weight
+image ``g``, calibration registers, input codes ``x``, the load mode, a seed and a stall
+probability. The bench loads the tile (through its write streams unless the images were baked
+into the memories), streams every vector in, and checks each output against the golden model as
+it arrives. It writes ``z`` (outputs, signed), ``cycles`` and ``sim_seconds`` to
+``SPINEMU_RESULT`` before the checker's verdict, so a failing run still reports what it saw.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.utils import get_sim_time
+
+from spinemu.config import TileConfig
+from spinemu.hdl.tile import column_write_layout, weight_words, weight_write_layout
+from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
+from spinemu.sim.golden import CrossbarTileModel
+from spinemu.sim.runner import CLOCK_NS
+from spinemu.sim.testbench import random_pause
+
+
+def _to_signed(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >> (bits - 1) & 1 else value
+
+
+class TileTB:
+    """Drivers for the four streams of the tile, a scoreboard against the golden model."""
+
+    def __init__(self, dut, config: TileConfig, rng, stall: float):
+        self.dut, self.config = dut, config
+        pause = random_pause(rng, stall) if stall > 0 else None
+        self.x = StreamSource(dut, "x", dut.clk, pause)
+        self.weights = StreamSource(dut, "weight_wr", dut.clk, pause)
+        self.columns = StreamSource(dut, "column_wr", dut.clk, pause)
+        self.z = StreamSink(dut, "z", dut.clk, pause)
+        self._addr_bits = weight_write_layout(config)["addr"].shape.width
+        self._col_bits = column_write_layout(config)["col"].shape.width
+
+    async def reset(self) -> None:
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 2)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    def write_weights(self, g) -> None:
+        cfg = self.config
+        widths = [self._addr_bits] + [cfg.cell_bits] * cfg.lanes
+        self.weights.send(pack_fields([addr, *word], widths)
+                          for addr, word in enumerate(weight_words(cfg, g).tolist()))
+
+    def write_columns(self, adc_shift, gain, offset) -> None:
+        cfg = self.config
+        widths = [self._col_bits, cfg.shift_bits, cfg.gain_bits, cfg.offset_bits]
+        self.columns.send(pack_fields(fields, widths)
+                          for fields in zip(range(cfg.cols), adc_shift, gain, offset))
+
+    def send_inputs(self, x) -> None:
+        self.x.send(pack_fields([v], [self.config.input_bits]) for v in x.reshape(-1).tolist())
+
+    async def receive(self, batch: int) -> np.ndarray:
+        raw = await self.z.receive(batch * self.config.cols)
+        return np.array([_to_signed(v, self.config.out_bits) for v in raw],
+                        dtype=np.int64).reshape(batch, self.config.cols)
+
+    def stop(self) -> None:
+        for part in (self.x, self.weights, self.columns, self.z):
+            part.stop()
+
+
+@cocotb.test()
+async def tile_matches_golden(dut):
+    with np.load(os.environ["SPINEMU_STIMULUS"]) as stim:
+        stimulus = {k: stim[k] for k in stim.files}
+    config = TileConfig.from_json(str(stimulus["config"]))
+    g, x = stimulus["g"], stimulus["x"]
+    calibration = (stimulus["adc_shift"], stimulus["gain"], stimulus["offset"])
+    model = CrossbarTileModel(config, g, *calibration)
+    expected = model(x)
+
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    tb = TileTB(dut, config, np.random.default_rng(int(stimulus["seed"])),
+                float(stimulus["stall"]))
+    await tb.reset()
+    if str(stimulus["load"]) == "runtime":
+        tb.write_weights(g)
+        tb.write_columns(*calibration)
+        await tb.weights.wait_idle()
+        await tb.columns.wait_idle()
+    started_ns, started_wall = get_sim_time(unit="ns"), time.perf_counter()
+    tb.send_inputs(x)
+    z = await tb.receive(len(x))
+    sim_seconds = time.perf_counter() - started_wall
+    cycles = round((get_sim_time(unit="ns") - started_ns) / CLOCK_NS)
+    tb.stop()
+    np.savez(os.environ["SPINEMU_RESULT"], z=z, cycles=cycles, sim_seconds=sim_seconds)
+
+    wrong = np.argwhere(z != expected)
+    for b, c in wrong[:10]:
+        dut._log.error(f"vector {b} column {c}: rtl {z[b, c]} != golden {expected[b, c]}")
+    assert wrong.size == 0, f"{len(wrong)} of {z.size} outputs differ from the golden model"

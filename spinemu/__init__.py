@@ -1,0 +1,3 @@
+"""spinemu: generator of FPGA/RTL emulators for spintronic computing fabrics."""
+
+__version__ = "0.1.0"
