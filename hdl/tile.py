@@ -90,7 +90,8 @@ class CrossbarTile(wiring.Component):
     buffer; calibration registers in a C-word memory. Per vector the tile loads R inputs (R
     cycles), then for each group streams R weight words through L multipliers (R cycles, 3 more
     to flush and hand the L sums to the output stage), so with ``z`` always ready a vector takes
-    ``R + K * max(R + 3, L)`` cycles (:meth:`cycles_per_vector`). The output stage turns one sum
+    ``R + K * (R + 3)`` cycles when ``L <= R + 3`` (:meth:`cycles_per_vector` has the general
+    form). The output stage turns one sum
     per clock into ``z`` through a 4-stage pipeline (calibration read, ADC, gain multiply,
     offset/saturate) while the next group computes; the next vector loads while the last group
     drains. Latency from the last input transfer to the first ``z`` is R + 8 cycles.
@@ -121,8 +122,15 @@ class CrossbarTile(wiring.Component):
 
     @staticmethod
     def cycles_per_vector(config: TileConfig) -> int:
-        """Clock cycles per vector in steady state with inputs always valid and ``z`` ready."""
-        return config.rows + config.groups * max(config.rows + 3, config.lanes)
+        """Clock cycles per vector in steady state with inputs always valid and ``z`` ready.
+
+        A group's sums are handed to the output stage ``R + 3`` cycles after the previous
+        group's (``2R + 3`` across a vector boundary, which includes loading), but no sooner
+        than the output stage has taken the previous group's lanes, one per cycle.
+        """
+        R, L, K = config.rows, config.lanes, config.groups
+        last_lanes = config.cols - (K - 1) * L
+        return max(2 * R + 3, last_lanes) + (K - 1) * max(R + 3, L)
 
     def elaborate(self, platform):
         cfg = self._config

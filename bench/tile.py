@@ -1,0 +1,357 @@
+"""Crossbar tile benchmark: golden-model throughput against BLAS, RTL simulation speed.
+
+Run as ``python bench/tile.py [--quick] [-o bench/results/tile.json]``. One run measures
+
+1. the MAC/s of :class:`spinemu.sim.golden.CrossbarTileModel` on square tiles with a batch of 64
+   vectors, for the default widths and a wide config, as a ratio to a float32 numpy matmul of the
+   same shapes timed in the same run, interleaved (golden, matmul, golden, matmul, ...);
+2. the simulated clock cycles per second of the RTL tile under cocotb on Verilator and, when
+   ``iverilog`` is on PATH, on Icarus, with the RTL outputs checked against the golden model.
+
+It prints progress and a table, and writes JSON (layout in ``bench/README.md``): every timed
+figure as median, min and max over its repeats, plus the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from spinemu.config import TileConfig
+from spinemu.hdl.tile import CrossbarTile
+from spinemu.numeric import signed_range
+from spinemu.sim.golden import CrossbarTileModel, tile_forward
+from spinemu.sim.runner import available_simulators, cache_root, run_tile
+
+BATCH = 64
+TARGET_RATIO = 0.25
+SEED = 2024
+WIDE = {"cell_bits": 12, "input_bits": 8, "input_signed": True, "adc_bits": 16}
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Sizes and repeat counts of one run.
+
+    Attributes
+    ----------
+    golden_sizes : tuple of int
+        Square tile sizes for the golden model.
+    golden_repeats : int
+        Interleaved (golden, matmul) sample pairs per case.
+    sample_seconds : float
+        Least duration of one timing sample; short calls are repeated within a sample.
+    rtl_sizes : tuple of int
+        Square tile sizes for the RTL simulations.
+    rtl_repeats : int
+        Timed simulations per (simulator, size), after one warm-up run.
+    rtl_seconds : float
+        Wanted duration of the clocked part of each timed simulation.
+    """
+
+    golden_sizes: tuple[int, ...]
+    golden_repeats: int
+    sample_seconds: float
+    rtl_sizes: tuple[int, ...]
+    rtl_repeats: int
+    rtl_seconds: float
+
+
+FULL = Plan((256, 1024, 2048), 15, 0.1, (64, 256), 3, 3.0)
+QUICK = Plan((64, 256), 5, 0.02, (16, 64), 2, 0.5)
+
+
+# Machine ------------------------------------------------------------------------------------
+
+
+def _command_output(args: list[str]) -> str | None:
+    """First line of a command's output, or None when it cannot run."""
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, cwd=REPO, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    text = (done.stdout or done.stderr).strip()
+    return text.splitlines()[0] if text else None
+
+
+def _cpu_model() -> str | None:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or None
+    return next((line.split(":", 1)[1].strip() for line in lines
+                 if line.startswith("model name")), None)
+
+
+def _blas_info() -> dict:
+    """BLAS as numpy was built with it and, through threadpoolctl, as loaded at run time."""
+    built = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas")
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {"build": built, "threadpools": None}
+    return {"build": built, "threadpools": threadpool_info()}
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict:
+    """Where and when this ran: CPUs, load, library versions, BLAS, OpenBLAS settings, commit."""
+    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "git_commit": _command_output(["git", "rev-parse", "HEAD"]),
+        "git_dirty": dirty is not None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)),
+        "load_average_start": os.getloadavg(),
+        "numpy": np.__version__,
+        "blas": _blas_info(),
+        "env": {name: os.environ.get(name) for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+        "versions": {p: _version(p) for p in ("amaranth", "cocotb", "verilator")},
+        "iverilog": _command_output(["iverilog", "-V"]) if shutil.which("iverilog") else None,
+    }
+
+
+# Helpers ------------------------------------------------------------------------------------
+
+
+def summary(values) -> dict:
+    """Median, min and max of ``values`` (and how many there were)."""
+    values = np.asarray(values, dtype=np.float64)
+    return {"median": float(np.median(values)), "min": float(values.min()),
+            "max": float(values.max()), "n": int(values.size)}
+
+
+def random_weights(config: TileConfig, rng) -> np.ndarray:
+    """Weights ``g[rows, cols]`` over the full signed ``cell_bits`` range."""
+    return rng.integers(*signed_range(config.cell_bits), endpoint=True,
+                        size=(config.rows, config.cols))
+
+
+def random_inputs(config: TileConfig, batch: int, rng) -> np.ndarray:
+    """Input codes ``x[batch, rows]`` over the full input range."""
+    return rng.integers(*config.input_range, endpoint=True, size=(batch, config.rows))
+
+
+def tile_config(size: int, wide: bool) -> TileConfig:
+    """A ``size`` x ``size`` tile, 8 lanes, default widths or :data:`WIDE`."""
+    return TileConfig(rows=size, cols=size, lanes=8, **(WIDE if wide else {}))
+
+
+# Golden model against BLAS ------------------------------------------------------------------
+
+
+def seconds_per_call(fn, calls: int) -> float:
+    """Mean wall time of ``calls`` back-to-back calls of ``fn``."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - started) / calls
+
+
+def calls_per_sample(fn, least_seconds: float) -> int:
+    """Calls of ``fn`` that take at least ``least_seconds`` together (doubling; warms ``fn``)."""
+    calls = 1
+    while seconds_per_call(fn, calls) * calls < least_seconds:
+        calls *= 2
+    return calls
+
+
+def golden_case(size: int, wide: bool, plan: Plan, rng) -> dict:
+    """Golden model against ``x @ g`` in float32, one case, samples interleaved."""
+    config = tile_config(size, wide)
+    g, x = random_weights(config, rng), random_inputs(config, BATCH, rng)
+    model = CrossbarTileModel(config, g)
+    xf, gf = x.astype(np.float32), g.astype(np.float32)
+    pair = (lambda: model(x)), (lambda: xf @ gf)
+    calls = [calls_per_sample(fn, plan.sample_seconds) for fn in pair]
+    times = np.array([[seconds_per_call(fn, n) for fn, n in zip(pair, calls, strict=True)]
+                      for _ in range(plan.golden_repeats)])
+    macs = BATCH * size * size
+    ratio = summary(times[:, 1] / times[:, 0])
+    return {
+        "config": "wide" if wide else "default", "rows": size, "cols": size,
+        "tile_config": config.to_dict(), "macs_per_call": macs,
+        "calls_per_sample": {"golden": calls[0], "float32_matmul": calls[1]},
+        "golden_macs_per_second": summary(macs / times[:, 0]),
+        "float32_macs_per_second": summary(macs / times[:, 1]),
+        "ratio": ratio, "met": ratio["median"] >= TARGET_RATIO,
+    }
+
+
+def golden_bench(plan: Plan, progress: Progress, rng) -> dict:
+    cases = [(size, wide) for wide in (False, True) for size in plan.golden_sizes]
+    task = progress.add_task("golden vs float32 matmul", total=len(cases))
+    results = []
+    for size, wide in cases:
+        progress.update(task, description=f"golden {'wide' if wide else 'default'} {size}x{size}")
+        results.append(golden_case(size, wide, plan, rng))
+        progress.advance(task)
+    return {"batch": BATCH, "target_ratio": TARGET_RATIO,
+            "met": all(case["met"] for case in results), "cases": results}
+
+
+# RTL simulation -----------------------------------------------------------------------------
+
+
+def timed_run(config: TileConfig, g, x, simulator: str) -> dict:
+    """One :func:`run_tile`: its figures, the setup time outside the simulator and a match check.
+
+    ``setup_seconds`` is the host time before the simulator starts: image checks, Verilog
+    conversion and, unless cached, the simulator build.
+    """
+    started = time.perf_counter()
+    run = run_tile(config, g, x, simulator=simulator)
+    total = time.perf_counter() - started
+    return {"cycles": run.cycles, "cycles_per_second": run.cycles_per_second,
+            "sim_seconds": run.sim_seconds, "wall_seconds": run.wall_seconds,
+            "setup_seconds": total - run.wall_seconds,
+            "match": bool(np.array_equal(run.z, tile_forward(config, g, x))) and not run.log}
+
+
+def cached_builds(simulator: str) -> int:
+    folder = cache_root() / "sim" / simulator
+    return sum(1 for _ in folder.iterdir()) if folder.exists() else 0
+
+
+def vectors_for(config: TileConfig, warm: dict, seconds: float) -> int:
+    """Vectors whose clocked part lasts about ``seconds`` at the warm-up run's cycle rate."""
+    cycles = seconds * warm["cycles_per_second"]
+    return max(1, round(cycles / CrossbarTile.cycles_per_vector(config)))
+
+
+def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, task) -> dict:
+    """Warm-up run (builds if needed, sizes the batch), then ``rtl_repeats`` timed runs."""
+    config = tile_config(size, wide=False)
+    warm_vectors = max(2, 20_000 // CrossbarTile.cycles_per_vector(config))
+    g, x = random_weights(config, rng), random_inputs(config, warm_vectors, rng)
+    builds = cached_builds(simulator)
+    warm = timed_run(config, g, x, simulator)
+    built = cached_builds(simulator) > builds
+    progress.advance(task)
+    vectors = vectors_for(config, warm, plan.rtl_seconds)
+    x = random_inputs(config, vectors, rng)
+    runs = []
+    for _ in range(plan.rtl_repeats):
+        runs.append(timed_run(config, g, x, simulator))
+        progress.advance(task)
+    setup = summary([r["setup_seconds"] for r in runs])
+    return {
+        "simulator": simulator, "rows": size, "cols": size, "tile_config": config.to_dict(),
+        "vectors": vectors, "cycles": runs[0]["cycles"],
+        "cycles_per_vector": runs[0]["cycles"] / vectors,
+        "cycles_per_vector_formula": CrossbarTile.cycles_per_vector(config),
+        **{key: summary([r[key] for r in runs])
+           for key in ("cycles_per_second", "sim_seconds", "wall_seconds")},
+        "setup_seconds": setup,
+        "warmup": {"vectors": warm_vectors, "built": built, **warm},
+        "build_seconds": warm["setup_seconds"] - setup["median"] if built else None,
+        "match": warm["match"] and all(r["match"] for r in runs),
+    }
+
+
+def rtl_bench(plan: Plan, progress: Progress, rng) -> dict:
+    simulators = available_simulators()
+    cases = [(sim, size) for sim in simulators for size in plan.rtl_sizes]
+    task = progress.add_task("RTL", total=len(cases) * (1 + plan.rtl_repeats))
+    results = []
+    for simulator, size in cases:
+        progress.update(task, description=f"RTL {simulator} {size}x{size}")
+        results.append(rtl_case(simulator, size, plan, rng, progress, task))
+    return {"target_sim_seconds": plan.rtl_seconds,
+            "skipped": [s for s in ("verilator", "icarus") if s not in simulators],
+            "match": all(case["match"] for case in results), "cases": results}
+
+
+# Report -------------------------------------------------------------------------------------
+
+
+def _spread(stats: dict, scale: float, fmt: str) -> str:
+    median, low, high = (stats[k] / scale for k in ("median", "min", "max"))
+    return f"{median:{fmt}} [{low:{fmt}}..{high:{fmt}}]"
+
+
+def golden_table(golden: dict) -> Table:
+    table = Table(title=Text(f"Golden model, batch {golden['batch']}: median [min..max]"))
+    for name in ("config", "tile", "golden GMAC/s", "f32 matmul GMAC/s", "ratio",
+                 f">= {golden['target_ratio']}"):
+        table.add_column(name, justify="right")
+    for case in golden["cases"]:
+        table.add_row(case["config"], f"{case['rows']}x{case['cols']}",
+                      _spread(case["golden_macs_per_second"], 1e9, ".2f"),
+                      _spread(case["float32_macs_per_second"], 1e9, ".2f"),
+                      _spread(case["ratio"], 1, ".3f"), "yes" if case["met"] else "NO")
+    return table
+
+
+def rtl_table(rtl: dict) -> Table:
+    table = Table(title=Text("RTL under cocotb, default widths, 8 lanes: median [min..max]"))
+    for name in ("simulator", "tile", "vectors", "cycles", "kcycles/s", "clocked s", "process s",
+                 "setup s", "build s", "match"):
+        table.add_column(name, justify="right")
+    for case in rtl["cases"]:
+        build = case["build_seconds"]
+        table.add_row(case["simulator"], f"{case['rows']}x{case['cols']}", str(case["vectors"]),
+                      str(case["cycles"]), _spread(case["cycles_per_second"], 1e3, ".1f"),
+                      *(f"{case[key]['median']:.2f}"
+                        for key in ("sim_seconds", "wall_seconds", "setup_seconds")),
+                      "cached" if build is None else f"{build:.1f}",
+                      "yes" if case["match"] else "NO")
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke)")
+    parser.add_argument("-o", "--output", type=Path, default=REPO / "bench/results/tile.json",
+                        help="JSON file to write (default: %(default)s)")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    # Off a terminal rich assumes 80 columns, which folds every cell of the tables.
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    started = time.perf_counter()
+    result = {"bench": "tile", "quick": args.quick, "plan": dataclasses.asdict(plan),
+              "machine": machine_info()}
+    rng = np.random.default_rng(SEED)
+    with Progress(console=console) as progress:
+        result["golden"] = golden_bench(plan, progress, rng)
+        result["rtl"] = rtl_bench(plan, progress, rng)
+    result["machine"]["load_average_end"] = os.getloadavg()
+    result["wall_seconds"] = time.perf_counter() - started
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(golden_table(result["golden"]))
+    console.print(rtl_table(result["rtl"]))
+    console.print(f"golden ratio target {TARGET_RATIO} met: {result['golden']['met']}; "
+                  f"RTL matches golden: {result['rtl']['match']}; "
+                  f"{result['wall_seconds']:.0f} s; wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

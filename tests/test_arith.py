@@ -1,0 +1,53 @@
+"""Amaranth arithmetic helpers equal their numpy twins, exhaustively on small widths."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from amaranth.hdl import Const, Module, signed, unsigned
+from amaranth.sim import Simulator
+
+from spinemu.hdl import arith
+from spinemu.numeric import rshift_round, sat, signed_range, usat
+
+
+def evaluate(expressions):
+    """Values of constant Amaranth expressions, via the simulator."""
+    values = []
+
+    async def bench(ctx):
+        values.extend(ctx.get(e) for e in expressions)
+
+    sim = Simulator(Module())
+    sim.add_testbench(bench)
+    sim.run()
+    return values
+
+
+@pytest.mark.parametrize("width, bits", [(5, 3), (3, 5), (6, 1), (4, 4)])
+def test_sat_usat(width, bits):
+    lo, hi = signed_range(width)
+    values = range(lo, hi + 1)
+    got = evaluate([arith.sat(Const(v, signed(width)), bits) for v in values]
+                   + [arith.usat(Const(v, signed(width)), bits) for v in values])
+    assert got == [sat(v, bits) for v in values] + [usat(v, bits) for v in values]
+
+
+@pytest.mark.parametrize("width", [1, 4, 7])
+def test_rshift_round_constant(width):
+    lo, hi = signed_range(width)
+    cases = list(itertools.product(range(lo, hi + 1), range(0, width + 3)))
+    got = evaluate([arith.rshift_round(Const(v, signed(width)), s) for v, s in cases])
+    assert got == [rshift_round(v, s) for v, s in cases]
+
+
+@pytest.mark.parametrize("width", [1, 3, 6])
+def test_rshift_round_variable(width):
+    lo, hi = signed_range(width)
+    max_shift = width + 1
+    shift_shape = unsigned(max_shift.bit_length())
+    cases = list(itertools.product(range(lo, hi + 1), range(0, max_shift + 1)))
+    got = evaluate([arith.rshift_round_var(Const(v, signed(width)), Const(s, shift_shape),
+                                           max_shift) for v, s in cases])
+    assert got == [rshift_round(v, s) for v, s in cases]
