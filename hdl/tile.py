@@ -101,8 +101,7 @@ class CrossbarTile(wiring.Component):
         if not isinstance(config, TileConfig):
             raise TypeError(f"config must be a TileConfig, not {type(config).__name__}")
         self._config = config
-        self._weights = weight_words(config, np.zeros((config.rows, config.cols), np.int64)
-                                     if weights is None else weights)
+        self._weights = None if weights is None else weight_words(config, weights)
         defaults = config.default_calibration()
         self._calibration = config.check_calibration(
             *(d if v is None else v for v, d in zip((adc_shift, gain, offset), defaults))
@@ -141,7 +140,7 @@ class CrossbarTile(wiring.Component):
         m.submodules.x_mem = x_mem = memory.Memory(shape=self.x.payload.shape(), depth=R, init=[])
         m.submodules.w_mem = w_mem = memory.Memory(
             shape=data.ArrayLayout(signed(cfg.cell_bits), L), depth=R * K,
-            init=self._weights.tolist())
+            init=[] if self._weights is None else self._weights.tolist())
         m.submodules.c_mem = c_mem = memory.Memory(
             shape=column_layout(cfg), depth=C,
             init=[{"adc_shift": int(s), "gain": int(g), "offset": int(o)}

@@ -220,8 +220,7 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
     random idle cycle on every stream (seeded by ``seed``) to stress back-pressure. ``waves`` is
     a ``.vcd`` (Verilator) or ``.fst`` (both) file to write a trace to.
     """
-    from amaranth.back import verilog
-
+    from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.tile import CrossbarTile
     from spinemu.sim.golden import CrossbarTileModel
 
@@ -243,7 +242,7 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
     images = (model.g, model.adc_shift, model.gain, model.offset)
     tile = CrossbarTile(config, *images) if load == "init" else CrossbarTile(config)
     toplevel = "crossbar_tile"
-    build_dir = build(verilog.convert(tile, name=toplevel, emit_src=False), toplevel, simulator,
+    build_dir = build(to_verilog(tile, toplevel), toplevel, simulator,
                       waves=wave_kind)
     started = time.perf_counter()
     out = run_test(build_dir, toplevel, simulator, "spinemu.sim.tile_tb", {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spinemu.config import TileConfig
-from spinemu.numeric import signed_range, unsigned_range
+from spinemu.sim.stimulus import random_images
 
 
 @dataclass
@@ -52,21 +52,6 @@ def random_config(rng, max_rows: int, max_cols: int) -> TileConfig:
         out_bits=int(rng.integers(1, 33)),
         lanes=_size(rng, cols),
     )
-
-
-def random_images(rng, config: TileConfig, batch: int):
-    """Weights, inputs and registers drawn over the full range of each type; half of the ADC
-    shifts sit near full scale so that not every column saturates."""
-    g = rng.integers(*signed_range(config.cell_bits), size=(config.rows, config.cols),
-                     endpoint=True)
-    x = rng.integers(*config.input_range, size=(batch, config.rows), endpoint=True)
-    near = config.full_scale_shift + rng.integers(-3, 2, size=config.cols)
-    anywhere = rng.integers(0, config.max_adc_shift, size=config.cols, endpoint=True)
-    adc_shift = np.clip(np.where(rng.integers(2, size=config.cols) == 1, near, anywhere),
-                        0, config.max_adc_shift)
-    gain = rng.integers(*unsigned_range(config.gain_bits), size=config.cols, endpoint=True)
-    offset = rng.integers(*signed_range(config.offset_bits), size=config.cols, endpoint=True)
-    return g, x, adc_shift, gain, offset
 
 
 def random_tile_case(seed: int, max_rows: int, max_cols: int, batch: int) -> TileCase:

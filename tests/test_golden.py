@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from spinemu.config import ConfigError, TileConfig
 from spinemu.numeric import rshift_round, sat, signed_range
 from spinemu.sim.golden import CrossbarTileModel, tile_forward
-from cases import random_images
+from spinemu.sim.stimulus import random_images
 
 
 @st.composite

@@ -11,7 +11,8 @@ from spinemu.config import ConfigError, TileConfig
 from spinemu.hdl.tile import CrossbarTile, weight_words
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.testbench import random_pause, stream_get, stream_put
-from cases import random_images, random_tile_case
+from cases import random_tile_case
+from spinemu.sim.stimulus import random_images
 
 
 def column_writes(adc_shift, gain, offset):

@@ -18,7 +18,8 @@ import pytest
 from spinemu.config import TileConfig
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.runner import run_tile
-from cases import TileCase, random_config, random_images
+from cases import TileCase, random_config
+from spinemu.sim.stimulus import random_images
 
 CASES = 20
 

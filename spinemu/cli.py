@@ -1,0 +1,277 @@
+"""The ``spinemu`` command line: generate, simulate and synthesise tiles, and the demo.
+
+Every error a user can cause (a config out of range, a malformed file, a missing simulator)
+prints as one line, ``error: ...``, and exits with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from spinemu.config import ConfigError, TileConfig
+
+console = Console(stderr=True)
+out = Console(highlight=False)
+
+
+class UserError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"error: {self.message}", err=True)
+
+
+class _Group(click.Group):
+    """Turns the project's own errors into one-line messages unless ``--debug`` is given."""
+
+    def invoke(self, ctx):
+        from spinemu.gateware.toolchain import ToolchainError
+        from spinemu.sim.runner import SimulatorError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, SimulatorError, ToolchainError, OSError) as error:
+            if ctx.find_root().params.get("debug"):
+                raise
+            message = str(error).strip().splitlines()
+            raise UserError(message[0] if message else type(error).__name__) from None
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="spinemu")
+def main(debug):
+    """spinemu: FPGA/RTL emulators of spintronic compute fabrics."""
+
+
+# --- Tile options, generated from TileConfig's fields ---------------------------------------
+
+def tile_options(function):
+    """Add ``--config FILE`` and one option per :class:`TileConfig` field to a command."""
+    for field in reversed(dataclasses.fields(TileConfig)):
+        flag = field.name.replace("_", "-")
+        if field.type in (bool, "bool"):
+            option = click.option(f"--{flag}/--no-{flag}", field.name, default=None,
+                                  help=f"Default: {field.default}.")
+        else:
+            option = click.option(f"--{flag}", field.name, type=int, default=None,
+                                  help=f"Default: {field.default}.")
+        function = option(function)
+    return click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                        help="Tile config file (.toml with a [tile] table, or .json); options "
+                             "given on the command line override it.")(function)
+
+
+def tile_config(config_file, fields) -> TileConfig:
+    base = TileConfig.load(config_file).to_dict() if config_file else {}
+    given = {name: value for name, value in fields.items() if value is not None}
+    return TileConfig.from_dict({**base, **given})
+
+
+def _pop_tile_fields(kwargs) -> TileConfig:
+    fields = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(TileConfig)}
+    return tile_config(kwargs.pop("config_file"), fields)
+
+
+# --- generate -------------------------------------------------------------------------------
+
+@main.group()
+def generate():
+    """Write HDL for a fabric part."""
+
+
+def write_tile(config: TileConfig, directory: Path) -> list[Path]:
+    """Write ``crossbar_tile.v``, ``crossbar_tile.il`` and ``tile.toml`` into ``directory``."""
+    from spinemu.gateware.convert import to_rtlil, to_verilog
+    from spinemu.hdl.tile import CrossbarTile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "crossbar_tile.v": to_verilog(CrossbarTile(config), "crossbar_tile"),
+        "crossbar_tile.il": to_rtlil(CrossbarTile(config), "crossbar_tile"),
+        "tile.toml": config.to_toml(),
+    }
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return [directory / name for name in files]
+
+
+@generate.command("tile")
+@tile_options
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=True,
+              help="Folder to write crossbar_tile.v, crossbar_tile.il and tile.toml into.")
+def generate_tile(output, **kwargs):
+    """Verilog and RTLIL of one crossbar tile, and its config."""
+    config = _pop_tile_fields(kwargs)
+    with console.status("elaborating and converting"):
+        paths = write_tile(config, Path(output))
+    for path in paths:
+        out.print(f"wrote {path} ({path.stat().st_size} bytes)")
+    out.print(f"{config.rows}x{config.cols} tile, {config.lanes} lanes: "
+              f"acc {config.acc_bits} bits, {config.groups} column groups")
+
+
+# --- sim ------------------------------------------------------------------------------------
+
+@main.group()
+def sim():
+    """Simulate RTL under cocotb against the golden model."""
+
+
+def simulate_tile(config: TileConfig, *, vectors: int, seed: int, simulator: str,
+                  load: str = "runtime", stall: float = 0.0, waves=None):
+    """Random stimulus from ``seed``, one RTL run; returns (images, run, golden outputs)."""
+    from spinemu.sim.golden import tile_forward
+    from spinemu.sim.runner import run_tile
+    from spinemu.sim.stimulus import random_images
+
+    if vectors < 1:
+        raise ConfigError(f"vectors = {vectors} is out of range; allowed >= 1")
+    g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), config, vectors)
+    with console.status(f"building and simulating on {simulator}"):
+        run = run_tile(config, g, x, adc_shift, gain, offset, simulator=simulator, load=load,
+                       seed=seed, stall=stall, waves=waves)
+    expected = tile_forward(config, g, x, adc_shift, gain, offset)
+    return (g, x, adc_shift, gain, offset), run, expected
+
+
+DUMP_KEYS = {
+    "config": "TileConfig as JSON (every width named as in TileConfig)",
+    "g": "int64 [rows, cols] stored cell codes",
+    "x": "int64 [vectors, rows] input codes",
+    "adc_shift": "int64 [cols] ADC right shift per column",
+    "gain": "int64 [cols] unsigned calibration gain, gain_frac fraction bits",
+    "offset": "int64 [cols] signed calibration offset",
+    "z_rtl": "int64 [vectors, cols] outputs of the RTL simulation",
+    "simulator": "simulator that produced z_rtl",
+    "seed": "seed of the random stimulus",
+    "keys": "this table, as JSON",
+}
+
+
+def write_dump(path: Path, config: TileConfig, images, z_rtl, simulator: str, seed: int):
+    g, x, adc_shift, gain, offset = images
+    np.savez_compressed(path, config=np.array(config.to_json()), g=g, x=x, adc_shift=adc_shift,
+                        gain=gain, offset=offset, z_rtl=z_rtl, simulator=np.array(simulator),
+                        seed=np.array(seed), keys=np.array(json.dumps(DUMP_KEYS)))
+
+
+@sim.command("tile")
+@tile_options
+@click.option("--vectors", type=int, default=16, show_default=True, help="Input vectors.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Stimulus seed.")
+@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator",
+              show_default=True)
+@click.option("--load", type=click.Choice(["runtime", "init"]), default="runtime",
+              show_default=True, help="Load weights through the write port or as memory init.")
+@click.option("--stall", type=float, default=0.0, show_default=True,
+              help="Probability of a random idle cycle on every stream (back-pressure test).")
+@click.option("--dump", type=click.Path(dir_okay=False), help="Write stimuli and outputs (.npz).")
+@click.option("--waves", type=click.Path(dir_okay=False),
+              help="Write a trace: .vcd or .fst on Verilator, .fst on Icarus.")
+def sim_tile(vectors, seed, simulator, load, stall, dump, waves, **kwargs):
+    """Random weights, registers and inputs through one tile's RTL, checked against golden."""
+    from spinemu.hdl.tile import CrossbarTile
+
+    config = _pop_tile_fields(kwargs)
+    images, run, expected = simulate_tile(config, vectors=vectors, seed=seed,
+                                          simulator=simulator, load=load, stall=stall,
+                                          waves=waves)
+    mismatches = int((run.z != expected).sum())
+    table = Table(title=f"{config.rows}x{config.cols} tile on {simulator}", show_header=False)
+    for key, value in [
+        ("outputs compared", f"{expected.size} ({vectors} vectors x {config.cols} columns)"),
+        ("mismatches", str(mismatches)),
+        ("cycles", f"{run.cycles} ({run.cycles / vectors:.1f} per vector; "
+                   f"{CrossbarTile.cycles_per_vector(config)} at full rate)"),
+        ("simulated cycles/s", f"{run.cycles_per_second:,.0f}"),
+        ("wall time", f"{run.wall_seconds:.2f} s"),
+    ]:
+        table.add_row(key, value)
+    out.print(table)
+    if dump:
+        write_dump(Path(dump), config, images, run.z, simulator, seed)
+        out.print(f"wrote {dump}")
+    if waves:
+        out.print(f"wrote {waves}")
+    if mismatches:
+        for b, c in np.argwhere(run.z != expected)[:10]:
+            out.print(f"  vector {b} column {c}: rtl {run.z[b, c]} golden {expected[b, c]}")
+        sys.exit(1)
+
+
+# --- synth ----------------------------------------------------------------------------------
+
+@main.group()
+def synth():
+    """Synthesise for an FPGA with yosys (yowasp) and report resources."""
+
+
+@synth.command("tile")
+@tile_options
+@click.option("--target", type=click.Choice(["ice40", "ecp5"]), default="ice40",
+              show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write the report as JSON.")
+def synth_tile(target, json_path, **kwargs):
+    """LUT/FF/DSP/BRAM use of one tile (synthesis only, no place and route)."""
+    from spinemu.gateware.synth import format_reports, synthesize
+
+    config = _pop_tile_fields(kwargs)
+    with console.status(f"synthesising for {target} (the first yosys run compiles, ~30 s)"):
+        report = synthesize(config, target)
+    out.print(format_reports([report]))
+    out.print("weight memory in block RAM: "
+              + ("yes" if "w_mem" in report.bram_memories else "NO"))
+    if json_path:
+        Path(json_path).write_text(json.dumps(report.to_dict(), indent=2))
+        out.print(f"wrote {json_path}")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Keep the generated HDL and the dump here (default: a temporary folder).")
+@click.option("--vectors", type=int, default=16, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo(output, vectors, seed):
+    """Generate the default tile, simulate it on every available simulator, check golden."""
+    from spinemu.hdl.tile import CrossbarTile
+    from spinemu.sim.runner import available_simulators
+
+    config = TileConfig()
+    with tempfile.TemporaryDirectory(prefix="spinemu-demo-") as tmp:
+        folder = Path(output or tmp)
+        with console.status("generating the default tile"):
+            write_tile(config, folder)
+        out.print(f"default tile: {config.rows}x{config.cols}, {config.cell_bits}-bit cells, "
+                  f"{config.input_bits}-bit inputs, {config.adc_bits}-bit ADC, "
+                  f"{config.lanes} lanes")
+        out.print(f"HDL and dumps in {folder}" if output else "(-o DIR keeps the HDL and dumps)")
+        table = Table(title="RTL against the golden model")
+        for column in ("simulator", "outputs", "mismatches", "cycles/vector", "sim cycles/s"):
+            table.add_column(column, justify="right")
+        failed = False
+        for simulator in available_simulators():
+            images, run, expected = simulate_tile(config, vectors=vectors, seed=seed,
+                                                  simulator=simulator)
+            mismatches = int((run.z != expected).sum())
+            failed |= mismatches > 0
+            table.add_row(simulator, str(expected.size), str(mismatches),
+                          f"{run.cycles / vectors:.1f}", f"{run.cycles_per_second:,.0f}")
+            write_dump(folder / f"demo_{simulator}.npz", config, images, run.z, simulator, seed)
+        out.print(table)
+        out.print(f"full-rate cycles per vector: {CrossbarTile.cycles_per_vector(config)}")
+        out.print("result: " + ("MISMATCH" if failed else "RTL == golden, bit for bit"))
+    if failed:
+        sys.exit(1)

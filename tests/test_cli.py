@@ -1,0 +1,114 @@
+"""The spinemu command line: outputs, dumps another tool can check, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from spinemu.cli import DUMP_KEYS, main
+from spinemu.config import TileConfig
+from test_golden import loop_reference
+
+SMALL = ["--rows", "9", "--cols", "6", "--lanes", "4", "--cell-bits", "5", "--input-bits", "3",
+         "--input-signed", "--adc-bits", "6"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_generate_tile_writes_verilog_rtlil_and_config(tmp_path):
+    result = run("generate", "tile", *SMALL, "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    verilog = (tmp_path / "crossbar_tile.v").read_text()
+    assert "module crossbar_tile(" in verilog and "weight_wr__payload" in verilog
+    assert "module \\crossbar_tile" in (tmp_path / "crossbar_tile.il").read_text()
+    config = TileConfig.load(tmp_path / "tile.toml")
+    assert (config.rows, config.cols, config.lanes, config.input_signed) == (9, 6, 4, True)
+
+
+def test_config_file_and_overrides(tmp_path):
+    (tmp_path / "t.toml").write_text(TileConfig(rows=5, cols=5, lanes=5).to_toml())
+    result = run("generate", "tile", "--config", str(tmp_path / "t.toml"), "--lanes", "2",
+                 "-o", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    assert TileConfig.load(tmp_path / "o" / "tile.toml") == TileConfig(rows=5, cols=5, lanes=2)
+
+
+@pytest.mark.parametrize("simulator, waves", [("verilator", "t.vcd"), ("icarus", "t.fst")])
+def test_sim_tile_dump_recomputes_independently(tmp_path, simulator, waves):
+    if simulator == "icarus" and not shutil.which("iverilog"):
+        pytest.skip("iverilog not on PATH")
+    dump, trace = tmp_path / "d.npz", tmp_path / waves
+    result = run("sim", "tile", *SMALL, "--vectors", "5", "--seed", "3", "--stall", "0.2",
+                 "--simulator", simulator, "--dump", str(dump), "--waves", str(trace))
+    assert result.exit_code == 0, result.output
+    assert "mismatches" in result.output and "simulated cycles/s" in result.output
+    assert trace.stat().st_size > 0
+    with np.load(dump) as data:
+        assert set(data.files) == set(DUMP_KEYS)
+        assert set(json.loads(str(data["keys"]))) == set(DUMP_KEYS)
+        config = TileConfig.from_json(str(data["config"]))
+        expected = loop_reference(config, data["g"], data["x"], data["adc_shift"], data["gain"],
+                                  data["offset"])
+        assert data["z_rtl"].shape == (5, 6)
+        assert (data["z_rtl"] == expected).all()
+
+
+def test_synth_tile_reports_block_ram(tmp_path):
+    result = run("synth", "tile", "--rows", "32", "--cols", "32", "--target", "ice40",
+                 "--json", str(tmp_path / "s.json"))
+    assert result.exit_code == 0, result.output
+    assert "weight memory in block RAM: yes" in result.output
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["target"] == "ice40"
+
+
+def test_demo_checks_rtl_against_golden(tmp_path):
+    result = run("demo", "--vectors", "4", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "RTL == golden, bit for bit" in result.output
+    assert (tmp_path / "crossbar_tile.v").exists() and (tmp_path / "demo_verilator.npz").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "tile", "--rows", "0", "-o", "x"],
+     r"^error: rows = 0 is out of range; allowed 1\.\.4096$"),
+    (["sim", "tile", "--cols", "4", "--lanes", "5"],
+     r"^error: lanes = 5 is out of range; allowed 1\.\.4$"),
+    (["sim", "tile", "--vectors", "0"], r"^error: vectors = 0 is out of range; allowed >= 1$"),
+    (["sim", "tile", "--simulator", "icarus", "--waves", "w.vcd"],
+     r"^error: waves = '.*w\.vcd': icarus writes fst$"),
+    (["sim", "tile", "--stall", "1.5"],
+     r"^error: stall = 1\.5 is out of range; allowed 0 <= stall < 1$"),
+    (["generate", "tile", "--config", "missing.toml", "-o", "x"],
+     r"^error: \[Errno 2\] No such file or directory: 'missing\.toml'$"),
+])
+def test_errors_are_one_line(tmp_path, args, message):
+    result = subprocess.run(["spinemu", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert re.match(message, result.stderr.strip()), result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = subprocess.run(["spinemu", "--debug", "generate", "tile", "--rows", "0", "-o", "x"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "ConfigError" in result.stderr
+
+
+def test_malformed_config_file_is_refused(tmp_path):
+    (tmp_path / "bad.toml").write_text("[tile]\ncell_bits = 13\n")
+    result = subprocess.run(["spinemu", "generate", "tile", "--config", "bad.toml", "-o", "x"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: cell_bits = 13 is out of range; allowed 2..12"
+    assert not (tmp_path / "x").exists()
