@@ -253,6 +253,6 @@ def format_reports(reports) -> str:
     # Names left-aligned, numbers right-aligned.
     return "\n".join(
         "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
-                  for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+                  for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
         for row in (header, *rows)
     )

@@ -102,10 +102,7 @@ class CrossbarTile(wiring.Component):
             raise TypeError(f"config must be a TileConfig, not {type(config).__name__}")
         self._config = config
         self._weights = None if weights is None else weight_words(config, weights)
-        defaults = config.default_calibration()
-        self._calibration = config.check_calibration(
-            *(d if v is None else v for v, d in zip((adc_shift, gain, offset), defaults))
-        )
+        self._calibration = config.calibration(adc_shift, gain, offset)
         x_shape = signed(config.input_bits) if config.input_signed else unsigned(config.input_bits)
         super().__init__({
             "x": In(stream.Signature(x_shape)),
@@ -144,7 +141,7 @@ class CrossbarTile(wiring.Component):
         m.submodules.c_mem = c_mem = memory.Memory(
             shape=column_layout(cfg), depth=C,
             init=[{"adc_shift": int(s), "gain": int(g), "offset": int(o)}
-                  for s, g, o in zip(*self._calibration)])
+                  for s, g, o in zip(*self._calibration, strict=True)])
         x_wr, x_rd = x_mem.write_port(), x_mem.read_port()
         w_wr, w_rd = w_mem.write_port(), w_mem.read_port()
         c_wr, c_rd = c_mem.write_port(), c_mem.read_port()

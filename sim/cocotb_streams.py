@@ -25,7 +25,7 @@ __all__ = ["StreamSource", "StreamSink", "pack_fields"]
 def pack_fields(values: list[int], widths: list[int]) -> int:
     """Pack integers (two's complement, least significant field first) into one bit vector."""
     word, offset = 0, 0
-    for value, width in zip(values, widths):
+    for value, width in zip(values, widths, strict=True):
         word |= (int(value) & ((1 << width) - 1)) << offset
         offset += width
     return word
@@ -59,7 +59,8 @@ class StreamSource:
         self._task.cancel()
 
     async def _run(self) -> None:
-        falling, read_only, ready_rises = FallingEdge(self._clk), ReadOnly(), RisingEdge(self._ready)
+        falling, read_only = FallingEdge(self._clk), ReadOnly()
+        ready_rises = RisingEdge(self._ready)
         presenting = False
         while True:
             await falling
@@ -111,7 +112,8 @@ class StreamSink:
         self._task.cancel()
 
     async def _run(self) -> None:
-        falling, read_only, valid_rises = FallingEdge(self._clk), ReadOnly(), RisingEdge(self._valid)
+        falling, read_only = FallingEdge(self._clk), ReadOnly()
+        valid_rises = RisingEdge(self._valid)
         while True:
             await falling
             ready = self._pause is None or not self._pause()

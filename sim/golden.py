@@ -41,14 +41,22 @@ def column_sums(x: np.ndarray, g: np.ndarray, dtype=np.int64) -> np.ndarray:
     return acc.astype(np.int64) if acc.dtype != np.int64 else acc
 
 
-def adc(acc: np.ndarray, adc_shift: np.ndarray, adc_bits: int) -> np.ndarray:
-    """``q = sat(rshift_round(acc, adc_shift), adc_bits)``, ``adc_shift`` per column."""
-    return sat(rshift_round(acc, adc_shift), adc_bits)
+def adc(acc: np.ndarray, adc_shift: np.ndarray, adc_bits: int, out=None) -> np.ndarray:
+    """``q = sat(rshift_round(acc, adc_shift), adc_bits)``, ``adc_shift`` per column.
+
+    ``out`` (int64, may be ``acc``) receives the result instead of a new array.
+    """
+    return sat(rshift_round(acc, adc_shift, out=out), adc_bits, out=out)
 
 
-def calibrate(q, gain, offset, config: TileConfig) -> np.ndarray:
-    """``z = sat(rshift_round(q * gain, gain_frac) + offset, out_bits)``, per column."""
-    return sat(rshift_round(q * gain, config.gain_frac) + offset, config.out_bits)
+def calibrate(q: np.ndarray, gain, offset, config: TileConfig, out=None) -> np.ndarray:
+    """``z = sat(rshift_round(q * gain, gain_frac) + offset, out_bits)``, per column.
+
+    ``out`` (int64, may be ``q``) receives the result instead of a new array.
+    """
+    out = np.multiply(q, gain, out=out)
+    out = np.add(rshift_round(out, config.gain_frac, out=out), offset, out=out)
+    return sat(out, config.out_bits, out=out)
 
 
 def tile_forward(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None) -> np.ndarray:
@@ -69,16 +77,15 @@ class CrossbarTileModel:
 
     def __init__(self, config: TileConfig, g, adc_shift=None, gain=None, offset=None):
         self.config = config
-        defaults = config.default_calibration()
-        self.adc_shift, self.gain, self.offset = config.check_calibration(
-            *(d if v is None else v for v, d in zip((adc_shift, gain, offset), defaults))
-        )
+        self.adc_shift, self.gain, self.offset = config.calibration(adc_shift, gain, offset)
         self.g = config.check_weights(g)
         self._dtype = _matmul_dtype(config)
         self._g = self.g.astype(self._dtype)
 
     def __call__(self, x) -> np.ndarray:
         x = self.config.check_inputs(x)
+        # The post-processing works in place on the fresh sums: a chain of int64 temporaries
+        # costs more than the matmul on small tiles.
         acc = column_sums(x, self._g, self._dtype)
-        return calibrate(adc(acc, self.adc_shift, self.config.adc_bits), self.gain, self.offset,
-                         self.config)
+        adc(acc, self.adc_shift, self.config.adc_bits, out=acc)
+        return calibrate(acc, self.gain, self.offset, self.config, out=acc)

@@ -151,7 +151,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
                 )
         except (SystemExit, Exception) as error:
             tail = log.read_text()[-3000:] if log.exists() else ""
-            raise SimulatorError(f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
+            raise SimulatorError(
+                f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
         (build_dir / ".built").touch()
     return build_dir
 
@@ -184,7 +185,8 @@ def run_test(build_dir: Path, toplevel: str, simulator: str, test_module: str, i
             tests, failed = get_results(Path(xml))
         except (SystemExit, Exception) as error:
             tail = log.read_text()[-3000:] if log.exists() else ""
-            raise SimulatorError(f"{simulator} run of {test_module} failed: {error}\n{tail}") from None
+            raise SimulatorError(
+                f"{simulator} run of {test_module} failed: {error}\n{tail}") from None
         if tests == 0 or not result.exists():
             raise SimulatorError(
                 f"{test_module} on {simulator} ended before writing its results:\n"

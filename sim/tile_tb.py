@@ -60,7 +60,7 @@ class TileTB:
         cfg = self.config
         widths = [self._col_bits, cfg.shift_bits, cfg.gain_bits, cfg.offset_bits]
         self.columns.send(pack_fields(fields, widths)
-                          for fields in zip(range(cfg.cols), adc_shift, gain, offset))
+                          for fields in zip(range(cfg.cols), adc_shift, gain, offset, strict=True))
 
     def send_inputs(self, x) -> None:
         self.x.send(pack_fields([v], [self.config.input_bits]) for v in x.reshape(-1).tolist())

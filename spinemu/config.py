@@ -158,6 +158,13 @@ class TileConfig:
             _check_image("offset", offset, (self.cols,), *signed_range(self.offset_bits)),
         )
 
+    def calibration(self, adc_shift=None, gain=None, offset=None) -> tuple[np.ndarray, ...]:
+        """Checked ``(adc_shift, gain, offset)``; a register left as None takes its default."""
+        given = (adc_shift, gain, offset)
+        defaults = self.default_calibration()
+        return self.check_calibration(
+            *(d if v is None else v for v, d in zip(given, defaults, strict=True)))
+
     def default_calibration(self) -> tuple[np.ndarray, ...]:
         """Full-scale ADC shift, identity gain, zero offset for every column."""
         return (
@@ -174,7 +181,8 @@ class TileConfig:
     @classmethod
     def from_dict(cls, values: dict) -> TileConfig:
         if not isinstance(values, dict):
-            raise ConfigError(f"a tile config must be a table of fields, not {type(values).__name__}")
+            raise ConfigError(
+                f"a tile config must be a table of fields, not {type(values).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -191,7 +199,8 @@ class TileConfig:
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"malformed TOML: {error}") from None
         if set(document) != {"tile"}:
-            raise ConfigError(f"a tile config file holds one [tile] table, found {sorted(document)}")
+            raise ConfigError(
+                f"a tile config file holds one [tile] table, found {sorted(document)}")
         return cls.from_dict(document["tile"])
 
     def to_json(self) -> str:

@@ -29,10 +29,10 @@ def unsigned_range(bits: int) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
-def sat(v, bits: int):
-    """Clamp ``v`` to the signed ``bits``-bit range."""
+def sat(v, bits: int, out=None):
+    """Clamp ``v`` to the signed ``bits``-bit range (into ``out`` for arrays, if given)."""
     lo, hi = signed_range(bits)
-    return np.clip(v, lo, hi) if isinstance(v, np.ndarray) else min(max(v, lo), hi)
+    return np.clip(v, lo, hi, out=out) if isinstance(v, np.ndarray) else min(max(v, lo), hi)
 
 
 def usat(v, bits: int):
@@ -41,15 +41,17 @@ def usat(v, bits: int):
     return np.clip(v, lo, hi) if isinstance(v, np.ndarray) else min(max(v, lo), hi)
 
 
-def rshift_round(v, s):
+def rshift_round(v, s, out=None):
     """``floor((v + 2**(s-1)) / 2**s)`` for ``s > 0``, ``v`` for ``s == 0`` (round half up).
 
     ``s`` may be an int or an integer array broadcastable against ``v``. In hardware this is "add
-    the half, then shift arithmetically right".
+    the half, then shift arithmetically right". For arrays the result goes into ``out`` if given
+    (an int64 array of the result's shape; it may be ``v`` itself).
     """
     if isinstance(v, np.ndarray) or isinstance(s, np.ndarray):
         v = np.asarray(v, dtype=np.int64)
         s = np.asarray(s, dtype=np.int64)
         half = np.where(s > 0, np.left_shift(np.int64(1), np.maximum(s - 1, 0)), 0)
-        return np.right_shift(v + half, s)
+        out = np.add(v, half, out=out)
+        return np.right_shift(out, s, out=out)
     return (v + (1 << (s - 1))) >> s if s > 0 else v

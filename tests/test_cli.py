@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from spinemu.cli import DUMP_KEYS, main
 from spinemu.config import TileConfig
+
 from test_golden import loop_reference
 
 SMALL = ["--rows", "9", "--cols", "6", "--lanes", "4", "--cell-bits", "5", "--input-bits", "3",

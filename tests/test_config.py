@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from spinemu.config import ConfigError, TileConfig
+
 from test_golden import tile_configs
 
 

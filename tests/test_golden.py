@@ -121,7 +121,8 @@ def test_bad_images_are_refused(name, build, message):
 ])
 def test_bad_calibration_is_refused(field, value, message):
     config = TileConfig()
-    registers = dict(zip(("adc_shift", "gain", "offset"), config.default_calibration()))
+    names = ("adc_shift", "gain", "offset")
+    registers = dict(zip(names, config.default_calibration(), strict=True))
     registers[field][3] = value
     with pytest.raises(ConfigError, match=message):
         CrossbarTileModel(config, np.zeros((64, 64), int), **registers)

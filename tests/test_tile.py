@@ -10,14 +10,15 @@ from amaranth.sim import Simulator
 from spinemu.config import ConfigError, TileConfig
 from spinemu.hdl.tile import CrossbarTile, weight_words
 from spinemu.sim.golden import tile_forward
-from spinemu.sim.testbench import random_pause, stream_get, stream_put
-from cases import random_tile_case
 from spinemu.sim.stimulus import random_images
+from spinemu.sim.testbench import random_pause, stream_put
+
+from cases import random_tile_case
 
 
 def column_writes(adc_shift, gain, offset):
     return [{"col": c, "regs": {"adc_shift": int(s), "gain": int(g), "offset": int(o)}}
-            for c, (s, g, o) in enumerate(zip(adc_shift, gain, offset))]
+            for c, (s, g, o) in enumerate(zip(adc_shift, gain, offset, strict=True))]
 
 
 def weight_writes(config, g):

@@ -18,8 +18,9 @@ import pytest
 from spinemu.config import TileConfig
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.runner import run_tile
-from cases import TileCase, random_config
 from spinemu.sim.stimulus import random_images
+
+from cases import TileCase, random_config
 
 CASES = 20
 
