@@ -19,7 +19,9 @@ import tomli_w
 
 from .numeric import clog2, signed_range, unsigned_range
 
-__all__ = ["ConfigError", "TileConfig"]
+__all__ = [
+    "ConfigError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig", "Topology",
+]
 
 
 class ConfigError(ValueError):
@@ -53,8 +55,72 @@ def _check_image(name: str, image, shape: tuple[int, ...], lo: int, hi: int) -> 
     return array
 
 
+class _Serialisable:
+    """TOML/JSON round trips for a frozen config dataclass stored under one TOML table.
+
+    Subclasses set ``_TABLE`` (the table name, also used in messages) and may override
+    :meth:`from_dict` to rebuild nested configs.
+    """
+
+    _TABLE = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def _fields_of(cls, values) -> dict:
+        """``values`` checked to be a table holding only this config's fields."""
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"a {cls._TABLE} config must be a table of fields, not {type(values).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown {cls._TABLE} config field(s) {unknown}; allowed {sorted(names)}")
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        return cls(**cls._fields_of(values))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps({self._TABLE: self.to_dict()})
+
+    @classmethod
+    def from_toml(cls, text: str):
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"malformed TOML: {error}") from None
+        if set(document) != {cls._TABLE}:
+            raise ConfigError(f"a {cls._TABLE} config file holds one [{cls._TABLE}] table, "
+                              f"found {sorted(document)}")
+        return cls.from_dict(document[cls._TABLE])
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"malformed JSON: {error}") from None
+        return cls.from_dict(values)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a ``.toml`` or ``.json`` config file."""
+        path = Path(path)
+        text = path.read_text()
+        if path.suffix == ".json":
+            return cls.from_json(text)
+        return cls.from_toml(text)
+
+
 @dataclass(frozen=True)
-class TileConfig:
+class TileConfig(_Serialisable):
     """One crossbar MAC tile (DESIGN.md 3.1).
 
     Fields
@@ -89,6 +155,8 @@ class TileConfig:
     offset_bits: int = 8
     out_bits: int = 8
     lanes: int = 8
+
+    _TABLE = "tile"
 
     def __post_init__(self):
         _check_int("rows", self.rows, 1, 4096)
@@ -173,52 +241,233 @@ class TileConfig:
             np.zeros(self.cols, dtype=np.int64),
         )
 
-    # Serialisation --------------------------------------------------------------------------
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+@dataclass(frozen=True)
+class LayerConfig(_Serialisable):
+    """A fully connected layer on a grid of crossbar tiles (DESIGN.md 3.2).
+
+    Fields
+    ------
+    in_features, out_features : 1..65536
+        Weight matrix In x Out, mapped onto ``row_tiles x col_tiles`` tiles, zero padded.
+    tile : TileConfig
+        Every tile of the grid; its ``input_bits``/``input_signed`` are this layer's input codes.
+    relu : bool
+        Output periphery clamps at zero; the output codes are then unsigned.
+    act_bits : 1..16
+        Output code width O (unsigned with ``relu``, signed without).
+    mult_bits : 1..24, bias_bits : 1..32
+        Widths of the unsigned requantization multiplier and the signed bias of each output.
+    """
+
+    in_features: int
+    out_features: int
+    tile: TileConfig = TileConfig()
+    relu: bool = True
+    act_bits: int = 8
+    mult_bits: int = 16
+    bias_bits: int = 24
+
+    _TABLE = "layer"
+
+    def __post_init__(self):
+        _check_int("in_features", self.in_features, 1, 65536)
+        _check_int("out_features", self.out_features, 1, 65536)
+        if not isinstance(self.tile, TileConfig):
+            raise ConfigError(f"tile must be a TileConfig, not {type(self.tile).__name__}")
+        if not isinstance(self.relu, bool):
+            raise ConfigError(f"relu must be true or false, not {self.relu!r}")
+        _check_int("act_bits", self.act_bits, 1, 16)
+        _check_int("mult_bits", self.mult_bits, 1, 24)
+        _check_int("bias_bits", self.bias_bits, 1, 32)
 
     @classmethod
-    def from_dict(cls, values: dict) -> TileConfig:
-        if not isinstance(values, dict):
-            raise ConfigError(
-                f"a tile config must be a table of fields, not {type(values).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(f"unknown tile config field(s) {unknown}; allowed {sorted(names)}")
+    def from_dict(cls, values: dict) -> LayerConfig:
+        values = dict(cls._fields_of(values))
+        if "tile" in values:
+            values["tile"] = TileConfig.from_dict(values["tile"])
         return cls(**values)
 
-    def to_toml(self) -> str:
-        return tomli_w.dumps({"tile": self.to_dict()})
+    @property
+    def row_tiles(self) -> int:
+        return -(-self.in_features // self.tile.rows)
+
+    @property
+    def col_tiles(self) -> int:
+        return -(-self.out_features // self.tile.cols)
+
+    @property
+    def y_bits(self) -> int:
+        """Signed width of the adder-tree sum: one bit of growth per tree level."""
+        return self.tile.out_bits + clog2(self.row_tiles)
+
+    @property
+    def v_bits(self) -> int:
+        """Signed width of ``y + bias``."""
+        return max(self.y_bits, self.bias_bits) + 1
+
+    @property
+    def max_shift(self) -> int:
+        """Largest requantization shift: ``v * mult`` fits ``v_bits + mult_bits`` bits."""
+        return self.v_bits + self.mult_bits
+
+    @property
+    def act_range(self) -> tuple[int, int]:
+        return unsigned_range(self.act_bits) if self.relu else signed_range(self.act_bits)
+
+
+@dataclass(frozen=True)
+class NetworkConfig(_Serialisable):
+    """Layers that stream into each other: layer ``i``'s output codes are layer ``i+1``'s
+    input codes, so widths and signedness must chain."""
+
+    layers: tuple[LayerConfig, ...]
+
+    _TABLE = "network"
+
+    def __post_init__(self):
+        if not isinstance(self.layers, tuple) or not self.layers:
+            raise ConfigError("layers must be a non-empty tuple of LayerConfig")
+        for index, layer in enumerate(self.layers):
+            if not isinstance(layer, LayerConfig):
+                raise ConfigError(f"layer {index} must be a LayerConfig, not "
+                                  f"{type(layer).__name__}")
+        for index, (a, b) in enumerate(zip(self.layers, self.layers[1:], strict=False)):
+            if a.out_features != b.in_features:
+                raise ConfigError(f"layer {index + 1}: in_features = {b.in_features} but layer "
+                                  f"{index} has out_features = {a.out_features}")
+            if (b.tile.input_bits, b.tile.input_signed) != (a.act_bits, not a.relu):
+                kind = "unsigned" if a.relu else "signed"
+                raise ConfigError(
+                    f"layer {index + 1}: inputs are {b.tile.input_bits}-bit "
+                    f"{'signed' if b.tile.input_signed else 'unsigned'} but layer {index} "
+                    f"outputs {a.act_bits}-bit {kind} codes")
+
+    def to_dict(self) -> dict:
+        return {"layer": [layer.to_dict() for layer in self.layers]}
 
     @classmethod
-    def from_toml(cls, text: str) -> TileConfig:
-        try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"malformed TOML: {error}") from None
-        if set(document) != {"tile"}:
-            raise ConfigError(
-                f"a tile config file holds one [tile] table, found {sorted(document)}")
-        return cls.from_dict(document["tile"])
+    def from_dict(cls, values: dict) -> NetworkConfig:
+        if not isinstance(values, dict) or set(values) != {"layer"}:
+            raise ConfigError("a network config holds one array of [[network.layer]] tables")
+        if not isinstance(values["layer"], list):
+            raise ConfigError("network.layer must be an array of tables")
+        return cls(tuple(LayerConfig.from_dict(layer) for layer in values["layer"]))
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+
+@dataclass(frozen=True)
+class PBitConfig(_Serialisable):
+    """Number formats of a p-bit core (DESIGN.md 3.4); the graph is a :class:`Topology`.
+
+    Fields
+    ------
+    coupling_bits : 2..16, bias_bits : 2..24
+        Signed couplings J and biases h.
+    beta_bits : 1..16, beta_frac : 0..24
+        Unsigned inverse-temperature code B with ``beta_frac`` fraction bits.
+    lut_bits : 2..14, lut_frac : 0..16
+        Signed activation argument ``a`` (table of ``2**lut_bits`` entries), ``lut_frac``
+        fraction bits: ``beta = B / 2**(beta_frac + lut_frac)``.
+    rng_bits : 2..32
+        Signed random sample and table value width; each p-bit's LFSR leaps this many steps.
+    update_units : 1..65536
+        Physical update units U of the RTL (at most N); results never depend on it.
+    """
+
+    coupling_bits: int = 8
+    bias_bits: int = 12
+    beta_bits: int = 12
+    beta_frac: int = 8
+    lut_bits: int = 10
+    lut_frac: int = 6
+    rng_bits: int = 14
+    update_units: int = 1
+
+    _TABLE = "pbit"
+
+    def __post_init__(self):
+        _check_int("coupling_bits", self.coupling_bits, 2, 16)
+        _check_int("bias_bits", self.bias_bits, 2, 24)
+        _check_int("beta_bits", self.beta_bits, 1, 16)
+        _check_int("beta_frac", self.beta_frac, 0, 24)
+        _check_int("lut_bits", self.lut_bits, 2, 14)
+        _check_int("lut_frac", self.lut_frac, 0, 16)
+        _check_int("rng_bits", self.rng_bits, 2, 32)
+        _check_int("update_units", self.update_units, 1, 65536)
+
+    def beta(self, code: int) -> float:
+        """The inverse temperature a code B stands for."""
+        return code / (1 << (self.beta_frac + self.lut_frac))
+
+    def field_bits(self, max_degree: int) -> int:
+        """Signed width of ``I = sum_j J m_j + h`` for p-bits of at most ``max_degree``."""
+        bound = max_degree * (1 << (self.coupling_bits - 1)) + (1 << (self.bias_bits - 1))
+        return bound.bit_length() + 1
+
+
+@dataclass(frozen=True)
+class Topology(_Serialisable):
+    """The coupling graph of a p-bit core, fixed at generation, and its colouring.
+
+    ``edges`` are pairs ``(i, j)`` with ``0 <= i < j < n``, each once; ``colours[i]`` in
+    ``0..K-1`` with every colour used and no edge inside a colour (a proper colouring).
+    """
+
+    n: int
+    edges: tuple[tuple[int, int], ...]
+    colours: tuple[int, ...]
+
+    _TABLE = "topology"
+
+    def __post_init__(self):
+        _check_int("n", self.n, 1, 65536)
+        seen = set()
+        for index, edge in enumerate(self.edges):
+            if not (isinstance(edge, tuple) and len(edge) == 2):
+                raise ConfigError(f"edge {index} must be a pair of nodes, not {edge!r}")
+            i, j = edge
+            for node in edge:
+                _check_int(f"edge {index} node", node, 0, self.n - 1)
+            if i == j:
+                raise ConfigError(f"edge {index} ({i}, {j}) is a self loop")
+            if i > j:
+                raise ConfigError(f"edge {index} ({i}, {j}) must list the smaller node first")
+            if edge in seen:
+                raise ConfigError(f"edge {index} ({i}, {j}) is a duplicate")
+            seen.add(edge)
+        if len(self.colours) != self.n:
+            raise ConfigError(f"colours has {len(self.colours)} entries; expected n = {self.n}")
+        for node, colour in enumerate(self.colours):
+            _check_int(f"colours[{node}]", colour, 0, self.n - 1)
+        used = set(self.colours)
+        if used != set(range(len(used))):
+            raise ConfigError(f"colours must use every colour 0..K-1, found {sorted(used)}")
+        for i, j in self.edges:
+            if self.colours[i] == self.colours[j]:
+                raise ConfigError(f"colouring is not proper: edge ({i}, {j}) joins two nodes of "
+                                  f"colour {self.colours[i]}")
 
     @classmethod
-    def from_json(cls, text: str) -> TileConfig:
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"malformed JSON: {error}") from None
-        return cls.from_dict(values)
+    def from_dict(cls, values: dict) -> Topology:
+        values = cls._fields_of(values)
+        return cls(n=values.get("n"), edges=tuple(tuple(e) for e in values.get("edges", ())),
+                   colours=tuple(values.get("colours", ())))
 
-    @classmethod
-    def load(cls, path: str | Path) -> TileConfig:
-        """Read a ``.toml`` or ``.json`` tile config file."""
-        path = Path(path)
-        text = path.read_text()
-        if path.suffix == ".json":
-            return cls.from_json(text)
-        return cls.from_toml(text)
+    def to_dict(self) -> dict:
+        return {"n": self.n, "edges": [list(e) for e in self.edges],
+                "colours": list(self.colours)}
+
+    @property
+    def num_colours(self) -> int:
+        return max(self.colours) + 1
+
+    def degrees(self) -> np.ndarray:
+        degree = np.zeros(self.n, dtype=np.int64)
+        for i, j in self.edges:
+            degree[i] += 1
+            degree[j] += 1
+        return degree
+
+    @property
+    def max_degree(self) -> int:
+        return int(self.degrees().max())

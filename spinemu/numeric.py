@@ -1,4 +1,4 @@
-"""Integer helpers of the numeric contract (DESIGN.md section 3), shared by golden model and HDL.
+"""Integer helpers of the numeric contract (DESIGN.md 3), shared by golden model and HDL.
 
 Everything here works on Python ints and on numpy integer arrays alike, so that the golden model
 stays vectorised and the HDL can use the same functions on constants (tables, widths, images).
@@ -7,9 +7,15 @@ No Amaranth imports: the golden model depends on this module.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["clog2", "signed_range", "unsigned_range", "sat", "usat", "rshift_round"]
+__all__ = [
+    "clog2", "signed_range", "unsigned_range", "sat", "usat", "rshift_round",
+    "LFSR_BITS", "LFSR_TAPS", "lfsr_step", "lfsr_leap_matrix", "lfsr_sample", "splitmix64",
+    "derive_seeds", "round_half_away", "tanh_table",
+]
 
 
 def clog2(n: int) -> int:
@@ -55,3 +61,82 @@ def rshift_round(v, s, out=None):
         out = np.add(v, half, out=out)
         return np.right_shift(out, s, out=out)
     return (v + (1 << (s - 1))) >> s if s > 0 else v
+
+
+# --- LFSR (DESIGN.md 3.3) --------------------------------------------------------------------
+
+LFSR_BITS = 32
+#: Galois taps of x^32 + x^22 + x^2 + x + 1 for a right-shifting register.
+LFSR_TAPS = 0x80200003
+
+
+def lfsr_step(state):
+    """One step of the 32-bit Galois LFSR: ``(s >> 1) ^ (TAPS if s & 1 else 0)``.
+
+    Works on a Python int or on a uint32/uint64/int64 numpy array of states.
+    """
+    if isinstance(state, np.ndarray):
+        return (state >> 1) ^ np.where(state & 1, state.dtype.type(LFSR_TAPS), state.dtype.type(0))
+    return (state >> 1) ^ (LFSR_TAPS if state & 1 else 0)
+
+
+def lfsr_leap_matrix(steps: int) -> np.ndarray:
+    """The GF(2) matrix ``M`` [32, 32] (uint8) with ``step^steps(s) = M @ s (mod 2)``.
+
+    Row ``i`` lists which bits of the old state XOR into bit ``i`` of the new one: the
+    leap-forward the hardware does in one clock.
+    """
+    columns = []
+    for bit in range(LFSR_BITS):
+        state = 1 << bit
+        for _ in range(steps):
+            state = lfsr_step(state)
+        columns.append([(state >> i) & 1 for i in range(LFSR_BITS)])
+    return np.array(columns, dtype=np.uint8).T
+
+
+def lfsr_sample(state, bits: int):
+    """Advance ``state`` by ``bits`` steps; return ``(new_state, sample)`` where the sample is the
+    low ``bits`` bits of the new state read as a signed two's-complement value."""
+    for _ in range(bits):
+        state = lfsr_step(state)
+    low = state & ((1 << bits) - 1)
+    if isinstance(low, np.ndarray):
+        low = low.astype(np.int64)
+    return state, low - ((low >> (bits - 1)) & 1) * (1 << bits)
+
+
+def splitmix64(value: int) -> int:
+    """The splitmix64 output function of ``value`` (mod 2**64)."""
+    mask = (1 << 64) - 1
+    z = (value + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def derive_seeds(master: int, count: int) -> np.ndarray:
+    """LFSR seeds of units ``0..count-1``: ``splitmix64(master + k) & 0xFFFFFFFF``, 0 -> 1."""
+    seeds = [splitmix64((master + k) & ((1 << 64) - 1)) & 0xFFFFFFFF for k in range(count)]
+    return np.array([s or 1 for s in seeds], dtype=np.uint32)
+
+
+# --- p-bit activation table (DESIGN.md 3.4) ---------------------------------------------------
+
+def round_half_away(v: float) -> int:
+    """Round to the nearest integer, halves away from zero."""
+    return int(math.copysign(math.floor(abs(v) + 0.5), v))
+
+
+def tanh_table(lut_bits: int, lut_frac: int, rng_bits: int) -> np.ndarray:
+    """``T[a]`` for the signed ``lut_bits`` argument ``a``, indexed by ``a mod 2**lut_bits``.
+
+    ``T[a] = round_half_away(tanh(a / 2**lut_frac) * (2**(rng_bits-1) - 1))`` with math.tanh:
+    the one table both the golden model and the RTL use.
+    """
+    lo, hi = signed_range(lut_bits)
+    scale = (1 << (rng_bits - 1)) - 1
+    table = np.zeros(1 << lut_bits, dtype=np.int64)
+    for a in range(lo, hi + 1):
+        table[a % (1 << lut_bits)] = round_half_away(math.tanh(a / (1 << lut_frac)) * scale)
+    return table

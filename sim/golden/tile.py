@@ -1,4 +1,4 @@
-"""Numpy golden models: the numeric contract of DESIGN.md section 3 in code.
+"""Golden model of the crossbar MAC tile (DESIGN.md 3.1).
 
 This module is the specification. The RTL, the mapper and the benchmarks import it; none of them
 re-derive the arithmetic. It imports no Amaranth.

@@ -1,0 +1,11 @@
+"""Numpy golden models: the numeric contract of DESIGN.md section 3 in code.
+
+These modules are the specification. The RTL, the mapper and the benchmarks import them; none of
+them re-derive the arithmetic. Nothing here imports Amaranth.
+
+- :mod:`.tile`: the crossbar MAC tile (3.1).
+"""
+
+from .tile import CrossbarTileModel, adc, calibrate, column_sums, tile_forward
+
+__all__ = ["CrossbarTileModel", "adc", "calibrate", "column_sums", "tile_forward"]
