@@ -21,6 +21,7 @@ from .numeric import clog2, signed_range, unsigned_range
 
 __all__ = [
     "ConfigError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig", "Topology",
+    "check_image",
 ]
 
 
@@ -35,7 +36,7 @@ def _check_int(name: str, value, lo: int, hi: int) -> None:
         raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
 
 
-def _check_image(name: str, image, shape: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
+def check_image(name: str, image, shape: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
     """Return ``image`` as int64 after checking its shape and that every element is in lo..hi."""
     array = np.asarray(image)
     if array.shape != shape:
@@ -209,21 +210,21 @@ class TileConfig(_Serialisable):
 
     def check_weights(self, g) -> np.ndarray:
         """Weight image ``g[rows, cols]`` of signed ``cell_bits`` codes, as int64."""
-        return _check_image("weights", g, (self.rows, self.cols), *signed_range(self.cell_bits))
+        return check_image("weights", g, (self.rows, self.cols), *signed_range(self.cell_bits))
 
     def check_inputs(self, x) -> np.ndarray:
         """Input codes ``x[batch, rows]``, as int64."""
         array = np.asarray(x)
         if array.ndim != 2:
             raise ConfigError(f"inputs must be 2-D [batch, {self.rows}], got shape {array.shape}")
-        return _check_image("inputs", array, (array.shape[0], self.rows), *self.input_range)
+        return check_image("inputs", array, (array.shape[0], self.rows), *self.input_range)
 
     def check_calibration(self, adc_shift, gain, offset) -> tuple[np.ndarray, ...]:
         """Per-column registers ``(adc_shift, gain, offset)``, each ``[cols]``, as int64."""
         return (
-            _check_image("adc_shift", adc_shift, (self.cols,), 0, self.max_adc_shift),
-            _check_image("gain", gain, (self.cols,), *unsigned_range(self.gain_bits)),
-            _check_image("offset", offset, (self.cols,), *signed_range(self.offset_bits)),
+            check_image("adc_shift", adc_shift, (self.cols,), 0, self.max_adc_shift),
+            check_image("gain", gain, (self.cols,), *unsigned_range(self.gain_bits)),
+            check_image("offset", offset, (self.cols,), *signed_range(self.offset_bits)),
         )
 
     def calibration(self, adc_shift=None, gain=None, offset=None) -> tuple[np.ndarray, ...]:

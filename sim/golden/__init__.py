@@ -4,6 +4,7 @@ These modules are the specification. The RTL, the mapper and the benchmarks impo
 them re-derive the arithmetic. Nothing here imports Amaranth.
 
 - :mod:`.tile`: the crossbar MAC tile (3.1).
+- :mod:`.network`: tiled layers with adder trees and requantization, and networks (3.2).
 """
 
 from .tile import CrossbarTileModel, adc, calibrate, column_sums, tile_forward

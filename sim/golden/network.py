@@ -1,0 +1,149 @@
+"""Golden model of tiled layers and networks (DESIGN.md 3.2).
+
+A layer of ``In x Out`` weights runs on a grid of ``row_tiles x col_tiles`` crossbar tiles (zero
+padded). Tile ``(p, q)`` sees inputs ``p*R .. p*R+R-1`` and produces outputs ``q*C .. q*C+C-1``;
+the adder tree of output column ``q`` sums the ``z`` of its row-tiles exactly:
+``y[o] = sum_p z[p, o]``. The output periphery then requantizes to integer codes for the next
+layer::
+
+    v = y[o] + bias[o];  if relu: v = max(v, 0)
+    a[o] = usat(rshift_round(v * mult[o], shift[o]), O)    (relu)
+           sat (rshift_round(v * mult[o], shift[o]), O)    (no relu)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spinemu.config import ConfigError, LayerConfig, NetworkConfig, check_image
+from spinemu.numeric import rshift_round, sat, signed_range, unsigned_range, usat
+
+from .tile import CrossbarTileModel
+
+__all__ = ["LayerImages", "LayerModel", "NetworkModel", "requantize"]
+
+
+@dataclass(frozen=True)
+class LayerImages:
+    """What is programmed into one layer.
+
+    Attributes
+    ----------
+    g : int [In, Out]
+        Stored cell codes (signed ``tile.cell_bits``).
+    adc_shift, gain, offset : int [row_tiles, col_tiles, tile.cols]
+        Column registers of every tile.
+    bias : int [Out] (signed ``bias_bits``), mult : int [Out] (unsigned ``mult_bits``),
+    shift : int [Out] (0..``max_shift``)
+        Output periphery.
+    """
+
+    g: np.ndarray
+    adc_shift: np.ndarray
+    gain: np.ndarray
+    offset: np.ndarray
+    bias: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+
+    NAMES = ("g", "adc_shift", "gain", "offset", "bias", "mult", "shift")
+
+    def checked(self, layer: LayerConfig, where: str = "layer") -> LayerImages:
+        """A copy as int64 arrays, each checked against ``layer``; errors name ``where``."""
+        t = layer.tile
+        grid = (layer.row_tiles, layer.col_tiles, t.cols)
+        specs = {
+            "g": ((layer.in_features, layer.out_features), *signed_range(t.cell_bits)),
+            "adc_shift": (grid, 0, t.max_adc_shift),
+            "gain": (grid, *unsigned_range(t.gain_bits)),
+            "offset": (grid, *signed_range(t.offset_bits)),
+            "bias": ((layer.out_features,), *signed_range(layer.bias_bits)),
+            "mult": ((layer.out_features,), *unsigned_range(layer.mult_bits)),
+            "shift": ((layer.out_features,), 0, layer.max_shift),
+        }
+        return LayerImages(**{name: check_image(f"{where} {name}", getattr(self, name), *spec)
+                              for name, spec in specs.items()})
+
+    @classmethod
+    def identity(cls, layer: LayerConfig, g) -> LayerImages:
+        """Weights ``g`` with full-scale ADCs, identity calibration and an identity periphery
+        (bias 0, mult 1, shift 0)."""
+        t = layer.tile
+        grid = (layer.row_tiles, layer.col_tiles, t.cols)
+        shift, gain, offset = t.default_calibration()
+        out = layer.out_features
+        return cls(g=np.asarray(g), adc_shift=np.broadcast_to(shift, grid).copy(),
+                   gain=np.broadcast_to(gain, grid).copy(),
+                   offset=np.broadcast_to(offset, grid).copy(), bias=np.zeros(out, np.int64),
+                   mult=np.ones(out, np.int64), shift=np.zeros(out, np.int64))
+
+
+def requantize(layer: LayerConfig, y: np.ndarray, bias, mult, shift) -> np.ndarray:
+    """The output periphery: ``y[batch, Out]`` sums to ``a`` codes of ``act_bits``."""
+    v = y + bias
+    if layer.relu:
+        v = np.maximum(v, 0)
+    scaled = rshift_round(v * mult, shift)
+    return usat(scaled, layer.act_bits) if layer.relu else sat(scaled, layer.act_bits)
+
+
+class LayerModel:
+    """A programmed layer: tiles built once, then applied to batches of input codes."""
+
+    def __init__(self, layer: LayerConfig, images: LayerImages, where: str = "layer"):
+        self.layer = layer
+        self.images = images.checked(layer, where)
+        t = layer.tile
+        padded = np.zeros((layer.row_tiles * t.rows, layer.col_tiles * t.cols), np.int64)
+        padded[: layer.in_features, : layer.out_features] = self.images.g
+        self.tiles = [[
+            CrossbarTileModel(t, padded[p * t.rows:(p + 1) * t.rows, q * t.cols:(q + 1) * t.cols],
+                              self.images.adc_shift[p, q], self.images.gain[p, q],
+                              self.images.offset[p, q])
+            for q in range(layer.col_tiles)] for p in range(layer.row_tiles)]
+
+    def tile_outputs(self, x) -> np.ndarray:
+        """``z[row_tile, batch, col_tiles * C]``: all tile outputs for inputs ``x[batch, In]``."""
+        layer, t = self.layer, self.layer.tile
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != layer.in_features:
+            raise ConfigError(f"inputs have shape {x.shape}; expected [batch, "
+                              f"{layer.in_features}]")
+        padded = np.zeros((x.shape[0], layer.row_tiles * t.rows), np.int64)
+        padded[:, : layer.in_features] = x
+        return np.stack([
+            np.concatenate([tile(padded[:, p * t.rows:(p + 1) * t.rows]) for tile in row], axis=1)
+            for p, row in enumerate(self.tiles)])
+
+    def sums(self, x) -> np.ndarray:
+        """Adder-tree outputs ``y[batch, Out]``."""
+        return self.tile_outputs(x).sum(axis=0)[:, : self.layer.out_features]
+
+    def __call__(self, x) -> np.ndarray:
+        """Output codes ``a[batch, Out]``."""
+        i = self.images
+        return requantize(self.layer, self.sums(x), i.bias, i.mult, i.shift)
+
+
+class NetworkModel:
+    """Layers applied in sequence; :meth:`activations` keeps every layer's output codes."""
+
+    def __init__(self, config: NetworkConfig, images: list[LayerImages]):
+        if len(images) != len(config.layers):
+            raise ConfigError(f"{len(images)} layer images for {len(config.layers)} layers")
+        self.config = config
+        self.layers = [LayerModel(layer, image, where=f"layer {index}")
+                       for index, (layer, image) in enumerate(zip(config.layers, images,
+                                                                  strict=True))]
+
+    def activations(self, x) -> list[np.ndarray]:
+        out = []
+        for layer in self.layers:
+            x = layer(x)
+            out.append(x)
+        return out
+
+    def __call__(self, x) -> np.ndarray:
+        return self.activations(x)[-1]
