@@ -35,6 +35,11 @@ class UnitProgram:
     steps: tuple[tuple[int, int, int, int, bool, bool], ...]
     segments: tuple[tuple[int, int], ...]
 
+    @property
+    def neighbours(self) -> tuple[int, ...]:
+        """Every p-bit whose state this unit reads, in first-use order."""
+        return tuple(dict.fromkeys(j for _, _, j, _, _, _ in self.steps if j >= 0))
+
 
 def unit_programs(topology: Topology, units: int) -> list[UnitProgram]:
     """Split the p-bits over ``units`` update units: p-bits in (colour, index) order go to units
@@ -127,16 +132,16 @@ class PBitCore(wiring.Component):
     p-bits are dealt to the units in (colour, index) order. Each unit owns, in memories, the
     couplings of its p-bits' edges (one slot per step; each J is stored at both ends), their
     biases and LFSR states, and a program ROM of steps. Per step it adds ``+-J`` for one
-    neighbour (reading that neighbour's state bit from the N-bit state register), so a p-bit
+    neighbour (reading that neighbour's state bit from the state register), so a p-bit
     of degree d takes ``max(d, 1)`` clocks; at its last step the field ``I`` goes through
     ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, the shared tanh ROM and a one-clock
     LFSR leap of ``rng_bits`` steps, and the state, LFSR and energy are written back 3 clocks
     later. A colour phase ends when every unit has drained (its steps + 4 clocks), so a sweep
     takes about ``sum over colours c of (max over units u of steps(u, c) + 5)`` clocks
     (exactly :meth:`cycles_per_sweep`) for N updates: about ``U / mean degree`` updates per
-    clock when the colours are large against U, and never more than one per unit per clock. Colours and
-    units never change the results: each p-bit owns its LFSR and updates in the order of
-    DESIGN.md 3.4.
+    clock when the colours are large against U, and never more than one per unit per clock.
+    Colours and units never change the results: each p-bit owns its LFSR and updates in the
+    order of DESIGN.md 3.4.
     """
 
     def __init__(self, config: PBitConfig, topology: Topology, *, schedule_depth: int = 16):
@@ -355,17 +360,21 @@ class PBitCore(wiring.Component):
         Returns ``(idle, delta)``: the unit has nothing in flight, and this clock's energy
         change of the p-bit it writes back.
         """
-        cfg, top = self._config, self._topology
+        cfg = self._config
         steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
         depth, slots = len(steps), len(program.nodes)
+        # The unit reads only its own neighbours' states and writes only its own p-bits', so
+        # the state register's muxes grow with the edges, not with U x N.
+        neighbours = program.neighbours or (0,)
+        neighbour_slot = {j: k for k, j in enumerate(neighbours)}
         step_layout = data.StructLayout({
-            "local": unsigned(_bits(slots)), "node": unsigned(_bits(top.n)),
-            "neighbour": unsigned(_bits(top.n)), "has_neighbour": 1, "first": 1, "last": 1})
+            "local": unsigned(_bits(slots)), "neighbour": unsigned(_bits(len(neighbours))),
+            "has_neighbour": 1, "first": 1, "last": 1})
         m.submodules[f"u{u}_program"] = program_rom = memory.Memory(
             shape=step_layout, depth=depth,
-            init=[{"local": local, "node": i, "neighbour": max(j, 0), "has_neighbour": j >= 0,
+            init=[{"local": local, "neighbour": neighbour_slot.get(j, 0), "has_neighbour": j >= 0,
                    "first": first, "last": last}
-                  for local, i, j, _, first, last in steps])
+                  for local, _, j, _, first, last in steps])
         m.submodules[f"u{u}_couplings"] = couplings = memory.Memory(
             shape=signed(cfg.coupling_bits), depth=depth, init=[])
         m.submodules[f"u{u}_biases"] = biases = memory.Memory(
@@ -401,7 +410,7 @@ class PBitCore(wiring.Component):
         field = signed(self.field_bits)
         a_valid, acc = Signal(), Signal(field)
         step = step_rd.data
-        neighbour_up = state.bit_select(step.neighbour, 1)
+        neighbour_up = Array(state[j] for j in neighbours)[step.neighbour]
         term = Mux(step.has_neighbour, Mux(neighbour_up, j_rd.data, -j_rd.data), 0)
         partial = Mux(step.first, 0, acc) + term
         m.d.sync += a_valid.eq(issue)
@@ -411,9 +420,9 @@ class PBitCore(wiring.Component):
 
         # Stage B: I = sum + h; a = sat(rshift_round(I * B, beta_frac), lut_bits); leap.
         b_valid, b_partial = Signal(), Signal(field)
-        b_node, b_local = Signal.like(step.node), Signal.like(step.local)
+        b_local = Signal.like(step.local)
         m.d.sync += [b_valid.eq(a_valid & step.last), b_partial.eq(partial),
-                     b_node.eq(step.node), b_local.eq(step.local)]
+                     b_local.eq(step.local)]
         local_field = Signal(field)
         m.d.comb += local_field.eq(b_partial + h_rd.data)
         argument = sat(rshift_round(local_field * beta, cfg.beta_frac), cfg.lut_bits)
@@ -422,16 +431,16 @@ class PBitCore(wiring.Component):
 
         # Stage C: s = T[a] > r; write back state, LFSR and the energy change.
         c_valid, c_field = Signal(), Signal(field)
-        c_node, c_local = Signal.like(b_node), Signal.like(b_local)
+        c_local = Signal.like(b_local)
         c_lfsr, c_sample = Signal(LFSR_BITS), Signal(signed(cfg.rng_bits))
-        m.d.sync += [c_valid.eq(b_valid), c_field.eq(local_field), c_node.eq(b_node),
-                     c_local.eq(b_local), c_lfsr.eq(leaped),
-                     c_sample.eq(leaped[: cfg.rng_bits].as_signed())]
+        m.d.sync += [c_valid.eq(b_valid), c_field.eq(local_field), c_local.eq(b_local),
+                     c_lfsr.eq(leaped), c_sample.eq(leaped[: cfg.rng_bits].as_signed())]
         up = Signal()
-        was_up = state.bit_select(c_node, 1)
+        was_up = Array(state[i] for i in program.nodes)[c_local]
         m.d.comb += up.eq(lut_rd.data > c_sample)
-        with m.If(c_valid):
-            m.d.sync += state.bit_select(c_node, 1).eq(up)
+        for slot, i in enumerate(program.nodes):
+            with m.If(c_valid & (c_local == slot)):
+                m.d.sync += state[i].eq(up)
         seed = w_node.seed
         m.d.comb += [
             r_wr.addr.eq(Mux(w_node_busy, w_home.slot, c_local)),

