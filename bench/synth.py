@@ -14,7 +14,6 @@ import platform
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import track
 
 from spinemu.config import TileConfig
@@ -39,7 +38,7 @@ def main() -> None:
         reports.append(report)
         results.append({**report.to_dict(), "seconds": round(seconds, 2),
                         "weights_in_bram": "w_mem" in report.bram_memories})
-    Console().print(format_reports(reports), highlight=False)
+    print(format_reports(reports))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({
         "bench": "synth", "machine": platform.platform(), "time": time.strftime("%FT%T%z"),
