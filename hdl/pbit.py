@@ -14,7 +14,10 @@ from spinemu.numeric import LFSR_BITS, clog2, tanh_table
 from .arith import rshift_round, sat
 from .lfsr import leap
 
-__all__ = ["PBitCore", "UnitProgram", "energy_bits", "stream_layouts", "unit_programs"]
+__all__ = [
+    "PBitCore", "UnitProgram", "cycles_per_sweep", "energy_bits", "stream_layouts",
+    "unit_programs",
+]
 
 
 def _bits(n: int) -> int:
@@ -64,6 +67,21 @@ def unit_programs(topology: Topology, units: int) -> list[UnitProgram]:
             segments.append((start, len(steps)))
         programs.append(UnitProgram(tuple(nodes), tuple(steps), tuple(segments)))
     return programs
+
+
+def cycles_per_sweep(topology: Topology, units: int) -> int:
+    """Clock cycles of one sweep of a core with ``units`` update units, not counting the one
+    a recorded state adds.
+
+    Per colour: one clock to start the units, then the longest unit segment plus 4 clocks of
+    pipeline (1 clock if no unit has a p-bit of that colour); plus 2 per sweep.
+    """
+    programs = unit_programs(topology, units)
+    total = 2
+    for c in range(topology.num_colours):
+        longest = max(end - start for start, end in (p.segments[c] for p in programs))
+        total += 1 + (longest + 4 if longest else 1)
+    return total
 
 
 def energy_bits(config: PBitConfig, topology: Topology) -> int:
@@ -191,16 +209,8 @@ class PBitCore(wiring.Component):
         return energy_bits(self._config, self._topology)
 
     def cycles_per_sweep(self) -> int:
-        """Clock cycles of one sweep, not counting the one a recorded state adds.
-
-        Per colour: one clock to start the units, then the longest unit segment plus 4 clocks
-        of pipeline (1 clock if no unit has a p-bit of that colour); plus 2 per sweep.
-        """
-        total = 2
-        for c in range(self._topology.num_colours):
-            longest = max(end - start for start, end in (p.segments[c] for p in self._programs))
-            total += 1 + (longest + 4 if longest else 1)
-        return total
+        """Clock cycles of one sweep (:func:`cycles_per_sweep`)."""
+        return cycles_per_sweep(self._topology, self._config.update_units)
 
     def elaborate(self, platform):
         cfg, top = self._config, self._topology
