@@ -275,3 +275,14 @@ def demo(output, vectors, seed):
         out.print("result: " + ("MISMATCH" if failed else "RTL == golden, bit for bit"))
     if failed:
         sys.exit(1)
+
+
+# --- Commands that live in their own modules ------------------------------------------------
+
+def _register() -> None:
+    from spinemu.cli_map import map_command
+
+    main.add_command(map_command)
+
+
+_register()

@@ -1,0 +1,193 @@
+"""The float network every importer produces: a chain of dense layers, each optionally ReLU.
+
+A :class:`DenseModel` is the mapper's one input form. Its layers hold ``weight[In, Out]`` (the
+transpose of PyTorch's ``Linear.weight``, the orientation of a crossbar: rows are inputs) and
+``bias[Out]`` as float64; ``forward`` is the float reference the emulated network is measured
+against. On disk a model is an ``.npz`` file (no pickle), see :meth:`DenseModel.save`.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spinemu.config import ConfigError
+
+__all__ = ["DenseLayer", "DenseModel", "TASKS", "predict_from_outputs"]
+
+#: What the network's outputs mean: class scores (argmax, or the sign of a single output) or
+#: regression values.
+TASKS = ("classifier", "regressor")
+
+
+def predict_from_outputs(task: str, classes, outputs: np.ndarray) -> np.ndarray:
+    """Predictions from network outputs ``[batch, Out]``: class labels (``classes[argmax]``, or
+    ``classes[output > 0]`` for a single output), or the regression values."""
+    if task == "regressor":
+        return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+    index = (outputs[:, 0] > 0).astype(int) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
+    return np.asarray(classes)[index]
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    """``y = x @ weight + bias``, then ``max(y, 0)`` if ``relu``.
+
+    Attributes
+    ----------
+    name : str
+        Where the layer came from (an ONNX node, a torch module index), used in messages.
+    weight : float64 [In, Out]
+    bias : float64 [Out]
+    relu : bool
+    """
+
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+    relu: bool
+
+    def __post_init__(self):
+        weight = np.asarray(self.weight, dtype=np.float64)
+        bias = np.asarray(self.bias, dtype=np.float64)
+        if weight.ndim != 2 or 0 in weight.shape:
+            raise ConfigError(f"layer {self.name!r}: weight has shape {weight.shape}; expected "
+                              f"a non-empty 2-D [in_features, out_features] matrix")
+        if bias.shape != (weight.shape[1],):
+            raise ConfigError(f"layer {self.name!r}: bias has shape {bias.shape}; expected "
+                              f"({weight.shape[1]},) to match weight {weight.shape}")
+        for label, array in (("weight", weight), ("bias", bias)):
+            if not np.all(np.isfinite(array)):
+                raise ConfigError(f"layer {self.name!r}: {label} holds NaN or infinite values")
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "bias", bias)
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[1]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y = x @ self.weight + self.bias
+        return np.maximum(y, 0.0) if self.relu else y
+
+
+@dataclass(frozen=True)
+class DenseModel:
+    """A chain of :class:`DenseLayer`; layer ``i``'s outputs are layer ``i+1``'s inputs.
+
+    Attributes
+    ----------
+    layers : tuple of DenseLayer
+    task : {"classifier", "regressor"}
+        A classifier predicts ``classes[argmax]`` of its outputs, or with a single output
+        ``classes[output > 0]`` (a logistic unit).
+    classes : array [n_classes] or None
+        Class labels of a classifier, in output order.
+    name : str
+    """
+
+    layers: tuple[DenseLayer, ...]
+    task: str = "classifier"
+    classes: np.ndarray | None = field(default=None)
+    name: str = "model"
+
+    def __post_init__(self):
+        if not isinstance(self.layers, tuple) or not self.layers:
+            raise ConfigError("a model needs a non-empty tuple of dense layers")
+        if self.task not in TASKS:
+            raise ConfigError(f"task = {self.task!r} is not supported; allowed {list(TASKS)}")
+        for index, (a, b) in enumerate(zip(self.layers, self.layers[1:], strict=False)):
+            if a.out_features != b.in_features:
+                raise ConfigError(
+                    f"layer {index + 1} ({b.name!r}): in_features = {b.in_features} does not "
+                    f"match layer {index} ({a.name!r}) out_features = {a.out_features}")
+        if self.task == "classifier":
+            outputs = self.layers[-1].out_features
+            classes = np.arange(max(outputs, 2)) if self.classes is None else np.asarray(
+                self.classes)
+            if classes.shape != (max(outputs, 2),):
+                raise ConfigError(f"classes has shape {classes.shape}; a classifier with "
+                                  f"{outputs} output(s) needs {max(outputs, 2)} labels")
+            object.__setattr__(self, "classes", classes)
+        elif self.classes is not None:
+            raise ConfigError("a regressor has no classes")
+
+    @property
+    def in_features(self) -> int:
+        return self.layers[0].in_features
+
+    def check_inputs(self, x) -> np.ndarray:
+        """``x`` as float64 ``[batch, in_features]``; a mismatch names the first layer."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ConfigError(f"layer 0 ({self.layers[0].name!r}): inputs have shape {x.shape}; "
+                              f"expected [batch, {self.in_features}]")
+        if not np.all(np.isfinite(x)):
+            raise ConfigError("inputs hold NaN or infinite values")
+        return x
+
+    def activations(self, x, start: int = 0) -> list[np.ndarray]:
+        """Outputs of layers ``start..`` for inputs ``x`` of layer ``start``."""
+        out = []
+        for layer in self.layers[start:]:
+            x = layer(x)
+            out.append(x)
+        return out
+
+    def __call__(self, x) -> np.ndarray:
+        return self.activations(self.check_inputs(x))[-1]
+
+    def predict(self, x) -> np.ndarray:
+        return predict_from_outputs(self.task, self.classes, self(x))
+
+    # Files ------------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write an ``.npz``: ``layer{i}.weight`` [In, Out], ``layer{i}.bias`` [Out] and a JSON
+        string ``meta`` (``name``, ``task``, per-layer ``names`` and ``relu``, and ``classes``
+        as a list, or null)."""
+        meta = {"name": self.name, "task": self.task,
+                "names": [layer.name for layer in self.layers],
+                "relu": [layer.relu for layer in self.layers],
+                "classes": None if self.classes is None else self.classes.tolist()}
+        arrays = {}
+        for i, layer in enumerate(self.layers):
+            arrays[f"layer{i}.weight"] = layer.weight.astype(np.float32)
+            arrays[f"layer{i}.bias"] = layer.bias.astype(np.float32)
+        np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DenseModel:
+        """Read a file written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise ConfigError(f"{path} is not a readable npz model: {error}") from None
+        if "meta" not in arrays:
+            raise ConfigError(f"{path} is not a spinemu dense model: it has no 'meta' entry")
+        try:
+            meta = json.loads(str(arrays["meta"]))
+            names, relus = meta["names"], meta["relu"]
+            task, classes, name = meta["task"], meta["classes"], meta["name"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ConfigError(f"{path}: malformed 'meta' entry ({error})") from None
+        if len(names) != len(relus):
+            raise ConfigError(f"{path}: meta lists {len(names)} names and {len(relus)} relu flags")
+        layers = []
+        for i, (layer_name, relu) in enumerate(zip(names, relus, strict=True)):
+            missing = [k for k in (f"layer{i}.weight", f"layer{i}.bias") if k not in arrays]
+            if missing:
+                raise ConfigError(f"{path}: layer {i} ({layer_name!r}) lacks {missing}")
+            layers.append(DenseLayer(layer_name, arrays[f"layer{i}.weight"],
+                                     arrays[f"layer{i}.bias"], bool(relu)))
+        return cls(tuple(layers), task=task,
+                   classes=None if classes is None else np.asarray(classes), name=name)

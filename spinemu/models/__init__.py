@@ -1,0 +1,35 @@
+"""Bundled pre-trained models, each with the data set it was trained on.
+
+| name | layers | data set | file |
+|---|---|---|---|
+| ``digits`` | 64 -> 64 (ReLU) -> 10 | :mod:`.datasets` ``digits`` (8x8) | ``digits.npz`` |
+| ``digits32`` | 1024 -> 64 (ReLU) -> 32 (ReLU) -> 10 | ``digits32`` (32x32) | ``digits32.npz`` |
+
+Both are scikit-learn ``MLPClassifier`` fits made by :mod:`spinemu.models.train`, stored as
+:class:`~spinemu.mapper.dense.DenseModel` ``.npz`` files (float32 weights, no pickle). The
+first layer of ``digits32`` needs 8 row-tiles of 128 rows, so its adder trees have 8 leaves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spinemu.config import ConfigError
+
+from .datasets import DATASETS, Dataset, load_dataset
+
+__all__ = ["BUNDLED", "load_bundled", "Dataset", "DATASETS", "load_dataset", "MODELS_DIR"]
+
+MODELS_DIR = Path(__file__).resolve().parent
+
+#: Bundled model name -> the data set it was trained on.
+BUNDLED = {"digits": "digits", "digits32": "digits32"}
+
+
+def load_bundled(name: str):
+    """The bundled model ``name`` as a :class:`~spinemu.mapper.dense.DenseModel`."""
+    from spinemu.mapper.dense import DenseModel
+
+    if name not in BUNDLED:
+        raise ConfigError(f"bundled model {name!r} does not exist; allowed {sorted(BUNDLED)}")
+    return DenseModel.load(MODELS_DIR / f"{name}.npz")

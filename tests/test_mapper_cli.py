@@ -1,0 +1,145 @@
+"""``spinemu map`` and the mapper benches: plans written, figures printed, one-line refusals."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from spinemu.cli import main
+from spinemu.cli_map import map_command
+from spinemu.mapper import DeviceModel, Mapping, MapSettings, map_model
+from spinemu.models import load_dataset
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["map", *args])
+
+
+def test_map_is_a_spinemu_command():
+    assert main.commands.get("map") is map_command
+
+
+def test_map_digits_writes_the_plan_and_prints_the_figures(tmp_path):
+    result = run("digits", "--sigma", "5%", "--stuck", "0.1%", "--seed", "3", "-o",
+                 str(tmp_path / "p"))
+    assert result.exit_code == 0, result.output
+    mapping = Mapping.load(tmp_path / "p")
+    assert mapping.device == DeviceModel(sigma=0.05, stuck=0.001, seed=3)
+    assert mapping.settings == MapSettings()
+    data = load_dataset("digits")
+    expected = map_model("digits", data.calibration(256), data.test_x, data.test_y,
+                         device=mapping.device).report
+    assert (f"overall accuracy: float {100 * expected.float_metric:.2f} %, emulated "
+            f"{100 * expected.emulated_metric:.2f} %") in result.output
+    for layer in expected.layers:
+        assert re.search(rf"layer {layer.index} coefs_\[{layer.index}\] .* "
+                         rf"{layer.rel_error:.3f} .* {100 * layer.metric:.2f} %", result.output)
+    saved = json.loads((tmp_path / "p" / "mapping.json").read_text())["report"]
+    assert saved["emulated_metric"] == expected.emulated_metric
+
+
+def test_map_onnx_file_with_bundled_data_and_options(tmp_path):
+    import onnx
+    from test_mapper_importers import digits_onnx
+
+    from spinemu.models import load_bundled
+
+    onnx.save(digits_onnx(load_bundled("digits")), str(tmp_path / "d.onnx"))
+    result = run(str(tmp_path / "d.onnx"), "--data", "digits", "--tile", "16x32",
+                 "--weight-bits", "3", "--adc-bits", "6", "--no-compensation", "-o",
+                 str(tmp_path / "p"))
+    assert result.exit_code == 0, result.output
+    mapping = Mapping.load(tmp_path / "p")
+    first = mapping.plan.config.layers[0]
+    assert (first.row_tiles, first.col_tiles, first.tile.adc_bits) == (4, 2, 6)
+    assert mapping.layer_names == ("fc0", "fc1") and not mapping.settings.compensation
+
+
+@pytest.mark.parametrize("args, message", [
+    (["digits", "--weight-bits", "10", "--frac-bits", "4"],
+     r"cell_bits = weight_bits \+ frac_bits = 10 \+ 4 = 14 is out of range; allowed 2\.\.12"),
+    (["digits", "--bias-bits", "4"],
+     r"layer 0 \('coefs_\[0\]'\): bias\[\d+\] = -?\d+ \(in units of the column sum\) does not "
+     r"fit bias_bits = 4; allowed -8\.\.7 \(\d+ output\(s\) outside\)"),
+    (["digits", "--sigma", "11"], r"sigma = 11\.0 is out of range; allowed 0\.0\.\.10\.0"),
+    (["model.onnx"], r"model 'model\.onnx' is not bundled: give --data \(a bundled data set "
+                     r"\['digits', 'digits32'\] or an \.npz file\)"),
+    (["digits", "--data", "digits32"],
+     r"layer 0 \('coefs_\[0\]'\): inputs have shape \(256, 1024\); expected \[batch, 64\]"),
+])
+def test_refusals_are_one_line(tmp_path, args, message):
+    result = run(*args, "-o", str(tmp_path / "p"))
+    assert result.exit_code == 2, result.output
+    assert re.fullmatch(rf"error: {message}\n", result.output), result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_bad_option_syntax_is_refused(tmp_path):
+    result = run("digits", "--tile", "12", "-o", str(tmp_path))
+    assert result.exit_code == 2 and "'12' is not ROWSxCOLS, e.g. 128x128" in result.output
+    result = run("digits", "--stuck", "1x", "-o", str(tmp_path))
+    assert result.exit_code == 2 and "'1x' is not a number or a percentage" in result.output
+
+
+def test_user_data_file(tmp_path):
+    data = load_dataset("digits")
+    np.savez(tmp_path / "data.npz", train_x=data.train_x[:300], train_y=data.train_y[:300],
+             test_x=data.test_x[:100], test_y=data.test_y[:100])
+    result = run("digits", "--data", str(tmp_path / "data.npz"), "--calibration", "64", "-o",
+                 str(tmp_path / "p"))
+    assert result.exit_code == 0, result.output
+    assert "held-out" in result.output and json.loads(
+        (tmp_path / "p" / "mapping.json").read_text())["report"]["samples"] == 100
+    np.savez(tmp_path / "bad.npz", train_x=data.train_x)
+    result = run("digits", "--data", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "q"))
+    assert result.exit_code == 2
+    assert re.fullmatch(r"error: .*bad\.npz lacks \['train_y', 'test_x', 'test_y'\]; a data "
+                        r"file holds \['train_x', 'train_y', 'test_x', 'test_y'\]\n",
+                        result.output), result.output
+
+
+# --- Benches --------------------------------------------------------------------------------
+
+def load_bench(name: str, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))  # bench/mapper.py shares bench/tile.py's helpers
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_accuracy_bench_plots_and_json(tmp_path, monkeypatch):
+    bench = load_bench("accuracy", monkeypatch)
+    console = Console(file=io.StringIO())
+    document = bench.run(["digits"], (2, 4), (0.0, 0.2), 2, tmp_path, console)
+    for name in document["plots"]:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads((tmp_path / "accuracy.json").read_text())
+    entry = saved["models"]["digits"]
+    assert [p["weight_bits"] for p in entry["weight_bits"]] == [2, 4]
+    assert [p["sigma"] for p in entry["sigma"]] == [0.0, 0.2]
+    for p in entry["weight_bits"] + entry["sigma"]:
+        assert len(p["compensated"]["accuracy"]) == len(p["uncompensated"]["output_error"]) == 2
+        assert np.mean(p["compensated"]["output_error"]) < np.mean(
+            p["uncompensated"]["output_error"])
+
+
+def test_mapper_bench_entry(monkeypatch):
+    bench = load_bench("mapper", monkeypatch)
+    entry = bench.bench_model("digits", 1, 0)
+    assert [layer["in_features"] for layer in entry["layers"]] == [64, 64]
+    for threads in ("default", "1"):
+        for batch in ("batch_1", "batch_all"):
+            assert entry["golden"][threads][batch]["inferences_per_second"]["median"] > 0
+    assert entry["rtl"] == {"cycles_per_inference": None, "vectors": 0, "simulator": "verilator",
+                            "status": "skipped"}
