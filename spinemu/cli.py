@@ -280,9 +280,11 @@ def demo(output, vectors, seed):
 # --- Commands that live in their own modules ------------------------------------------------
 
 def _register() -> None:
+    from spinemu.cli_layer import layer
     from spinemu.cli_map import map_command
 
     main.add_command(map_command)
+    sim.add_command(layer)
 
 
 _register()

@@ -337,6 +337,9 @@ class NetworkConfig(_Serialisable):
             if a.out_features != b.in_features:
                 raise ConfigError(f"layer {index + 1}: in_features = {b.in_features} but layer "
                                   f"{index} has out_features = {a.out_features}")
+            if a.act_bits > 8:
+                raise ConfigError(f"layer {index}: act_bits = {a.act_bits} is out of range for a "
+                                  f"hidden layer; allowed 1..8 (the next layer's input_bits)")
             if (b.tile.input_bits, b.tile.input_signed) != (a.act_bits, not a.relu):
                 kind = "unsigned" if a.relu else "signed"
                 raise ConfigError(

@@ -34,7 +34,7 @@ class TileCase:
 
 def _size(rng, hi: int) -> int:
     """1..hi, with the edges and non powers of two well represented."""
-    return int(rng.choice([1, hi, rng.integers(1, hi + 1), rng.integers(1, hi + 1) | 1]))
+    return int(rng.choice([1, hi, rng.integers(1, hi + 1), min(rng.integers(1, hi + 1) | 1, hi)]))
 
 
 def random_config(rng, max_rows: int, max_cols: int) -> TileConfig:

@@ -1,0 +1,338 @@
+# amaranth: UnusedElaboratable=no
+"""TiledLayer and Network in amaranth.sim against the golden model (DESIGN.md 3.2): random
+configs and images over full ranges, images baked in or written at run time, random stalls,
+measured cycles per vector and latency, the write address map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.hdl import Const
+from amaranth.sim import Simulator
+
+from spinemu.config import ConfigError, LayerConfig, NetworkConfig, TileConfig
+from spinemu.hdl.layer import (
+    MAX_IN_FLIGHT,
+    Network,
+    TiledLayer,
+    WriteKind,
+    WriteMap,
+    layer_writes,
+    network_writes,
+    periphery_layout,
+)
+from spinemu.numeric import signed_range, unsigned_range
+from spinemu.plan import Plan
+from spinemu.sim.golden.network import LayerImages, LayerModel
+from spinemu.sim.stimulus import random_images
+from spinemu.sim.testbench import random_pause, stream_get, stream_put
+
+
+def random_tile(rng, *, rows: tuple[int, int], cols: tuple[int, int], input_bits: int,
+                input_signed: bool) -> TileConfig:
+    """A tile config of ``rows`` and ``cols`` in the given ranges, every width drawn over its
+    whole range."""
+    rows, cols = (int(rng.integers(lo, hi, endpoint=True)) for lo, hi in (rows, cols))
+    gain_bits = int(rng.integers(1, 17))
+    return TileConfig(
+        rows=rows, cols=cols, lanes=int(rng.integers(1, cols, endpoint=True)),
+        cell_bits=int(rng.integers(2, 13)), input_bits=input_bits, input_signed=input_signed,
+        adc_bits=int(rng.integers(1, 17)), gain_bits=gain_bits,
+        gain_frac=int(rng.integers(0, gain_bits)), offset_bits=int(rng.integers(1, 17)),
+        out_bits=int(rng.integers(1, 33)))
+
+
+def random_layer(rng, *, in_features: int, out_features: int, tile: TileConfig, relu: bool,
+                 max_act_bits: int = 16) -> LayerConfig:
+    return LayerConfig(in_features, out_features, tile, relu=relu,
+                       act_bits=int(rng.integers(1, max_act_bits, endpoint=True)),
+                       mult_bits=int(rng.integers(1, 25)), bias_bits=int(rng.integers(1, 33)))
+
+
+def random_layer_images(rng, layer: LayerConfig) -> LayerImages:
+    """Weights, tile registers and periphery registers over their full ranges; half of the
+    requantization shifts sit where ``v * mult`` lands near the output range, so that not every
+    output saturates."""
+    t = layer.tile
+    grid = (layer.row_tiles, layer.col_tiles, t.cols)
+    regs = [random_images(rng, t, 1)[2:] for _ in range(layer.row_tiles * layer.col_tiles)]
+    out = layer.out_features
+    near = layer.y_bits + layer.mult_bits - layer.act_bits + rng.integers(-4, 1, size=out)
+    anywhere = rng.integers(0, layer.max_shift, size=out, endpoint=True)
+    return LayerImages(
+        g=rng.integers(*signed_range(t.cell_bits), size=(layer.in_features, out), endpoint=True),
+        adc_shift=np.array([r[0] for r in regs]).reshape(grid),
+        gain=np.array([r[1] for r in regs]).reshape(grid),
+        offset=np.array([r[2] for r in regs]).reshape(grid),
+        bias=rng.integers(*signed_range(layer.bias_bits), size=out, endpoint=True),
+        mult=rng.integers(*unsigned_range(layer.mult_bits), size=out, endpoint=True),
+        shift=np.clip(np.where(rng.integers(2, size=out) == 1, near, anywhere), 0,
+                      layer.max_shift))
+
+
+def random_plan(rng, *, layers: int, max_features: int, max_rows: int, max_cols: int,
+                relu=None, min_row_tiles: int = 1, max_tiles: int = 4) -> Plan:
+    """A network of ``layers`` random layers whose widths chain, each on at most ``max_tiles``
+    x ``max_tiles`` tiles (more only when ``min_row_tiles`` asks); ``relu`` (a list) fixes each
+    layer's, ``min_row_tiles`` the first layer's least number of row-tiles."""
+    input_bits, input_signed = int(rng.integers(1, 9)), bool(rng.integers(2))
+    in_features = int(rng.integers(1, max_features, endpoint=True))
+    configs, images = [], []
+    for index in range(layers):
+        out_features = int(rng.integers(1, max_features, endpoint=True))
+        tile = random_tile(rng, rows=(min(-(-in_features // max_tiles), max_rows), max_rows),
+                           cols=(min(-(-out_features // max_tiles), max_cols), max_cols),
+                           input_bits=input_bits, input_signed=input_signed)
+        if index == 0:
+            in_features = max(in_features, (min_row_tiles - 1) * tile.rows + 1)
+        layer = random_layer(rng, in_features=in_features, out_features=out_features, tile=tile,
+                             relu=bool(rng.integers(2)) if relu is None else relu[index],
+                             max_act_bits=16 if index == layers - 1 else 8)  # next input_bits
+        configs.append(layer)
+        images.append(random_layer_images(rng, layer))
+        in_features, input_signed = layer.out_features, not layer.relu
+        input_bits = layer.act_bits
+    return Plan(NetworkConfig(tuple(configs)), tuple(images))
+
+
+def random_inputs(rng, layer: LayerConfig, batch: int) -> np.ndarray:
+    return rng.integers(*layer.tile.input_range, size=(batch, layer.in_features), endpoint=True)
+
+
+def simulate(dut, x, out_features: int, *, writes=(), stall=0.0, seed=0):
+    """Write ``writes`` (``(addr, data)`` pairs), then stream ``x`` through ``dut`` (a
+    TiledLayer or Network) in amaranth.sim. Return the output codes ``[batch, out_features]``
+    and the cycle each arrived at (cycle n: sampled after tick n; without writes, the first
+    input is taken on tick 1)."""
+    rng = np.random.default_rng(seed)
+    pause = random_pause(rng, stall) if stall else None
+    got, arrivals, loaded = [], [], []
+
+    async def drive(ctx):
+        await stream_put(ctx, dut.write, [{"addr": a, "data": d} for a, d in writes], pause)
+        loaded.append(True)
+        await stream_put(ctx, dut.x, x.reshape(-1).tolist(), pause)
+
+    async def collect(ctx):
+        cycle = 0
+        while len(got) < len(x) * out_features:
+            ready = bool(loaded) and (pause is None or not pause())
+            ctx.set(dut.o.ready, ready)
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            cycle += 1
+            if ready and valid:
+                got.append(payload)
+                arrivals.append(cycle)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(drive)
+    sim.add_testbench(collect)
+    sim.run()
+    return np.array(got, dtype=np.int64).reshape(len(x), out_features), np.array(arrivals)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_layers_match_golden(seed):
+    rng = np.random.default_rng(seed)
+    plan = random_plan(rng, layers=1, max_features=24, max_rows=7, max_cols=7,
+                       min_row_tiles=3 if seed % 4 == 0 else 1)
+    layer, images = plan.config.layers[0], plan.images[0]
+    x = random_inputs(rng, layer, 5)
+    runtime = seed % 2 == 1
+    dut = TiledLayer(layer) if runtime else TiledLayer(layer, images)
+    got, _ = simulate(dut, x, layer.out_features,
+                      writes=layer_writes(layer, images) if runtime else (),
+                      stall=0.3 if seed % 3 == 0 else 0.0, seed=seed)
+    assert (got == LayerModel(layer, images)(x)).all(), (seed, layer)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_networks_match_golden(seed):
+    rng = np.random.default_rng(100 + seed)
+    plan = random_plan(rng, layers=2 + seed % 2, max_features=16, max_rows=6, max_cols=6)
+    x = random_inputs(rng, plan.config.layers[0], 4)
+    runtime = seed % 2 == 0
+    dut = Network(plan.config) if runtime else Network(plan.config, plan.images)
+    got, _ = simulate(dut, x, plan.config.layers[-1].out_features,
+                      writes=network_writes(plan.config, plan.images) if runtime else (),
+                      stall=0.25 if seed % 3 == 1 else 0.0, seed=seed)
+    assert (got == plan.model()(x)).all(), (seed, plan.config)
+
+
+# (rows, cols, lanes, in_features, out_features): tile-bound with one and several groups,
+# lanes > rows + 3, input-bound, output-bound with several columns of tiles, one tile.
+TIMING = [(4, 3, 2, 10, 3), (5, 4, 4, 13, 4), (3, 3, 1, 9, 3), (2, 5, 5, 7, 5), (1, 1, 1, 1, 1),
+          (2, 2, 1, 30, 2), (4, 2, 1, 5, 13), (1, 6, 6, 3, 6), (2, 7, 7, 5, 12),
+          (3, 4, 2, 12, 11)]
+
+
+@pytest.mark.parametrize("rows, cols, lanes, in_features, out_features", TIMING)
+def test_cycles_per_vector_and_latency(rows, cols, lanes, in_features, out_features):
+    tile = TileConfig(rows=rows, cols=cols, lanes=lanes, cell_bits=4, input_bits=3, adc_bits=6,
+                      out_bits=7)
+    layer = LayerConfig(in_features, out_features, tile, act_bits=5, mult_bits=6, bias_bits=8)
+    rng = np.random.default_rng(rows * cols * in_features)
+    images = random_layer_images(rng, layer)
+    x = random_inputs(rng, layer, 8)
+    got, arrivals = simulate(TiledLayer(layer, images), x, out_features)
+    assert (got == LayerModel(layer, images)(x)).all()
+    firsts = arrivals[::out_features]
+    # Steady state from the third vector on.
+    assert (np.diff(firsts)[2:] == TiledLayer.cycles_per_vector(layer)).all(), np.diff(firsts)
+    assert firsts[0] == in_features + TiledLayer.latency(layer)
+
+
+def test_network_runs_at_its_slowest_layer():
+    first = LayerConfig(9, 4, TileConfig(rows=3, cols=4, lanes=1, input_bits=3), act_bits=4)
+    second = LayerConfig(4, 7, TileConfig(rows=2, cols=3, lanes=3, input_bits=4), relu=False)
+    config = NetworkConfig((first, second))
+    rng = np.random.default_rng(9)
+    images = [random_layer_images(rng, layer) for layer in config.layers]
+    x = random_inputs(rng, first, 8)
+    got, arrivals = simulate(Network(config, images), x, second.out_features)
+    assert (got == Plan(config, tuple(images)).model()(x)).all()
+    per_vector = [TiledLayer.cycles_per_vector(layer) for layer in config.layers]
+    assert per_vector[0] != per_vector[1]
+    assert (np.diff(arrivals[::second.out_features])[2:] == max(per_vector)).all()
+    assert Network.cycles_per_vector(config) == max(per_vector)
+
+
+def test_blocked_output_holds_every_vector():
+    """With ``o`` held off, the layer takes vectors until its buffers are full (never more than
+    MAX_IN_FLIGHT, the bound of its busy counter), then delivers every one of them."""
+    tile = TileConfig(rows=1, cols=1, lanes=1, cell_bits=4, input_bits=3, adc_bits=6, out_bits=7)
+    layer = LayerConfig(5, 3, tile, act_bits=5, mult_bits=6, bias_bits=8)
+    rng = np.random.default_rng(15)
+    images = random_layer_images(rng, layer)
+    x = random_inputs(rng, layer, 2 * MAX_IN_FLIGHT)
+    dut = TiledLayer(layer, images)
+    taken, got = [], []
+
+    async def drive(ctx):
+        await stream_put(ctx, dut.x, x.reshape(-1).tolist())
+
+    async def collect(ctx):
+        ctx.set(dut.o.ready, 0)
+        for _ in range(400):
+            _, _, valid, ready = await ctx.tick().sample(dut.x.valid, dut.x.ready)
+            taken.append(bool(valid and ready))
+        got.extend(await stream_get(ctx, dut.o, x.size // layer.in_features * layer.out_features))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(drive)
+    sim.add_testbench(collect)
+    sim.run()
+    held = sum(taken) // layer.in_features
+    assert 2 <= held < MAX_IN_FLIGHT and not any(taken[-100:])
+    expected = LayerModel(layer, images)(x)
+    assert (np.array(got).reshape(expected.shape) == expected).all()
+
+
+def small_layer() -> tuple[LayerConfig, LayerImages]:
+    """3 x 2 tiles (6 of the 8 tile addresses), padded rows and columns."""
+    tile = TileConfig(rows=3, cols=2, lanes=2, cell_bits=4, input_bits=3, adc_bits=6, out_bits=7)
+    layer = LayerConfig(7, 3, tile, act_bits=5, mult_bits=6, bias_bits=8)
+    return layer, random_layer_images(np.random.default_rng(11), layer)
+
+
+def test_writes_to_nothing_are_taken_and_ignored():
+    """Kind 3, a tile past the grid, word, column and output addresses past their ends, a
+    periphery write naming a tile, a shift above max_shift: each is taken (the stream does not
+    hang) and changes nothing."""
+    layer, images = small_layer()
+    wmap = WriteMap.of([layer])
+    assert (layer.row_tiles, layer.col_tiles, wmap.tile_bits) == (3, 2, 3)
+    periphery = periphery_layout(layer)
+    regs = Const.cast(periphery.const({"bias": 1, "mult": 1, "shift": 0})).value
+    too_far = Const.cast(periphery.const({"bias": 1, "mult": 1,
+                                          "shift": layer.max_shift + 1})).value
+    ignored = [
+        (wmap.address(0, WriteKind.WEIGHTS, 0, 0) | 3 << (wmap.local_bits + wmap.tile_bits), 5),
+        (wmap.address(0, WriteKind.WEIGHTS, 6, 0), 5),
+        (wmap.address(0, WriteKind.COLUMNS, 7, 0), 5),
+        (wmap.address(0, WriteKind.WEIGHTS, 0, layer.tile.rows * layer.tile.groups), 5),
+        (wmap.address(0, WriteKind.COLUMNS, 1, layer.tile.cols), 5),
+        (wmap.address(0, WriteKind.PERIPHERY, 1, 0), regs),
+        (wmap.address(0, WriteKind.PERIPHERY, 0, layer.out_features), regs),
+        (wmap.address(0, WriteKind.PERIPHERY, 0, 0), too_far),
+    ]
+    x = random_inputs(np.random.default_rng(12), layer, 3)
+    got, _ = simulate(TiledLayer(layer), x, layer.out_features,
+                      writes=layer_writes(layer, images) + ignored)
+    assert (got == LayerModel(layer, images)(x)).all()
+
+
+def test_network_write_to_no_layer_is_ignored():
+    layer, images = small_layer()
+    second = LayerConfig(3, 2, TileConfig(rows=2, cols=2, lanes=1, input_bits=5), act_bits=4)
+    third = LayerConfig(2, 3, TileConfig(rows=2, cols=3, lanes=2, input_bits=4), relu=False)
+    config = NetworkConfig((layer, second, third))
+    rng = np.random.default_rng(13)
+    plan = Plan(config, (images, random_layer_images(rng, second),
+                         random_layer_images(rng, third)))
+    wmap = WriteMap.of(config.layers)
+    assert wmap.layer_bits == 2
+    nowhere = [(wmap.address(3, WriteKind.PERIPHERY, 0, 0),
+                Const.cast(periphery_layout(layer).const({"bias": 7, "mult": 0,
+                                                          "shift": 0})).value)]
+    x = random_inputs(rng, layer, 3)
+    got, _ = simulate(Network(config), x, third.out_features,
+                      writes=network_writes(config, plan.images) + nowhere)
+    assert (got == plan.model()(x)).all()
+    with pytest.raises(ConfigError, match=r"^1 layer images for 3 layers$"):
+        network_writes(config, plan.images[:1])
+
+
+def test_writes_wait_while_a_vector_is_in_flight():
+    layer, images = small_layer()
+    dut = TiledLayer(layer, images)
+    log = []
+
+    async def bench(ctx):
+        ctx.set(dut.o.ready, 1)
+        await stream_put(ctx, dut.x, [1] * layer.in_features)
+        ctx.set(dut.write.valid, 1)
+        ctx.set(dut.write.payload, {"addr": 0, "data": 0})
+        while True:
+            _, _, busy, ready, out = await ctx.tick().sample(dut.busy, dut.write.ready,
+                                                             dut.o.valid)
+            log.append((busy, ready, out))
+            if ready:
+                break
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert all(busy and not ready for busy, ready, _ in log[:-1])
+    assert log[-1][:2] == (0, 1)
+    assert sum(out for *_, out in log) == layer.out_features
+
+
+def test_write_map_fields():
+    layer, images = small_layer()
+    wmap = WriteMap.of([layer])
+    assert wmap.address(0, WriteKind.COLUMNS, 5, 1) == 1 | 5 << wmap.local_bits | 1 << (
+        wmap.local_bits + wmap.tile_bits)
+    writes = layer_writes(layer, images)
+    t = layer.tile
+    tiles = layer.row_tiles * layer.col_tiles
+    assert len(writes) == tiles * (t.rows * t.groups + t.cols) + layer.out_features
+    assert all(a < 1 << wmap.addr_bits and d < 1 << wmap.data_bits for a, d in writes)
+
+
+def test_bad_arguments_are_refused():
+    layer, images = small_layer()
+    with pytest.raises(TypeError, match=r"^layer must be a LayerConfig, not dict$"):
+        TiledLayer({"in_features": 3})
+    with pytest.raises(TypeError, match=r"^config must be a NetworkConfig, not LayerConfig$"):
+        Network(layer)
+    bad = LayerImages(**{**{n: getattr(images, n) for n in LayerImages.NAMES},
+                         "mult": images.mult - 100})
+    with pytest.raises(ConfigError, match=r"^layer mult\[0\] = -\d+ is out of range; allowed "
+                                          r"0\.\.63"):
+        TiledLayer(layer, bad)
+    with pytest.raises(ConfigError, match=r"^2 layer images for 1 layers$"):
+        Network(NetworkConfig((layer,)), [images, images])
