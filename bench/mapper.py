@@ -29,10 +29,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from threadpoolctl import threadpool_limits
-from tile import machine_info, summary
 
 from spinemu.mapper import map_model
 from spinemu.models import BUNDLED, load_dataset
+
+from tile import machine_info, summary
 
 REPO = Path(__file__).resolve().parent.parent
 SINGLE_CALLS = 100

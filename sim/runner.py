@@ -26,7 +26,7 @@ from spinemu.config import ConfigError, TileConfig
 
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun", "run_pbit",
-    "PBitRun",
+    "PBitSimulation",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -270,7 +270,7 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
 
 
 @dataclass
-class PBitRun:
+class PBitSimulation:
     """What one RTL simulation of a p-bit core returned."""
 
     states: np.ndarray       # [sweeps, N] uint8 state after every sweep
@@ -283,7 +283,7 @@ class PBitRun:
 
 
 def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
-             simulator: str = "verilator", schedule_depth: int | None = None) -> PBitRun:
+             simulator: str = "verilator", schedule_depth: int | None = None) -> PBitSimulation:
     """Simulate one anneal of a :class:`~spinemu.hdl.pbit.PBitCore` under cocotb.
 
     ``schedule`` is a list of ``(beta code, sweeps)``; the state after every sweep comes back.
@@ -308,7 +308,7 @@ def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
         "seeds": np.asarray(seeds, np.int64), "state0": state0,
         "energy0": np.array(int(energy(dense_couplings(topology, J_edges), h, state0))),
     })
-    return PBitRun(states=out["states"], energies=out["energies"],
+    return PBitSimulation(states=out["states"], energies=out["energies"],
                    best_state=out["best_state"], best_energy=int(out["best_energy"]),
                    cycles=int(out["cycles"]), wall_seconds=time.perf_counter() - started,
                    sim_seconds=float(out["sim_seconds"]))

@@ -282,8 +282,10 @@ def demo(output, vectors, seed):
 def _register() -> None:
     from spinemu.cli_layer import layer
     from spinemu.cli_map import map_command
+    from spinemu.cli_pbit import anneal, sample
 
-    main.add_command(map_command)
+    for command in (map_command, anneal, sample):
+        main.add_command(command)
     sim.add_command(layer)
 
 

@@ -1,0 +1,541 @@
+"""Golden model of the p-bit core (DESIGN.md 3.3 and 3.4): chromatic Gibbs over replicas.
+
+This module is the specification the RTL is checked against, sweep by sweep. It imports no
+Amaranth; the integer helpers come from :mod:`spinemu.numeric`.
+
+The definition
+--------------
+N p-bits with states ``s[i]`` in {0, 1} (``m = 2 s - 1``), couplings ``J`` stored per edge of a
+:class:`~spinemu.config.Topology` (signed ``coupling_bits``), biases ``h[i]`` (signed
+``bias_bits``). One update of p-bit ``i`` at inverse-temperature code ``B``:
+
+    I = sum_j J[i, j] m[j] + h[i]                          exact, m from the start of the phase
+    a = sat(rshift_round(I * B, beta_frac), lut_bits)
+    LFSR of i advances rng_bits steps; r = its low rng_bits bits, signed (numeric.lfsr_sample)
+    s[i] = 1  iff  T[a mod 2**lut_bits] > r                T = numeric.tanh_table(...)
+
+A p-bit's LFSR advances only when it updates. A sweep runs colours ``0..K-1`` in order; in a
+colour's phase every p-bit of that colour updates at once from the states at the start of the
+phase. An anneal is a list of ``(B, sweeps)`` steps. The energy
+
+    E(m) = - sum_{i<j} J[i, j] m[i] m[j] - sum_i h[i] m[i]
+
+changes by ``dE = -(m_new - m_old) * I`` at each flip. The best energy and state of each replica
+are compared at the end of every sweep (the initial state is the first best; a tie keeps the
+earlier state). Replica ``r`` (of ``R`` independent chains) seeds p-bit ``k``'s LFSR with
+``derive_seeds(master + r * N, N)[k]`` (:func:`replica_seeds`).
+
+How the model is fast and still exact
+-------------------------------------
+- Thresholds instead of activations. ``T`` is non-decreasing in the signed argument ``a``
+  (checked when a model is built) and ``a`` is non-decreasing in ``I`` (``B >= 0``), so for a
+  drawn ``r`` the rule ``T[a(I)] > r`` is ``I >= theta(r, B)`` for one integer threshold. A
+  table of ``theta`` over every ``r`` is built once per anneal step; a p-bit update is one
+  comparison of its field with the threshold looked up from its LFSR.
+- The random numbers do not depend on the states (every p-bit updates once per sweep), so each
+  sweep first leaps all LFSRs at once: ``rng_bits <= 16`` steps of the right-shifting register
+  are ``(s >> k) ^ G[s & (2**k - 1)]`` for one table ``G`` (the register is linear over GF(2)).
+- Fields are kept for every p-bit and changed only where a p-bit flips, through padded
+  neighbour tables; p-bits are stored colour by colour so that a phase is a contiguous slice,
+  with replicas on the last axis. Hubs (more than twice the mean degree) form a second group of
+  their colour with wider tables, so that they do not widen everyone's. The energy at the end
+  of a sweep is ``E = -(1/2) sum_i m[i] (I[i] + h[i])``, the integer the flip deltas add up to.
+
+Everything is integer arithmetic; ``tests/test_pbit_golden.py`` compares trajectories with a
+plain-Python reference of the definition above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spinemu.config import ConfigError, PBitConfig, Topology
+from spinemu.numeric import (
+    derive_seeds,
+    lfsr_step,
+    rshift_round,
+    sat,
+    signed_range,
+    tanh_table,
+    unsigned_range,
+)
+
+__all__ = [
+    "PBitModel", "PBitRun", "replica_seeds", "advance_lfsr", "check_couplings", "check_biases",
+    "check_schedule", "check_states", "dense_couplings", "fields", "activation", "energy",
+]
+
+#: Largest ``rng_bits`` whose thresholds are tabulated over every ``r`` (2**16 entries per
+#: anneal step); wider samples look the threshold up by binary search, sweep by sweep.
+TABLE_RNG_BITS = 16
+#: Entries of the per-run neighbour tables (``n * R * max degree``) above which replicas run in
+#: chunks (16 bytes an entry).
+TABLE_ENTRIES = 1 << 21
+
+
+# --- Images ----------------------------------------------------------------------------------
+
+def _check_values(name: str, values, shape: tuple[int, ...], bits: int, what: str) -> np.ndarray:
+    """``values`` as int64 of ``shape`` with every element a signed ``bits``-bit integer."""
+    array = np.asarray(values)
+    if array.shape != shape:
+        raise ConfigError(f"{name} has shape {array.shape}; expected {shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        if array.dtype == bool or not np.all(np.isfinite(array)) or \
+                not np.all(array == np.round(array)):
+            raise ConfigError(f"{name} must hold integers, got dtype {array.dtype}")
+    array = array.astype(np.int64)
+    lo, hi = signed_range(bits)
+    bad = np.flatnonzero((array < lo) | (array > hi))
+    if bad.size:
+        k = int(bad[0])
+        raise ConfigError(f"{name}: {what} {k} = {int(array[k])} is out of range; allowed "
+                          f"{lo}..{hi} ({bits} bits; {bad.size} value(s) outside)")
+    return array
+
+
+def check_couplings(config: PBitConfig, topology: Topology, J_edges) -> np.ndarray:
+    """Couplings ``J_edges[E]`` aligned with ``topology.edges``, signed ``coupling_bits``, int64."""
+    return _check_values("couplings", J_edges, (len(topology.edges),), config.coupling_bits,
+                         "edge")
+
+
+def check_biases(config: PBitConfig, n: int, h=None) -> np.ndarray:
+    """Biases ``h[n]`` (zeros when None), signed ``bias_bits``, int64."""
+    return _check_values("biases", np.zeros(n, np.int64) if h is None else h, (n,),
+                         config.bias_bits, "node")
+
+
+def check_states(name: str, states, shape: tuple[int, int]) -> np.ndarray:
+    """States ``[replicas, n]`` of 0/1 values, as uint8."""
+    array = np.asarray(states)
+    if array.shape != shape:
+        raise ConfigError(f"{name} has shape {array.shape}; expected {shape} (replicas, n)")
+    bad = np.argwhere((array != 0) & (array != 1))
+    if bad.size:
+        r, k = map(int, bad[0])
+        raise ConfigError(f"{name}[{r}, {k}] = {array[r, k].item()!r}; allowed 0 or 1")
+    return array.astype(np.uint8)
+
+
+def check_schedule(config: PBitConfig, schedule) -> tuple[tuple[int, int], ...]:
+    """An anneal: ``(B, sweeps)`` steps, ``B`` unsigned ``beta_bits``, ``sweeps >= 0``."""
+    steps = tuple(schedule)
+    lo, hi = unsigned_range(config.beta_bits)
+    checked = []
+    for index, step in enumerate(steps):
+        if len(step) != 2:
+            raise ConfigError(f"schedule step {index} must be a pair (B, sweeps), not {step!r}")
+        code, sweeps = step
+        for name, value, top in (("B", code, hi), ("sweeps", sweeps, None)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ConfigError(f"schedule step {index}: {name} must be an integer, "
+                                  f"not {value!r}")
+            if value < lo or (top is not None and value > top):
+                allowed = f"{lo}..{top} (beta_bits = {config.beta_bits})" if top else ">= 0"
+                raise ConfigError(f"schedule step {index}: {name} = {value} is out of range; "
+                                  f"allowed {allowed}")
+        checked.append((int(code), int(sweeps)))
+    return tuple(checked)
+
+
+def replica_seeds(master: int, replicas: int, n: int) -> np.ndarray:
+    """LFSR seeds ``[replicas, n]`` (uint32): replica ``r`` gets ``derive_seeds(master + r*n, n)``.
+
+    So p-bit ``k`` of replica ``r`` is seeded with ``splitmix64(master + r*n + k) & 0xFFFFFFFF``
+    (0 replaced by 1): one run of R replicas equals R runs of one replica with these seeds.
+    """
+    if replicas < 1:
+        raise ConfigError(f"replicas = {replicas} is out of range; allowed >= 1")
+    return np.stack([derive_seeds(master + r * n, n) for r in range(replicas)])
+
+
+# --- The definition, dense (for tests and small problems) --------------------------------------
+
+def dense_couplings(topology: Topology, J_edges) -> np.ndarray:
+    """The symmetric ``J[n, n]`` (int64, zero diagonal) of per-edge couplings."""
+    J = np.zeros((topology.n, topology.n), dtype=np.int64)
+    if topology.edges:
+        i, j = np.array(topology.edges).T
+        J[i, j] = J[j, i] = J_edges
+    return J
+
+
+def fields(J: np.ndarray, h: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``I = J m + h`` for states ``s[..., n]`` (0/1) and a dense ``J[n, n]``; int64."""
+    m = 2 * np.asarray(s, dtype=np.int64) - 1
+    return m @ J + h
+
+
+def activation(config: PBitConfig, field, code: int):
+    """``a = sat(rshift_round(I * B, beta_frac), lut_bits)`` of a field ``I`` at code ``B``."""
+    return sat(rshift_round(field * code, config.beta_frac), config.lut_bits)
+
+
+def energy(J: np.ndarray, h: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``E = -sum_{i<j} J m_i m_j - sum_i h_i m_i`` for states ``s[..., n]``; int64."""
+    m = 2 * np.asarray(s, dtype=np.int64) - 1
+    return -(((m @ J) * m).sum(-1) // 2) - m @ h
+
+
+# --- The fast model ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PBitRun:
+    """What an anneal leaves: per replica, final and best states, LFSRs and energies.
+
+    Attributes
+    ----------
+    states : uint8 [replicas, n]
+        States after the last sweep.
+    lfsr : uint32 [replicas, n]
+        LFSR states after the last sweep (a run continued from ``states`` and ``lfsr`` equals
+        one longer run).
+    energy : int64 [replicas]
+        Energy of ``states``.
+    best_energy : int64 [replicas]
+        Lowest energy at the end of any sweep, or of the initial state.
+    best_state : uint8 [replicas, n]
+        The earliest state with ``best_energy``.
+    energies : int64 [sweeps, replicas]
+        Energy after every sweep.
+    trajectory : uint8 [sweeps, replicas, n] or None
+        State after every sweep, when the run was recorded.
+    """
+
+    states: np.ndarray
+    lfsr: np.ndarray
+    energy: np.ndarray
+    best_energy: np.ndarray
+    best_state: np.ndarray
+    energies: np.ndarray
+    trajectory: np.ndarray | None
+
+    @property
+    def sweeps(self) -> int:
+        return len(self.energies)
+
+    @property
+    def spin_updates(self) -> int:
+        """p-bit updates done: ``sweeps * replicas * n``."""
+        return self.energies.shape[0] * self.states.size
+
+
+def _leap_parts(steps: int) -> list[tuple[int, np.ndarray]]:
+    """``steps`` LFSR steps as leaps of ``k <= 16`` steps: ``[(k, G_k), ...]`` (uint32 tables).
+
+    The register is linear over GF(2) and shifts right, so after ``k`` steps the high bits of a
+    state have only moved down: ``step^k(s) = (s >> k) ^ G_k[s & (2**k - 1)]`` with
+    ``G_k[u] = step^k(u)`` for the ``2**k`` values of the low bits (built with
+    :func:`spinemu.numeric.lfsr_step`).
+    """
+    parts = []
+    while steps:
+        k = min(steps, 16)
+        table = np.arange(1 << k, dtype=np.uint32)
+        for _ in range(k):
+            table = lfsr_step(table)
+        parts.append((k, table))
+        steps -= k
+    return parts
+
+
+def _leap(states: np.ndarray, parts) -> np.ndarray:
+    """uint32 ``states`` advanced by the leaps of :func:`_leap_parts`."""
+    for shift, table in parts:
+        states = (states >> shift) ^ table.take(states & np.uint32((1 << shift) - 1))
+    return states
+
+
+def advance_lfsr(config: PBitConfig, states, sweeps: int) -> np.ndarray:
+    """LFSR states (uint32, any shape) after ``sweeps`` sweeps: ``sweeps * rng_bits`` steps."""
+    states = np.asarray(states, dtype=np.uint32)
+    parts = _leap_parts(config.rng_bits)
+    for _ in range(sweeps):
+        states = _leap(states, parts)
+    return states
+
+
+class PBitModel:
+    """A programmed p-bit core: topology, couplings and biases checked once, then annealed.
+
+    Parameters
+    ----------
+    config : PBitConfig
+        Number formats. ``update_units`` must be at most ``topology.n``; results never depend on
+        it.
+    topology : Topology
+        Graph and proper colouring.
+    J_edges : int array [E]
+        Signed ``coupling_bits`` couplings, aligned with ``topology.edges``.
+    h : int array [n], optional
+        Signed ``bias_bits`` biases; zeros when omitted.
+    """
+
+    def __init__(self, config: PBitConfig, topology: Topology, J_edges, h=None):
+        if config.update_units > topology.n:
+            raise ConfigError(f"update_units = {config.update_units} is out of range; allowed "
+                              f"1..{topology.n} (the number of p-bits)")
+        self.config, self.topology = config, topology
+        self.J = check_couplings(config, topology, J_edges)
+        self.h = check_biases(config, topology.n, h)
+        n = topology.n
+        lo, hi = signed_range(config.lut_bits)
+        # T in the order of the signed argument a = lo..hi.
+        self._table = tanh_table(config.lut_bits, config.lut_frac, config.rng_bits)
+        self._by_argument = self._table[np.arange(lo, hi + 1) % (1 << config.lut_bits)]
+        if np.any(np.diff(self._by_argument) < 0):
+            raise ConfigError(f"tanh table of lut_bits = {config.lut_bits}, lut_frac = "
+                              f"{config.lut_frac}, rng_bits = {config.rng_bits} is not monotone")
+        self._leaps = _leap_parts(config.rng_bits)
+        if config.rng_bits <= TABLE_RNG_BITS:
+            # below[u]: how many arguments have T[a] <= r, for r the signed reading of u.
+            self._below = self._count_below(np.arange(1 << config.rng_bits, dtype=np.int64))
+        # Storage order: p-bits by colour, so that a colour's phase is a slice. Within a colour,
+        # p-bits of more than twice the mean degree follow the others as a group of their own
+        # with wider neighbour tables: no edge joins two p-bits of one colour, so the groups of
+        # a colour can update one after the other with the same result as all at once.
+        colours = np.array(topology.colours, dtype=np.int64)
+        degree = topology.degrees()
+        mean = -(-2 * len(topology.edges) // n)  # ceil
+        group = 2 * colours + (degree > max(4, 2 * mean))
+        self._order = np.argsort(group, kind="stable")
+        starts = np.flatnonzero(np.diff(group[self._order])) + 1
+        self._bounds = np.concatenate([[0], starts, [n]])
+        self._widths = [max(int(degree[self._order[a:b]].max()), 1)
+                        for a, b in zip(self._bounds[:-1], self._bounds[1:], strict=True)]
+        position = np.empty(n, dtype=np.int64)
+        position[self._order] = np.arange(n)
+        # Padded neighbour tables in storage order; padding points at a spare row n.
+        width = max(self._widths)
+        self._neighbours = np.full((n, width), n, dtype=np.int64)
+        self._weights = np.zeros((n, width), dtype=np.int64)
+        edges = np.array(topology.edges, dtype=np.int64).reshape(-1, 2)
+        ends = np.concatenate([edges, edges[:, ::-1]])
+        weights = np.concatenate([self.J, self.J])
+        rows = position[ends[:, 0]]
+        sort = np.lexsort((position[ends[:, 1]], rows))
+        rows, cols, weights = rows[sort], position[ends[sort, 1]], weights[sort]
+        slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
+        self._neighbours[rows, slot] = cols
+        self._weights[rows, slot] = weights
+        self._h = self.h[self._order]
+        # |I| <= sum_j |J_ij| + |h_i|: fields in 32 bits where they fit.
+        self._bound = int(np.abs(self._weights).sum(1).max()) + int(np.abs(self.h).max(initial=0))
+        self._dtype = np.int32 if self._bound < np.iinfo(np.int32).max else np.int64
+
+    # Thresholds -------------------------------------------------------------------------------
+
+    def _count_below(self, u: np.ndarray) -> np.ndarray:
+        """For raw low bits ``u`` of an LFSR: the number of arguments ``a`` with ``T[a] <= r``.
+
+        ``r`` is ``u`` read as a signed ``rng_bits`` value. An update sets ``s = 1`` exactly when
+        ``a >= lo + count`` (``lo`` the least argument), because ``T`` is non-decreasing.
+        """
+        bits = self.config.rng_bits
+        r = u - ((u >> (bits - 1)) & 1) * (1 << bits)
+        return np.searchsorted(self._by_argument, r, side="right")
+
+    def _field_thresholds(self, code: int) -> np.ndarray:
+        """``theta[c]`` for ``c = 0..2**lut_bits``: ``s = 1`` iff ``I >= theta[c]`` at count ``c``.
+
+        ``a >= A`` (``lo < A <= hi``) holds iff ``rshift_round(I * B, f) >= A`` (saturation keeps
+        the order), iff ``I * B + half >= A * 2**f``, iff ``I >= ceil((A * 2**f - half) / B)``.
+        ``c = 0`` is always (``iinfo.min``), ``A > hi`` never (``iinfo.max``, beyond any field);
+        ``B = 0`` makes ``a = 0``: always if ``A <= 0``, else never.
+        """
+        config = self.config
+        lo = signed_range(config.lut_bits)[0]
+        info = np.iinfo(self._dtype)
+        A = lo + np.arange((1 << config.lut_bits) + 1, dtype=np.int64)
+        half = (1 << config.beta_frac) >> 1
+        if code:
+            theta = -((half - A * (1 << config.beta_frac)) // code)
+            theta = np.clip(theta, info.min, info.max)
+            theta[0] = info.min
+        else:
+            theta = np.where(A <= 0, info.min, info.max)
+        theta[-1] = info.max
+        return theta.astype(self._dtype)
+
+    def _step_thresholds(self, code: int) -> np.ndarray:
+        """Field thresholds for beta code ``B``: indexed by the raw low LFSR bits ``u`` when
+        ``rng_bits <= TABLE_RNG_BITS``, else by the count of :meth:`_count_below`."""
+        theta = self._field_thresholds(code)
+        return theta[self._below] if self.config.rng_bits <= TABLE_RNG_BITS else theta
+
+    # Running ----------------------------------------------------------------------------------
+
+    def run(self, schedule, seeds, initial=None, *, record: int = 0,
+            progress=None) -> PBitRun:
+        """Anneal ``R`` independent replicas through ``schedule``.
+
+        Parameters
+        ----------
+        schedule : iterable of (int, int)
+            ``(B, sweeps)`` steps (:func:`check_schedule`).
+        seeds : uint32 array [R, n]
+            Starting LFSR states, none zero (:func:`replica_seeds`).
+        initial : 0/1 array [R, n], optional
+            Starting states; all zero when omitted.
+        record : int
+            Keep the state after every ``record``-th sweep (``True``: every sweep) in
+            :attr:`PBitRun.trajectory`; 0 keeps none.
+        progress : callable, optional
+            Called as ``progress(done, total)`` after every schedule step, in sweeps of batches
+            (large batches run in chunks, see :data:`TABLE_ENTRIES`).
+
+        Returns
+        -------
+        PBitRun
+        """
+        steps = check_schedule(self.config, schedule)
+        n = self.topology.n
+        seeds = np.asarray(seeds)
+        if seeds.ndim != 2 or seeds.shape[1] != n or not len(seeds):
+            raise ConfigError(f"seeds has shape {seeds.shape}; expected (replicas >= 1, {n})")
+        if not np.issubdtype(seeds.dtype, np.integer) or seeds.min() < 1 or \
+                seeds.max() > 0xFFFFFFFF:
+            raise ConfigError("seeds must be LFSR states in 1..0xFFFFFFFF (never 0)")
+        replicas = len(seeds)
+        initial = np.zeros((replicas, n), np.uint8) if initial is None else initial
+        initial = check_states("initial", initial, (replicas, n))
+        record = int(record)
+        if record < 0:
+            raise ConfigError(f"record = {record} is out of range; allowed >= 0")
+        # Replicas are independent: large batches run in chunks that keep the tables small.
+        entries = int(np.diff(self._bounds) @ np.array(self._widths))
+        chunk = max(1, TABLE_ENTRIES // entries)
+        chunks = -(-replicas // chunk)
+        total = sum(sweeps for _, sweeps in steps)
+        runs = []
+        for index in range(chunks):
+            part = slice(index * chunk, (index + 1) * chunk)
+            runs.append(self._run_chunk(steps, seeds[part], initial[part], record, progress,
+                                        (index * total, chunks * total)))
+        if len(runs) == 1:
+            return runs[0]
+        joined = {}
+        for name in PBitRun.__dataclass_fields__:
+            parts = [getattr(run, name) for run in runs]
+            axis = 0 if name in ("states", "lfsr", "energy", "best_energy", "best_state") else 1
+            joined[name] = None if parts[0] is None else np.concatenate(parts, axis=axis)
+        return PBitRun(**joined)
+
+    def _run_chunk(self, steps, seeds, initial, record: int, progress, done) -> PBitRun:
+        """One chunk of replicas; ``progress(done[0] + sweeps, done[1])`` after every step."""
+        chains = _Chains(self, initial, seeds)
+        total = sum(sweeps for _, sweeps in steps)
+        energies = np.empty((total, chains.replicas), dtype=np.int64)
+        kept = total // record if record else 0
+        trajectory = np.empty((kept, *chains.s.shape), dtype=bool)
+        best_energy, best_state = chains.energy(), chains.s.copy()
+        sweep = 0
+        for code, sweeps in steps:
+            thresholds = self._step_thresholds(code)
+            for _ in range(sweeps):
+                chains.draw(thresholds)
+                chains.sweep()
+                energy = energies[sweep] = chains.energy()
+                better = energy < best_energy
+                if better.any():
+                    best_energy[better] = energy[better]
+                    best_state[:, better] = chains.s[:, better]
+                sweep += 1
+                if record and sweep % record == 0:
+                    trajectory[sweep // record - 1] = chains.s
+            if progress is not None:
+                progress(done[0] + sweep, done[1])
+        restore = np.argsort(self._order)
+        return PBitRun(
+            states=chains.s[restore].T.astype(np.uint8),
+            lfsr=np.ascontiguousarray(chains.lfsr[restore].T),
+            energy=chains.energy(), best_energy=best_energy,
+            best_state=best_state[restore].T.astype(np.uint8), energies=energies,
+            trajectory=trajectory[:, restore].transpose(0, 2, 1).astype(np.uint8)
+            if record else None)
+
+
+class _Chains:
+    """The run-time state of a batch of replicas, in storage order with replicas last.
+
+    ``s[n, R]`` states (bool), ``I[n + 1, R]`` fields (row n takes the padding's zero updates),
+    ``lfsr[n, R]`` and ``threshold[n, R]`` for the current sweep. Each colour has its slices and
+    neighbour tables with the replica folded in: entry ``k * R + r`` of a colour lists the flat
+    indices into ``I`` of p-bit ``k``'s neighbours in replica ``r``; row ``2 (k * R + r) + up``
+    of ``deltas`` the changes of their fields when ``k`` flips down (``up = 0``) or up.
+    """
+
+    def __init__(self, model: PBitModel, initial: np.ndarray, seeds: np.ndarray):
+        self.model = model
+        replicas = self.replicas = len(seeds)
+        order = model._order
+        self.s = np.ascontiguousarray(initial.T[order].astype(bool))
+        self.lfsr = np.ascontiguousarray(seeds.T[order].astype(np.uint32))
+        self.threshold = np.empty(self.s.shape, dtype=model._dtype)
+        m = np.zeros((len(self.s) + 1, replicas), dtype=np.int64)  # row n: padding, m = 0
+        m[:-1] = 2 * self.s - 1
+        fields = np.zeros_like(m)
+        fields[:-1] = np.einsum("kd,kdr->kr", model._weights, m[model._neighbours])
+        fields[:-1] += model._h[:, None]
+        self.I = fields.astype(model._dtype)
+        # E = -s.(I + h - c) - C/2 + sum(h) with c = J 1 (see energy()).
+        column = model._weights.sum(1)
+        offset = model._h - column
+        self._constant = -int(column.sum()) // 2 + int(model.h.sum())
+        # Sums of the energy in 32 bits where they cannot overflow (faster), else 64.
+        wide = len(offset) * model._bound + int(np.abs(offset).sum()) >= 1 << 31
+        self._sum_dtype = np.int64 if wide else np.int32
+        self._offset = offset.astype(self._sum_dtype)
+        replica = np.arange(replicas)[None, :, None]
+        self.phases = []
+        for start, stop, width in zip(model._bounds[:-1], model._bounds[1:], model._widths,
+                                      strict=True):
+            size = (stop - start) * replicas
+            new = np.empty((stop - start, replicas), dtype=bool)
+            flip = np.empty_like(new)
+            targets = (model._neighbours[start:stop, None, :width] * replicas + replica)
+            change = 2 * model._weights[start:stop, :width].astype(model._dtype)
+            deltas = np.repeat(np.stack([-change, change], axis=1), replicas, axis=0)
+            self.phases.append((
+                self.I[start:stop], self.threshold[start:stop], self.s[start:stop], new, flip,
+                new.reshape(-1).view(np.uint8), flip.reshape(-1),
+                targets.reshape(size, -1), deltas.reshape(2 * size, -1)))
+
+    def draw(self, thresholds: np.ndarray) -> None:
+        """Leap every LFSR ``rng_bits`` steps and look up each p-bit's field threshold."""
+        model = self.model
+        self.lfsr = _leap(self.lfsr, model._leaps)
+        low = self.lfsr & np.uint32((1 << model.config.rng_bits) - 1)
+        if model.config.rng_bits <= TABLE_RNG_BITS:
+            thresholds.take(low, out=self.threshold)
+        else:
+            self.threshold[...] = thresholds[model._count_below(low.astype(np.int64))]
+
+    def sweep(self) -> None:
+        """Colours in order (a colour in one or two groups); a group's p-bits all compare their
+        fields with their thresholds at once, then every neighbour of a flipped p-bit has its
+        field changed by ``J * (m_new - m_old)`` (``np.add.at``: neighbours can coincide)."""
+        flat = self.I.reshape(-1)
+        for field, threshold, s, new, flip, new_flat, flip_flat, targets, deltas in self.phases:
+            np.greater_equal(field, threshold, out=new)
+            np.not_equal(new, s, out=flip)
+            flipped = flip_flat.nonzero()[0]
+            if flipped.size:
+                s[...] = new
+                rows = 2 * flipped + new_flat.take(flipped)
+                np.add.at(flat, targets.take(flipped, axis=0).reshape(-1),
+                          deltas.take(rows, axis=0).reshape(-1))
+
+    def energy(self) -> np.ndarray:
+        """Energy per replica (int64) from the exact fields.
+
+        With ``c = J 1`` and ``m = 2 s - 1``: ``sum_i I_i = 2 c.s - sum(c) + sum(h)``, so
+        ``E = -(1/2) sum_i m_i (I_i + h_i) = -s.(I + h - c) - sum(c)/2 + sum(h)``, the integer
+        the flip deltas ``-(m_new - m_old) * I`` add up to.
+        """
+        s = self.s.view(np.uint8)
+        on = np.einsum("kr,kr->r", self.I[:-1], s, dtype=self._sum_dtype) + self._offset @ s
+        return self._constant - on.astype(np.int64)

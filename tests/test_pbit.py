@@ -1,0 +1,128 @@
+# amaranth: UnusedElaboratable=no
+"""PBitCore RTL against the golden p-bit model, sweep by sweep (DESIGN 3.4).
+
+amaranth.sim covers small random graphs with every update-unit count from 1 to N; cocotb runs
+graphs up to 64 p-bits on Verilator and Icarus. Expected trajectories come from
+:class:`spinemu.sim.golden.pbit.PBitModel`; the RTL must equal it after every sweep, and equal
+itself for every U.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from spinemu.config import PBitConfig, Topology
+from spinemu.hdl.pbit import PBitCore
+from spinemu.numeric import derive_seeds, signed_range
+from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
+from spinemu.sim.runner import run_pbit
+from spinemu.sim.testbench import stream_put
+
+from test_tile_cocotb import simulator_or_skip
+
+
+def random_problem(seed: int, n: int, density: float, units: int | None = None):
+    """A random graph, colouring, formats, couplings, biases, seeds, state and schedule."""
+    rng = np.random.default_rng(seed)
+    graph = nx.gnp_random_graph(n, density, seed=seed)
+    edges = tuple(sorted((min(a, b), max(a, b)) for a, b in graph.edges))
+    colouring = nx.greedy_color(graph, strategy="largest_first")
+    topology = Topology(n, edges, tuple(colouring[i] for i in range(n)))
+    lut_bits = int(rng.integers(4, 11))
+    config = PBitConfig(
+        coupling_bits=int(rng.integers(2, 9)), bias_bits=int(rng.integers(2, 11)),
+        beta_bits=int(rng.integers(4, 13)), beta_frac=int(rng.integers(0, 7)),
+        lut_bits=lut_bits, lut_frac=int(rng.integers(0, lut_bits)),
+        rng_bits=int(rng.integers(4, 17)),
+        update_units=units or int(rng.integers(1, n + 1)))
+    J = rng.integers(*signed_range(config.coupling_bits), size=len(edges), endpoint=True)
+    h = rng.integers(*signed_range(config.bias_bits), size=n, endpoint=True)
+    seeds = derive_seeds(seed, n)
+    state0 = rng.integers(0, 2, size=n).astype(np.uint8)
+    hi = (1 << config.beta_bits) - 1
+    schedule = [(int(rng.integers(0, hi + 1)), int(rng.integers(1, 4))) for _ in range(3)]
+    return config, topology, J, h, seeds, state0, schedule
+
+
+def golden_run(config, topology, J, h, seeds, state0, schedule):
+    return PBitModel(config, topology, J, h).run(schedule, seeds[None], state0[None],
+                                                 record=True)
+
+
+def simulate(config, topology, J, h, seeds, state0, schedule):
+    """amaranth.sim run: (states per sweep, energies, best state, best energy, clocks/sweep)."""
+    dut = PBitCore(config, topology, schedule_depth=len(schedule))
+    total = sum(s for _, s in schedule)
+    records, clocks = [], []
+    e0 = int(energy(dense_couplings(topology, J), h, state0))
+
+    async def bench(ctx):
+        await stream_put(ctx, dut.coupling_wr, [{"edge": k, "value": int(v)}
+                                                for k, v in enumerate(J)])
+        await stream_put(ctx, dut.node_wr, [
+            {"node": i, "bias": int(h[i]), "seed": int(seeds[i]), "state": int(state0[i])}
+            for i in range(topology.n)])
+        await stream_put(ctx, dut.schedule_wr, [{"index": k, "beta": b, "sweeps": s}
+                                                for k, (b, s) in enumerate(schedule)])
+        await stream_put(ctx, dut.run, [{"steps": len(schedule), "record_every": 1,
+                                         "energy": e0}])
+        ctx.set(dut.states.ready, 1)
+        clock = 0
+        while len(records) < total:
+            _, _, valid, payload = await ctx.tick().sample(dut.states.valid, dut.states.payload)
+            clock += 1
+            if valid:
+                bits = [(payload.state >> i) & 1 for i in range(topology.n)]
+                records.append((payload.sweep, payload.energy, bits))
+                clocks.append(clock)
+        while ctx.get(dut.busy):
+            await ctx.tick()
+        records.append((None, ctx.get(dut.best_energy),
+                        [(ctx.get(dut.best_state) >> i) & 1 for i in range(topology.n)]))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    *sweeps, (_, best_energy, best_state) = records
+    assert [s for s, _, _ in sweeps] == list(range(1, total + 1))
+    return (np.array([b for _, _, b in sweeps], np.uint8), np.array([e for _, e, _ in sweeps]),
+            np.array(best_state, np.uint8), best_energy, np.diff(clocks), dut.cycles_per_sweep())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_rtl_trajectory_equals_golden(seed):
+    n = int(np.random.default_rng(seed).integers(2, 13))
+    problem = random_problem(seed, n, density=(0.2, 0.5, 0.9)[seed % 3])
+    golden = golden_run(*problem)
+    states, energies, best_state, best_energy, gaps, per_sweep = simulate(*problem)
+    assert (states == golden.trajectory[:, 0]).all(), problem[0]
+    assert (energies == golden.energies[:, 0]).all()
+    assert (best_state == golden.best_state[0]).all() and best_energy == golden.best_energy[0]
+    # Within one schedule step every recorded sweep takes cycles_per_sweep + 1 (the record).
+    assert per_sweep + 1 in gaps and set(gaps) <= {per_sweep + 1, per_sweep + 3}
+
+
+def test_every_unit_count_gives_the_same_trajectory():
+    config, topology, *rest = random_problem(42, 9, density=0.4, units=1)
+    golden = golden_run(config, topology, *rest).trajectory[:, 0]
+    for units in range(1, topology.n + 1):
+        states = simulate(PBitConfig(**{**config.to_dict(), "update_units": units}), topology,
+                          *rest)[0]
+        assert (states == golden).all(), units
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+@pytest.mark.parametrize("seed, n, units", [(100, 64, 1), (101, 64, 64), (102, 40, 7),
+                                            (103, 23, 23)])
+def test_cocotb_trajectory_equals_golden(simulator, seed, n, units):
+    problem = random_problem(seed, n, density=0.15, units=units)
+    golden = golden_run(*problem)
+    run = run_pbit(*problem, simulator=simulator_or_skip(simulator))
+    assert (run.states == golden.trajectory[:, 0]).all()
+    assert (run.energies == golden.energies[:, 0]).all()
+    assert (run.best_state == golden.best_state[0]).all()
+    assert run.best_energy == golden.best_energy[0]
