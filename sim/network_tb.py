@@ -12,21 +12,15 @@ checker's verdict, so a failing run still reports what it saw.
 
 from __future__ import annotations
 
-import os
-import time
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotb.utils import get_sim_time
 
 from spinemu.config import NetworkConfig
 from spinemu.hdl.layer import WriteMap, network_writes
 from spinemu.plan import Plan
+from spinemu.sim.cocotb_bench import Span, check_equal, load_stimulus, save_result, start
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
 from spinemu.sim.golden.network import LayerImages
-from spinemu.sim.runner import CLOCK_NS
 from spinemu.sim.testbench import random_pause
 
 
@@ -47,12 +41,6 @@ class NetworkTB:
         self.writes = StreamSource(dut, "write", dut.clk, pause)
         self.o = StreamSink(dut, "o", dut.clk, pause)
         self.write_map = WriteMap.of(config.layers)
-
-    async def reset(self) -> None:
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
 
     async def load(self, plan: Plan) -> None:
         """Write every image of ``plan``; return once the last write is taken."""
@@ -79,26 +67,19 @@ class NetworkTB:
 
 @cocotb.test()
 async def network_matches_golden(dut):
-    with np.load(os.environ["SPINEMU_STIMULUS"]) as stim:
-        stimulus = {k: stim[k] for k in stim.files}
+    stimulus = load_stimulus()
     plan = load_plan(stimulus)
     x = stimulus["x"]
     expected = plan.model()(x)
 
-    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    await start(dut)
     tb = NetworkTB(dut, plan.config, np.random.default_rng(int(stimulus["seed"])),
                    float(stimulus["stall"]))
-    await tb.reset()
     await tb.load(plan)
-    started_ns, started_wall = get_sim_time(unit="ns"), time.perf_counter()
+    span = Span()
     tb.send_inputs(x)
     a = await tb.receive(len(x))
-    sim_seconds = time.perf_counter() - started_wall
-    cycles = round((get_sim_time(unit="ns") - started_ns) / CLOCK_NS)
+    timing = span.stop()
     tb.stop()
-    np.savez(os.environ["SPINEMU_RESULT"], a=a, cycles=cycles, sim_seconds=sim_seconds)
-
-    wrong = np.argwhere(a != expected)
-    for b, o in wrong[:10]:
-        dut._log.error(f"vector {b} output {o}: rtl {a[b, o]} != golden {expected[b, o]}")
-    assert wrong.size == 0, f"{len(wrong)} of {a.size} output codes differ from the golden model"
+    save_result(a=a, **timing)
+    check_equal(dut, a, expected, "output")

@@ -11,23 +11,14 @@ caller's.
 
 from __future__ import annotations
 
-import os
-import time
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
-from cocotb.utils import get_sim_time
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from spinemu.config import PBitConfig, Topology
 from spinemu.hdl.pbit import stream_layouts
+from spinemu.sim.cocotb_bench import Span, load_stimulus, save_result, start, to_signed
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
-from spinemu.sim.runner import CLOCK_NS
-
-
-def _signed(value: int, bits: int) -> int:
-    return value - (1 << bits) if value >> (bits - 1) & 1 else value
 
 
 class PBitTB:
@@ -53,7 +44,7 @@ class PBitTB:
         fields = {}
         for name, field in layout:
             fields[name] = (word >> field.offset) & ((1 << field.width) - 1)
-        energy = _signed(fields["energy"], layout["energy"].width)
+        energy = to_signed(fields["energy"], layout["energy"].width)
         bits = np.array([(fields["state"] >> i) & 1 for i in range(self.topology.n)], np.uint8)
         return fields["sweep"], energy, bits
 
@@ -64,17 +55,12 @@ class PBitTB:
 
 @cocotb.test()
 async def pbit_trajectory(dut):
-    with np.load(os.environ["SPINEMU_STIMULUS"]) as stim:
-        s = {k: stim[k] for k in stim.files}
+    s = load_stimulus()
     config = PBitConfig.from_json(str(s["config"]))
     topology = Topology.from_json(str(s["topology"]))
     depth, schedule = int(s["schedule_depth"]), s["schedule"]
-    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    await start(dut)
     tb = PBitTB(dut, config, topology, depth)
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
 
     tb.send("coupling_wr", enumerate(s["J_edges"].tolist()))
     tb.send("node_wr", zip(range(topology.n), s["h"].tolist(), s["seeds"].tolist(),
@@ -82,7 +68,7 @@ async def pbit_trajectory(dut):
     tb.send("schedule_wr", ((k, int(b), int(w)) for k, (b, w) in enumerate(schedule)))
     await tb.wait_idle()
     sweeps = int(schedule[:, 1].sum()) if len(schedule) else 0
-    started_ns, started_wall = get_sim_time(unit="ns"), time.perf_counter()
+    span = Span()
     tb.send("run", [(len(schedule), 1, int(s["energy0"]))])
     await tb.wait_idle()
     records = await tb.states.receive(sweeps) if sweeps else []
@@ -91,17 +77,14 @@ async def pbit_trajectory(dut):
         await ReadOnly()
         if not dut.busy.value:
             break
-    cycles = round((get_sim_time(unit="ns") - started_ns) / CLOCK_NS)
-    sim_seconds = time.perf_counter() - started_wall
+    timing = span.stop()
     unpacked = [tb.unpack_state(word) for word in records]
     tb.stop()
     energy_width = tb.layouts["states"]["energy"].width
     best_word = int(dut.best_state.value)
-    np.savez(
-        os.environ["SPINEMU_RESULT"],
+    save_result(
         sweep_index=np.array([u[0] for u in unpacked], np.int64),
         energies=np.array([u[1] for u in unpacked], np.int64),
         states=np.array([u[2] for u in unpacked], np.uint8).reshape(len(unpacked), topology.n),
         best_state=np.array([(best_word >> i) & 1 for i in range(topology.n)], np.uint8),
-        best_energy=_signed(int(dut.best_energy.value), energy_width),
-        cycles=cycles, sim_seconds=sim_seconds)
+        best_energy=to_signed(int(dut.best_energy.value), energy_width), **timing)

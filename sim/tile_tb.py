@@ -10,25 +10,15 @@ it arrives. It writes ``z`` (outputs, signed), ``cycles`` and ``sim_seconds`` to
 
 from __future__ import annotations
 
-import os
-import time
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotb.utils import get_sim_time
 
 from spinemu.config import TileConfig
 from spinemu.hdl.tile import column_write_layout, weight_words, weight_write_layout
+from spinemu.sim.cocotb_bench import Span, check_equal, load_stimulus, save_result, start, to_signed
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
 from spinemu.sim.golden import CrossbarTileModel
-from spinemu.sim.runner import CLOCK_NS
 from spinemu.sim.testbench import random_pause
-
-
-def _to_signed(value: int, bits: int) -> int:
-    return value - (1 << bits) if value >> (bits - 1) & 1 else value
 
 
 class TileTB:
@@ -43,12 +33,6 @@ class TileTB:
         self.z = StreamSink(dut, "z", dut.clk, pause)
         self._addr_bits = weight_write_layout(config)["addr"].shape.width
         self._col_bits = column_write_layout(config)["col"].shape.width
-
-    async def reset(self) -> None:
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
 
     def write_weights(self, g) -> None:
         cfg = self.config
@@ -67,7 +51,7 @@ class TileTB:
 
     async def receive(self, batch: int) -> np.ndarray:
         raw = await self.z.receive(batch * self.config.cols)
-        return np.array([_to_signed(v, self.config.out_bits) for v in raw],
+        return np.array([to_signed(v, self.config.out_bits) for v in raw],
                         dtype=np.int64).reshape(batch, self.config.cols)
 
     def stop(self) -> None:
@@ -77,32 +61,24 @@ class TileTB:
 
 @cocotb.test()
 async def tile_matches_golden(dut):
-    with np.load(os.environ["SPINEMU_STIMULUS"]) as stim:
-        stimulus = {k: stim[k] for k in stim.files}
+    stimulus = load_stimulus()
     config = TileConfig.from_json(str(stimulus["config"]))
     g, x = stimulus["g"], stimulus["x"]
     calibration = (stimulus["adc_shift"], stimulus["gain"], stimulus["offset"])
-    model = CrossbarTileModel(config, g, *calibration)
-    expected = model(x)
+    expected = CrossbarTileModel(config, g, *calibration)(x)
 
-    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    await start(dut)
     tb = TileTB(dut, config, np.random.default_rng(int(stimulus["seed"])),
                 float(stimulus["stall"]))
-    await tb.reset()
     if str(stimulus["load"]) == "runtime":
         tb.write_weights(g)
         tb.write_columns(*calibration)
         await tb.weights.wait_idle()
         await tb.columns.wait_idle()
-    started_ns, started_wall = get_sim_time(unit="ns"), time.perf_counter()
+    span = Span()
     tb.send_inputs(x)
     z = await tb.receive(len(x))
-    sim_seconds = time.perf_counter() - started_wall
-    cycles = round((get_sim_time(unit="ns") - started_ns) / CLOCK_NS)
+    timing = span.stop()
     tb.stop()
-    np.savez(os.environ["SPINEMU_RESULT"], z=z, cycles=cycles, sim_seconds=sim_seconds)
-
-    wrong = np.argwhere(z != expected)
-    for b, c in wrong[:10]:
-        dut._log.error(f"vector {b} column {c}: rtl {z[b, c]} != golden {expected[b, c]}")
-    assert wrong.size == 0, f"{len(wrong)} of {z.size} outputs differ from the golden model"
+    save_result(z=z, **timing)
+    check_equal(dut, z, expected, "column")

@@ -21,7 +21,7 @@ from .numeric import clog2, signed_range, unsigned_range
 
 __all__ = [
     "ConfigError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig", "Topology",
-    "check_image",
+    "check_float", "check_image", "check_int",
 ]
 
 
@@ -29,9 +29,17 @@ class ConfigError(ValueError):
     """A configuration value, file or image outside what is allowed."""
 
 
-def _check_int(name: str, value, lo: int, hi: int) -> None:
+def check_int(name: str, value, lo: int, hi: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ConfigError(f"{name} must be an integer in {lo}..{hi}, not {value!r}")
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
+
+
+def check_float(name: str, value, lo: float, hi: float) -> None:
+    """Refuse ``value`` unless it is a real number in ``lo..hi``, naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name} must be a number in {lo}..{hi}, not {value!r}")
     if not lo <= value <= hi:
         raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
 
@@ -160,18 +168,18 @@ class TileConfig(_Serialisable):
     _TABLE = "tile"
 
     def __post_init__(self):
-        _check_int("rows", self.rows, 1, 4096)
-        _check_int("cols", self.cols, 1, 4096)
-        _check_int("cell_bits", self.cell_bits, 2, 12)
-        _check_int("input_bits", self.input_bits, 1, 8)
+        check_int("rows", self.rows, 1, 4096)
+        check_int("cols", self.cols, 1, 4096)
+        check_int("cell_bits", self.cell_bits, 2, 12)
+        check_int("input_bits", self.input_bits, 1, 8)
         if not isinstance(self.input_signed, bool):
             raise ConfigError(f"input_signed must be true or false, not {self.input_signed!r}")
-        _check_int("adc_bits", self.adc_bits, 1, 16)
-        _check_int("gain_bits", self.gain_bits, 1, 16)
-        _check_int("gain_frac", self.gain_frac, 0, self.gain_bits - 1)
-        _check_int("offset_bits", self.offset_bits, 1, 16)
-        _check_int("out_bits", self.out_bits, 1, 32)
-        _check_int("lanes", self.lanes, 1, self.cols)
+        check_int("adc_bits", self.adc_bits, 1, 16)
+        check_int("gain_bits", self.gain_bits, 1, 16)
+        check_int("gain_frac", self.gain_frac, 0, self.gain_bits - 1)
+        check_int("offset_bits", self.offset_bits, 1, 16)
+        check_int("out_bits", self.out_bits, 1, 32)
+        check_int("lanes", self.lanes, 1, self.cols)
 
     # Derived widths -------------------------------------------------------------------------
 
@@ -272,15 +280,15 @@ class LayerConfig(_Serialisable):
     _TABLE = "layer"
 
     def __post_init__(self):
-        _check_int("in_features", self.in_features, 1, 65536)
-        _check_int("out_features", self.out_features, 1, 65536)
+        check_int("in_features", self.in_features, 1, 65536)
+        check_int("out_features", self.out_features, 1, 65536)
         if not isinstance(self.tile, TileConfig):
             raise ConfigError(f"tile must be a TileConfig, not {type(self.tile).__name__}")
         if not isinstance(self.relu, bool):
             raise ConfigError(f"relu must be true or false, not {self.relu!r}")
-        _check_int("act_bits", self.act_bits, 1, 16)
-        _check_int("mult_bits", self.mult_bits, 1, 24)
-        _check_int("bias_bits", self.bias_bits, 1, 32)
+        check_int("act_bits", self.act_bits, 1, 16)
+        check_int("mult_bits", self.mult_bits, 1, 24)
+        check_int("bias_bits", self.bias_bits, 1, 32)
 
     @classmethod
     def from_dict(cls, values: dict) -> LayerConfig:
@@ -390,14 +398,14 @@ class PBitConfig(_Serialisable):
     _TABLE = "pbit"
 
     def __post_init__(self):
-        _check_int("coupling_bits", self.coupling_bits, 2, 16)
-        _check_int("bias_bits", self.bias_bits, 2, 24)
-        _check_int("beta_bits", self.beta_bits, 1, 16)
-        _check_int("beta_frac", self.beta_frac, 0, 24)
-        _check_int("lut_bits", self.lut_bits, 2, 14)
-        _check_int("lut_frac", self.lut_frac, 0, 16)
-        _check_int("rng_bits", self.rng_bits, 2, 32)
-        _check_int("update_units", self.update_units, 1, 65536)
+        check_int("coupling_bits", self.coupling_bits, 2, 16)
+        check_int("bias_bits", self.bias_bits, 2, 24)
+        check_int("beta_bits", self.beta_bits, 1, 16)
+        check_int("beta_frac", self.beta_frac, 0, 24)
+        check_int("lut_bits", self.lut_bits, 2, 14)
+        check_int("lut_frac", self.lut_frac, 0, 16)
+        check_int("rng_bits", self.rng_bits, 2, 32)
+        check_int("update_units", self.update_units, 1, 65536)
 
     def beta(self, code: int) -> float:
         """The inverse temperature a code B stands for."""
@@ -424,14 +432,14 @@ class Topology(_Serialisable):
     _TABLE = "topology"
 
     def __post_init__(self):
-        _check_int("n", self.n, 1, 65536)
+        check_int("n", self.n, 1, 65536)
         seen = set()
         for index, edge in enumerate(self.edges):
             if not (isinstance(edge, tuple) and len(edge) == 2):
                 raise ConfigError(f"edge {index} must be a pair of nodes, not {edge!r}")
             i, j = edge
             for node in edge:
-                _check_int(f"edge {index} node", node, 0, self.n - 1)
+                check_int(f"edge {index} node", node, 0, self.n - 1)
             if i == j:
                 raise ConfigError(f"edge {index} ({i}, {j}) is a self loop")
             if i > j:
@@ -442,7 +450,7 @@ class Topology(_Serialisable):
         if len(self.colours) != self.n:
             raise ConfigError(f"colours has {len(self.colours)} entries; expected n = {self.n}")
         for node, colour in enumerate(self.colours):
-            _check_int(f"colours[{node}]", colour, 0, self.n - 1)
+            check_int(f"colours[{node}]", colour, 0, self.n - 1)
         used = set(self.colours)
         if used != set(range(len(used))):
             raise ConfigError(f"colours must use every colour 0..K-1, found {sorted(used)}")

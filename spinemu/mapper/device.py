@@ -25,19 +25,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from spinemu.config import ConfigError
+from spinemu.config import ConfigError, check_float
 from spinemu.numeric import signed_range
 
 from .quantize import round_half_up
 
 __all__ = ["DeviceModel"]
-
-
-def _check_float(name: str, value, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        raise ConfigError(f"{name} must be a number in {lo}..{hi}, not {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
 
 
 @dataclass(frozen=True)
@@ -61,9 +54,9 @@ class DeviceModel:
     seed: int = 0
 
     def __post_init__(self):
-        _check_float("sigma", self.sigma, 0.0, 10.0)
-        _check_float("stuck", self.stuck, 0.0, 1.0)
-        _check_float("gain_spread", self.gain_spread, 0.0, 1.0)
+        check_float("sigma", self.sigma, 0.0, 10.0)
+        check_float("stuck", self.stuck, 0.0, 1.0)
+        check_float("gain_spread", self.gain_spread, 0.0, 1.0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not (
                 0 <= self.seed < 1 << 63):
             raise ConfigError(f"seed = {self.seed!r} is out of range; allowed 0..2**63-1")

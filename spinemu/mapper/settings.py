@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
-from spinemu.config import ConfigError, LayerConfig, TileConfig
+from spinemu.config import ConfigError, LayerConfig, TileConfig, check_int
 
 __all__ = ["MapSettings"]
-
-
-def _check(name: str, value, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer in {lo}..{hi}, not {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
 
 
 @dataclass(frozen=True)
@@ -67,24 +58,24 @@ class MapSettings:
     compensation: bool = True
 
     def __post_init__(self):
-        _check("tile_rows", self.tile_rows, 1, 4096)
-        _check("tile_cols", self.tile_cols, 1, 4096)
-        _check("lanes", self.lanes, 1, 4096)
-        _check("weight_bits", self.weight_bits, 2, 11)
+        check_int("tile_rows", self.tile_rows, 1, 4096)
+        check_int("tile_cols", self.tile_cols, 1, 4096)
+        check_int("lanes", self.lanes, 1, 4096)
+        check_int("weight_bits", self.weight_bits, 2, 11)
         if self.frac_bits is None:
             object.__setattr__(self, "frac_bits", min(4, 12 - self.weight_bits))
-        _check("frac_bits", self.frac_bits, 0, 10)
+        check_int("frac_bits", self.frac_bits, 0, 10)
         if not 2 <= self.cell_bits <= 12:
             raise ConfigError(
                 f"cell_bits = weight_bits + frac_bits = {self.weight_bits} + {self.frac_bits} = "
                 f"{self.cell_bits} is out of range; allowed 2..12")
-        _check("input_bits", self.input_bits, 1, 8)
-        _check("adc_bits", self.adc_bits, 1, 16)
-        _check("output_bits", self.output_bits, 1, 16)
-        _check("mult_bits", self.mult_bits, 1, 24)
-        _check("bias_bits", self.bias_bits, 1, 32)
-        _check("gain_bits", self.gain_bits, 1, 16)
-        _check("gain_frac", self.gain_frac, 0, self.gain_bits - 1)
+        check_int("input_bits", self.input_bits, 1, 8)
+        check_int("adc_bits", self.adc_bits, 1, 16)
+        check_int("output_bits", self.output_bits, 1, 16)
+        check_int("mult_bits", self.mult_bits, 1, 24)
+        check_int("bias_bits", self.bias_bits, 1, 32)
+        check_int("gain_bits", self.gain_bits, 1, 16)
+        check_int("gain_frac", self.gain_frac, 0, self.gain_bits - 1)
         if not isinstance(self.compensation, bool):
             raise ConfigError(f"compensation must be true or false, not {self.compensation!r}")
 
