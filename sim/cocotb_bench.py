@@ -33,7 +33,11 @@ def load_stimulus() -> dict:
 
 
 async def start(dut) -> None:
-    """Start ``dut.clk`` and hold ``dut.rst`` (active high) for two clocks."""
+    """Start ``dut.clk`` and hold ``dut.rst`` (active high) for two clocks.
+
+    Create the bench's stream sources and sinks first: they drive ``valid`` and ``ready`` low,
+    and an input left undriven through reset is X under Icarus.
+    """
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)

@@ -72,9 +72,9 @@ async def network_matches_golden(dut):
     x = stimulus["x"]
     expected = plan.model()(x)
 
-    await start(dut)
     tb = NetworkTB(dut, plan.config, np.random.default_rng(int(stimulus["seed"])),
                    float(stimulus["stall"]))
+    await start(dut)
     await tb.load(plan)
     span = Span()
     tb.send_inputs(x)

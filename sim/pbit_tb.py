@@ -59,8 +59,8 @@ async def pbit_trajectory(dut):
     config = PBitConfig.from_json(str(s["config"]))
     topology = Topology.from_json(str(s["topology"]))
     depth, schedule = int(s["schedule_depth"]), s["schedule"]
-    await start(dut)
     tb = PBitTB(dut, config, topology, depth)
+    await start(dut)
 
     tb.send("coupling_wr", enumerate(s["J_edges"].tolist()))
     tb.send("node_wr", zip(range(topology.n), s["h"].tolist(), s["seeds"].tolist(),

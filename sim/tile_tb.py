@@ -67,9 +67,9 @@ async def tile_matches_golden(dut):
     calibration = (stimulus["adc_shift"], stimulus["gain"], stimulus["offset"])
     expected = CrossbarTileModel(config, g, *calibration)(x)
 
-    await start(dut)
     tb = TileTB(dut, config, np.random.default_rng(int(stimulus["seed"])),
                 float(stimulus["stall"]))
+    await start(dut)
     if str(stimulus["load"]) == "runtime":
         tb.write_weights(g)
         tb.write_columns(*calibration)
