@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 from spinemu.mapper import map_model
 from spinemu.models import BUNDLED, load_dataset
 
-from tile import machine_info, summary
+from machine import machine_info, summary
 
 REPO = Path(__file__).resolve().parent.parent
 SINGLE_CALLS = 100

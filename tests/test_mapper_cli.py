@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -111,9 +112,10 @@ def test_user_data_file(tmp_path):
 # --- Benches --------------------------------------------------------------------------------
 
 def load_bench(name: str, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))  # bench/mapper.py shares bench/tile.py's helpers
+    monkeypatch.syspath_prepend(str(BENCH))  # the benches share bench/machine.py
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -143,3 +145,21 @@ def test_mapper_bench_entry(monkeypatch):
             assert entry["golden"][threads][batch]["inferences_per_second"]["median"] > 0
     assert entry["rtl"] == {"cycles_per_inference": None, "vectors": 0, "simulator": "verilator",
                             "status": "skipped"}
+
+
+def test_anneal_bench_trial_statistics_and_plot(tmp_path, monkeypatch):
+    bench = load_bench("anneal", monkeypatch)
+    rng = np.random.default_rng(5)
+    cuts = rng.integers(550, 565, size=(7, 10)).astype(float)
+    stats = bench.trial_statistics(cuts, 564)
+    best = cuts.max(axis=1)
+    assert stats["best_cuts"] == best.tolist() and stats["best_cut"] == best.max()
+    assert stats["best_of_10"] == pytest.approx(best.mean())
+    assert stats["best_of_10_sem"] == pytest.approx(np.std(best, ddof=1) / np.sqrt(7))
+    assert stats["mean_cut"] == pytest.approx(cuts.mean())
+    assert stats["gap_to_best_known"] == pytest.approx((564 - best.mean()) / 564)
+    assert stats["trials_at_best_known"] == int((best >= 564).sum())
+    case = {"sweeps": 100, "golden": stats, "sa": bench.trial_statistics(cuts[::-1], 564)}
+    instances = [{"instance": "G11", "best_known": 564, "cases": [case]}]
+    bench.plot(instances, (100,), tmp_path / "anneal.png")
+    assert (tmp_path / "anneal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
