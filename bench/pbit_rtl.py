@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,8 @@ from spinemu.hdl.pbit import cycles_per_sweep
 from spinemu.ising import colour, quantize, read_gset
 from spinemu.sim.golden.pbit import PBitModel, replica_seeds
 from spinemu.sim.runner import run_pbit
+
+from machine import machine_info
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,8 +62,7 @@ def main() -> None:
                         default=REPO / "bench/results/pbit_rtl.json")
     args = parser.parse_args()
     console = Console()
-    results = {"bench": "pbit_rtl", "machine": platform.platform(),
-               "time": time.strftime("%FT%T%z"), "G1": [], "G14": {}}
+    results = {"bench": "pbit_rtl", "machine": machine_info(), "G1": [], "G14": {}}
 
     table = Table(title="G1: PBitCore clocks per sweep (800 updates)")
     for column in ("U", "colours", "clocks/sweep", "updates/clock", "measured clocks/sweep",

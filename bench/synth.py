@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from rich.progress import track
 
 from spinemu.config import TileConfig
 from spinemu.gateware.synth import format_reports, synthesize
+
+from machine import machine_info
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +42,7 @@ def main() -> None:
     print(format_reports(reports))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({
-        "bench": "synth", "machine": platform.platform(), "time": time.strftime("%FT%T%z"),
+        "bench": "synth", "machine": machine_info(),
         "results": results}, indent=2))
     print(f"wrote {args.output}")
 

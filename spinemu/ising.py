@@ -143,6 +143,18 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _new_edge(where: str, i: int, j: int, seen: dict, noun: str, origin: str) -> tuple[int, int]:
+    """The edge ``(min, max)`` of ends ``i, j``; refuses a self loop or an edge already in
+    ``seen`` (which maps each edge to where it was first given, e.g. ``"on line 3"``)."""
+    if i == j:
+        raise ConfigError(f"{where}: self loop on node {i}")
+    key = (min(i, j), max(i, j))
+    if key in seen:
+        raise ConfigError(f"{where}: duplicate {noun} {key[0]}-{key[1]} (first {seen[key]})")
+    seen[key] = origin
+    return key
+
+
 def read_gset(path: str | Path) -> MaxCut:
     """A G-set/rudy Max-Cut file: a line ``N E``, then ``E`` lines ``i j w`` (nodes 1..N).
 
@@ -160,7 +172,7 @@ def read_gset(path: str | Path) -> MaxCut:
         raise ConfigError(f"{path.name} line {number}: bad header {' '.join(header)!r}; "
                           f"expected 'N E' (nodes >= 1, edges >= 0)")
     n, count = map(int, header)
-    edges, weights, first = [], [], {}
+    edges, weights, seen = [], [], {}
     for number, fields in lines[1:]:
         where = f"{path.name} line {number}"
         if len(fields) != 3:
@@ -171,14 +183,7 @@ def read_gset(path: str | Path) -> MaxCut:
             if node is None or not 1 <= node <= n:
                 raise ConfigError(f"{where}: node {field} is out of range; allowed 1..{n}")
             ends.append(node)
-        i, j = ends
-        if i == j:
-            raise ConfigError(f"{where}: self loop on node {i}")
-        key = (min(i, j), max(i, j))
-        if key in first:
-            raise ConfigError(f"{where}: duplicate edge {key[0]}-{key[1]} (first on line "
-                              f"{first[key]})")
-        first[key] = number
+        key = _new_edge(where, *ends, seen, "edge", f"on line {number}")
         weight = _number(fields[2])
         if weight is None:
             raise ConfigError(f"{where}: bad weight {fields[2]!r}; expected a finite number")
@@ -213,7 +218,7 @@ def read_ising_json(path: str | Path) -> IsingProblem:
     couplings = document.get("J", [])
     if not isinstance(couplings, list):
         raise ConfigError(f"{path.name}: J must be a list of [i, j, w]")
-    edges, weights, first = [], [], {}
+    edges, weights, seen = [], [], {}
     for k, entry in enumerate(couplings):
         where = f"{path.name}: J[{k}]"
         if not isinstance(entry, list) or len(entry) != 3:
@@ -222,13 +227,7 @@ def read_ising_json(path: str | Path) -> IsingProblem:
         for node in (i, j):
             if isinstance(node, bool) or not isinstance(node, int) or not 0 <= node < n:
                 raise ConfigError(f"{where}: node {node!r} is out of range; allowed 0..{n - 1}")
-        if i == j:
-            raise ConfigError(f"{where}: self loop on node {i}")
-        key = (min(i, j), max(i, j))
-        if key in first:
-            raise ConfigError(f"{where}: duplicate coupling {key[0]}-{key[1]} (first at "
-                              f"J[{first[key]}])")
-        first[key] = k
+        key = _new_edge(where, i, j, seen, "coupling", f"at J[{k}]")
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
             raise ConfigError(f"{where}: weight {w!r} must be a finite number")
         edges.append(key)
