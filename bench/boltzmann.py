@@ -5,8 +5,9 @@ problems of 10 p-bits (couplings and biases in -7..7, edge density 0.6) it sampl
 at beta = 0.15 with 2,000 replicas (50 sweeps of burn-in, then 500 sweeps, one sample per sweep
 per replica: 10**6 samples) and reports ``KL(sampled || exact)`` against the distribution
 enumerated over all 2**10 states (at the coded beta), for every pair of ``rng_bits`` and
-``lut_bits``. The LUT keeps ``lut_frac = lut_bits - 4`` (arguments up to |beta I| = 8) and
-``beta_frac = 8``; beta I falls between LUT entries, so ``a`` rounds it to ``2**-lut_frac``.
+``lut_bits``, as a table and a plot (``boltzmann.png`` beside the JSON). The LUT keeps
+``lut_frac = lut_bits - 4`` (arguments up to |beta I| = 8) and ``beta_frac = 8``; beta I falls
+between LUT entries, so ``a`` rounds it to ``2**-lut_frac``.
 
 A perfect sampler's KL has the bias ``(2**10 - 1) / (2 * 10**6) = 0.0005`` nats; the table
 prints the mean over the problems and the JSON every value. Used for the table in
@@ -57,6 +58,33 @@ def measure(topology, J, h, rng_bits: int, lut_bits: int, replicas: int, sweeps:
     return kl_divergence(counts / counts.sum(), exact)
 
 
+def plot(result: dict, path: Path) -> None:
+    """KL against rng_bits, one line per lut_bits, log scale, with the perfect sampler's bias
+    and the 0.01-nat target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(6.5, 4.2))
+    for lut_bits in LUT_BITS:
+        axes.plot(RNG_BITS, [np.mean(result["kl"][f"{r},{lut_bits}"]) for r in RNG_BITS],
+                  marker="o", label=f"lut_bits {lut_bits}")
+    axes.axhline(result["perfect_sampler_bias"], color="grey", linestyle=":",
+                 label="perfect sampler")
+    axes.axhline(0.01, color="black", linestyle="--", linewidth=0.8, label="0.01 nats")
+    axes.set_yscale("log")
+    axes.set_xlabel("rng_bits")
+    axes.set_ylabel("KL(sampled || exact), nats")
+    axes.set_title(f"p-bit Boltzmann sampling, n = {N}, beta = {BETA}, "
+                   f"{result['samples']:,} samples")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    pyplot.close(figure)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one problem, 10x fewer samples")
@@ -83,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
               "kl": kl, "wall_seconds": time.perf_counter() - started}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, args.output.with_suffix(".png"))
     table = Table(title=f"KL(sampled || exact), 10^-3 nats, mean of {len(seeds)} problems "
                         f"(n = {N}, beta = {BETA}, {samples:,} samples; perfect sampler "
                         f"{result['perfect_sampler_bias'] * 1e3:.2f})")
@@ -93,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
         table.add_row(str(rng_bits), *(f"{np.mean(kl[f'{rng_bits},{lut_bits}']) * 1e3:.2f}"
                                        for lut_bits in LUT_BITS))
     console.print(table)
-    console.print(f"{result['wall_seconds']:.0f} s; wrote {args.output}")
+    console.print(f"{result['wall_seconds']:.0f} s; wrote {args.output} and "
+                  f"{args.output.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

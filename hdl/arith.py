@@ -10,7 +10,7 @@ from amaranth.hdl import Const, Mux, Value, signed, unsigned
 
 from spinemu.numeric import signed_range, unsigned_range
 
-__all__ = ["sat", "usat", "rshift_round", "rshift_round_var"]
+__all__ = ["sat", "usat", "rshift_round", "rshift_round_var", "tree_sum"]
 
 
 def sat(v: Value, bits: int) -> Value:
@@ -45,3 +45,16 @@ def rshift_round_var(v: Value, s: Value, max_shift: int) -> Value:
     """
     half = (Const(1, 1) << s)[1 : max_shift + 1]
     return (v + half) >> s
+
+
+def tree_sum(values) -> Value:
+    """The sum of one or more values as a balanced tree of adders: ``ceil(log2(len))`` adders
+    deep, each level one bit wider (a chain of thousands of adders would also overflow the
+    recursion of Amaranth's transforms). Combinational."""
+    values = list(values)
+    if not values:
+        raise ValueError("tree_sum needs at least one value")
+    while len(values) > 1:
+        paired = [a + b for a, b in zip(values[0::2], values[1::2], strict=False)]
+        values = paired + values[len(paired) * 2:]
+    return values[0]

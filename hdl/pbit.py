@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 from spinemu.config import PBitConfig, Topology
 from spinemu.numeric import LFSR_BITS, clog2, tanh_table
 
-from .arith import rshift_round, sat
+from .arith import rshift_round, sat, tree_sum
 from .lfsr import leap
 
 __all__ = [
@@ -300,8 +300,7 @@ class PBitCore(wiring.Component):
             deltas.append(delta)
         all_idle = Signal()
         m.d.comb += all_idle.eq(Cat(*units_idle).all())
-        delta_sum = sum(deltas[1:], deltas[0])
-        m.d.sync += energy.eq(energy + delta_sum)
+        m.d.sync += energy.eq(energy + tree_sum(deltas))
 
         # --- Anneal controller ------------------------------------------------------------
         step = Signal(range(self._depth + 1))

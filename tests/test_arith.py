@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 from amaranth.hdl import Const, Module, signed, unsigned
@@ -51,3 +52,21 @@ def test_rshift_round_variable(width):
     got = evaluate([arith.rshift_round_var(Const(v, signed(width)), Const(s, shift_shape),
                                            max_shift) for v, s in cases])
     assert got == [rshift_round(v, s) for v, s in cases]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 8, 2000])
+def test_tree_sum(count):
+    """Exact for any count (2,000 extreme values would overflow a chain's recursion), with
+    signed and unsigned terms mixed, and logarithmic depth."""
+    rng = random.Random(count)
+    lo, hi = signed_range(6)
+    terms = [(rng.choice([lo, hi, rng.randint(lo, hi)]), rng.random() < 0.5)
+             for _ in range(count)]
+    values = [Const(v, signed(6)) if is_signed else Const(v & 31, unsigned(5))
+              for v, is_signed in terms]
+    expected = sum(v if is_signed else v & 31 for v, is_signed in terms)
+    total = arith.tree_sum(values)
+    assert evaluate([total]) == [expected]
+    assert total.shape().width <= 6 + 1 + (count - 1).bit_length()
+    with pytest.raises(ValueError, match="at least one"):
+        arith.tree_sum([])
