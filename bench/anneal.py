@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import importlib.metadata
 import json
 import math
 import os
@@ -44,7 +43,7 @@ from rich.table import Table
 
 from spinemu.ising import DEFAULT_CONFIG, anneal, colour, read_gset
 
-from machine import machine_info, summary
+from machine import machine_info, package_version, summary
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "gset"
@@ -97,10 +96,10 @@ def golden_sample(graph, topology, sweeps: int, seed: int):
 
 
 def trial_statistics(cuts: np.ndarray, known: int) -> dict:
-    """Cuts ``[trials, replicas]`` of one sampler: the best of each trial and their mean,
+    """Cuts ``[trials >= 2, replicas]`` of one sampler: the best of each trial and their mean,
     standard error (sample standard deviation over sqrt(trials)) and gap to the best known."""
     best = cuts.max(axis=1)
-    sem = float(best.std(ddof=1) / np.sqrt(best.size)) if best.size > 1 else float("nan")
+    sem = float(best.std(ddof=1) / np.sqrt(best.size))
     return {"best_cuts": best.tolist(), "best_of_10": float(best.mean()), "best_of_10_sem": sem,
             "best_cut": float(best.max()), "mean_cut": float(cuts.mean()),
             "gap_to_best_known": (known - float(best.mean())) / known,
@@ -244,14 +243,8 @@ def plot(instances: list[dict], sweeps: tuple[int, ...], path: Path) -> None:
 
 
 def versions() -> dict:
-    names = ("dwave-samplers", "dimod", "networkx", "scipy", "numpy")
-    found = {}
-    for name in names:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    return {name: package_version(name)
+            for name in ("dwave-samplers", "dimod", "networkx", "scipy", "numpy")}
 
 
 def main(argv: list[str] | None = None) -> None:

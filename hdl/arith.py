@@ -1,7 +1,8 @@
 """Amaranth expressions for the integer helpers of :mod:`spinemu.numeric` (DESIGN.md 3).
 
-Each function builds combinational logic equal, bit for bit, to its numpy twin; the unit tests
-compare them exhaustively on small widths.
+Each function builds combinational logic. Saturation and rounding equal, bit for bit, their
+numpy twins (the unit tests compare them exhaustively on small widths); :func:`tree_sum` is an
+exact sum, tested against Python's.
 """
 
 from __future__ import annotations

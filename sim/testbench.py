@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-__all__ = ["stream_put", "stream_get", "random_pause"]
+__all__ = ["stream_put", "stream_get", "stream_get_timed", "random_pause"]
 
 
 def random_pause(rng, probability: float) -> Callable[[], bool]:
@@ -30,14 +30,24 @@ async def stream_put(ctx, stream, payloads: Iterable, pause: Callable[[], bool] 
     ctx.set(stream.valid, 0)
 
 
-async def stream_get(ctx, stream, count: int, pause: Callable[[], bool] | None = None) -> list:
-    """Accept ``count`` payloads from ``stream`` (an Out stream of the DUT) and return them."""
-    received = []
+async def stream_get_timed(ctx, stream, count: int,
+                           pause: Callable[[], bool] | None = None) -> tuple[list, list[int]]:
+    """Accept ``count`` payloads from ``stream`` (an Out stream of the DUT); return them and the
+    tick, counted from the call (the first tick is 1), on which each was taken."""
+    received, ticks = [], []
+    tick = 0
     while len(received) < count:
         ready = pause is None or not pause()
         ctx.set(stream.ready, ready)
         _, _, valid, payload = await ctx.tick().sample(stream.valid, stream.payload)
+        tick += 1
         if ready and valid:
             received.append(payload)
+            ticks.append(tick)
     ctx.set(stream.ready, 0)
-    return received
+    return received, ticks
+
+
+async def stream_get(ctx, stream, count: int, pause: Callable[[], bool] | None = None) -> list:
+    """Accept ``count`` payloads from ``stream`` (an Out stream of the DUT) and return them."""
+    return (await stream_get_timed(ctx, stream, count, pause))[0]

@@ -25,7 +25,7 @@ from spinemu.numeric import signed_range, unsigned_range
 from spinemu.plan import Plan
 from spinemu.sim.golden.network import LayerImages, LayerModel
 from spinemu.sim.stimulus import random_images
-from spinemu.sim.testbench import random_pause, stream_get, stream_put
+from spinemu.sim.testbench import random_pause, stream_get, stream_get_timed, stream_put
 
 
 def random_tile(rng, *, rows: tuple[int, int], cols: tuple[int, int], input_bits: int,
@@ -113,16 +113,13 @@ def simulate(dut, x, out_features: int, *, writes=(), stall=0.0, seed=0):
         loaded.append(True)
         await stream_put(ctx, dut.x, x.reshape(-1).tolist(), pause)
 
+    def hold():  # not ready until the images are loaded, then as ``pause`` says
+        return not loaded or (pause is not None and pause())
+
     async def collect(ctx):
-        cycle = 0
-        while len(got) < len(x) * out_features:
-            ready = bool(loaded) and (pause is None or not pause())
-            ctx.set(dut.o.ready, ready)
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
-            cycle += 1
-            if ready and valid:
-                got.append(payload)
-                arrivals.append(cycle)
+        payloads, ticks = await stream_get_timed(ctx, dut.o, len(x) * out_features, hold)
+        got.extend(payloads)
+        arrivals.extend(ticks)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

@@ -19,7 +19,7 @@ from spinemu.hdl.pbit import PBitCore
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.runner import run_pbit
-from spinemu.sim.testbench import stream_put
+from spinemu.sim.testbench import stream_get_timed, stream_put
 
 from test_tile_cocotb import simulator_or_skip
 
@@ -69,15 +69,10 @@ def simulate(config, topology, J, h, seeds, state0, schedule):
                                                 for k, (b, s) in enumerate(schedule)])
         await stream_put(ctx, dut.run, [{"steps": len(schedule), "record_every": 1,
                                          "energy": e0}])
-        ctx.set(dut.states.ready, 1)
-        clock = 0
-        while len(records) < total:
-            _, _, valid, payload = await ctx.tick().sample(dut.states.valid, dut.states.payload)
-            clock += 1
-            if valid:
-                bits = [(payload.state >> i) & 1 for i in range(topology.n)]
-                records.append((payload.sweep, payload.energy, bits))
-                clocks.append(clock)
+        payloads, ticks = await stream_get_timed(ctx, dut.states, total)
+        records.extend((p.sweep, p.energy, [(p.state >> i) & 1 for i in range(topology.n)])
+                       for p in payloads)
+        clocks.extend(ticks)
         while ctx.get(dut.busy):
             await ctx.tick()
         records.append((None, ctx.get(dut.best_energy),

@@ -11,7 +11,7 @@ from spinemu.config import ConfigError, TileConfig
 from spinemu.hdl.tile import CrossbarTile, weight_words
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.stimulus import random_images
-from spinemu.sim.testbench import random_pause, stream_put
+from spinemu.sim.testbench import random_pause, stream_get_timed, stream_put
 
 from cases import random_tile_case
 
@@ -49,16 +49,13 @@ def simulate(config, g, x, adc_shift, gain, offset, *, load="init", stall=0.0, s
         loaded.append(True)
         await stream_put(ctx, dut.x, x.reshape(-1).tolist(), pause)
 
+    def hold():  # not ready until the images are loaded, then as ``pause`` says
+        return not loaded or (pause is not None and pause())
+
     async def collect(ctx):
-        cycle = 0
-        while len(got) < x.shape[0] * config.cols:
-            ready = bool(loaded) and (pause is None or not pause())
-            ctx.set(dut.z.ready, ready)
-            _, _, valid, payload = await ctx.tick().sample(dut.z.valid, dut.z.payload)
-            cycle += 1
-            if ready and valid:
-                got.append(payload)
-                arrivals.append(cycle)
+        payloads, ticks = await stream_get_timed(ctx, dut.z, x.shape[0] * config.cols, hold)
+        got.extend(payloads)
+        arrivals.extend(ticks)
 
     sim.add_testbench(drive)
     sim.add_testbench(collect)
