@@ -11,9 +11,11 @@ from spinemu.config import TileConfig
 from spinemu.numeric import clog2
 
 from .arith import rshift_round, rshift_round_var, sat
+from .ports import ReadSignature
 
 __all__ = [
-    "CrossbarTile", "weight_words", "column_layout", "column_write_layout", "weight_write_layout",
+    "CrossbarTile", "column_layout", "column_write_layout", "weight_words", "weight_write_layout",
+    "weights_from_words",
 ]
 
 
@@ -54,6 +56,13 @@ def weight_words(config: TileConfig, g) -> np.ndarray:
     )
 
 
+def weights_from_words(config: TileConfig, words) -> np.ndarray:
+    """The weight image ``g[rows, cols]`` held by a weight memory image (inverse of
+    :func:`weight_words`)."""
+    words = np.asarray(words, dtype=np.int64).reshape(config.groups, config.rows, config.lanes)
+    return words.transpose(1, 0, 2).reshape(config.rows, -1)[:, : config.cols]
+
+
 class CrossbarTile(wiring.Component):
     """Quantized crossbar MAC tile: ``z = calibrate(adc(x @ g))`` per DESIGN.md 3.1.
 
@@ -80,9 +89,14 @@ class CrossbarTile(wiring.Component):
     column_wr : In(stream.Signature(column_write_layout(config)))
         Writes the ``adc_shift`` (0..W), ``gain`` and ``offset`` registers of column ``col``.
         Columns ``>= C`` and shifts above W are ignored (nothing is stored).
+    weight_rd, column_rd : In(ReadSignature(addr, word))
+        Read-back of a weight word (address as ``weight_wr``) and of a column's registers. An
+        address is taken only while ``busy`` is low; its word is on ``data`` the next clock and
+        stays until taken. Addresses past the memory read as zero.
     busy : Out(1)
-        High while a vector is being loaded, computed or drained. ``weight_wr`` and ``column_wr``
-        are ready exactly when ``busy`` is low, so writes never change a vector in flight.
+        High while a vector is being loaded, computed or drained. ``weight_wr``, ``column_wr``
+        and the read ports are ready exactly when ``busy`` is low, so they never touch a vector
+        in flight.
 
     Timing
     ------
@@ -109,6 +123,10 @@ class CrossbarTile(wiring.Component):
             "z": Out(stream.Signature(signed(config.out_bits))),
             "weight_wr": In(stream.Signature(weight_write_layout(config))),
             "column_wr": In(stream.Signature(column_write_layout(config))),
+            "weight_rd": In(ReadSignature(weight_write_layout(config)["addr"].shape,
+                                          weight_write_layout(config)["data"].shape)),
+            "column_rd": In(ReadSignature(column_write_layout(config)["col"].shape,
+                                          column_layout(config))),
             "busy": Out(1),
         })
 
@@ -146,6 +164,8 @@ class CrossbarTile(wiring.Component):
         w_wr, w_rd = w_mem.write_port(), w_mem.read_port()
         c_wr, c_rd = c_mem.write_port(), c_mem.read_port()
 
+        idle = Signal()  # nothing loaded, computed or drained: writes and reads may go ahead
+
         # --- Load: one input code per transfer into the input buffer -------------------------
         load_row = Signal(range(R))
         m.d.comb += [x_wr.addr.eq(load_row), x_wr.data.eq(self.x.payload)]
@@ -161,7 +181,9 @@ class CrossbarTile(wiring.Component):
         hold = Signal(data.ArrayLayout(signed(W), L))  # sums handed to the output stage
         hold_full, hold_put, hold_take = Signal(), Signal(), Signal()
 
-        m.d.comb += [x_rd.addr.eq(row), w_rd.addr.eq(base + row)]
+        computing = Signal()   # the weight read port streams a group; else it serves read-back
+        m.d.comb += [x_rd.addr.eq(row), w_rd.addr.eq(Mux(computing, base + row,
+                                                         self.weight_rd.addr.payload))]
         m.d.sync += [a_valid.eq(0), b_valid.eq(a_valid), b_first.eq(a_first)]
         for lane in range(L):
             m.d.sync += prods[lane].eq(x_rd.data * w_rd.data[lane])
@@ -170,7 +192,6 @@ class CrossbarTile(wiring.Component):
         m.d.sync += hold_full.eq(hold_put | (hold_full & ~hold_take))
 
         out_idle = Signal()
-        idle = Signal()
         with m.FSM():
             with m.State("LOAD"):
                 m.d.comb += [self.x.ready.eq(1), x_wr.en.eq(self.x.valid),
@@ -181,6 +202,7 @@ class CrossbarTile(wiring.Component):
                         m.d.sync += [load_row.eq(0), row.eq(0), group.eq(0), base.eq(0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
+                m.d.comb += computing.eq(1)
                 m.d.sync += [a_valid.eq(1), a_first.eq(row == 0), row.eq(row + 1)]
                 with m.If(row == R - 1):
                     m.d.sync += row.eq(0)
@@ -206,7 +228,8 @@ class CrossbarTile(wiring.Component):
         s3_prod = Signal(signed(cfg.adc_bits + cfg.gain_bits))
         s3_offset = Signal(signed(cfg.offset_bits))
 
-        m.d.comb += [c_rd.addr.eq(col), c_rd.en.eq(advance)]
+        m.d.comb += [c_rd.addr.eq(Mux(idle, self.column_rd.addr.payload, col)),
+                     c_rd.en.eq(advance)]
         with m.If(advance):
             m.d.sync += [s1_valid.eq(hold_full), s1_acc.eq(hold[lane])]
             with m.If(hold_full):
@@ -245,4 +268,17 @@ class CrossbarTile(wiring.Component):
             c_wr.en.eq(self.column_wr.valid & idle & (self.column_wr.payload.col < C)
                        & (self.column_wr.payload.regs.adc_shift <= cfg.max_adc_shift)),
         ]
+        self._read_back(m, idle, w_rd, self.weight_rd, R * K)
+        self._read_back(m, idle, c_rd, self.column_rd, C)
         return m
+
+    @staticmethod
+    def _read_back(m, idle, port, rd, depth):
+        """Answer ``rd`` from memory read ``port`` (its address is muxed in while idle)."""
+        issued = Signal()
+        m.d.comb += rd.addr.ready.eq(idle & ~issued & ~rd.data.valid)
+        m.d.sync += issued.eq(rd.addr.valid & rd.addr.ready)
+        with m.If(rd.data.ready):
+            m.d.sync += rd.data.valid.eq(0)
+        with m.If(issued):
+            m.d.sync += [rd.data.valid.eq(1), rd.data.payload.eq(port.data)]

@@ -25,7 +25,8 @@ import numpy as np
 from spinemu.config import ConfigError, TileConfig
 
 __all__ = [
-    "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun", "run_pbit",
+    "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "run_tile_link", "TileRun",
+    "run_pbit",
     "PBitSimulation",
 ]
 
@@ -267,6 +268,32 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
     wall = time.perf_counter() - started
     return TileRun(z=out["z"], cycles=int(out["cycles"]), wall_seconds=wall,
                    sim_seconds=float(out["sim_seconds"]), log=str(out["log"]))
+
+
+def run_tile_link(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *,
+                  simulator: str = "verilator", divisor: int = 8) -> dict:
+    """The tile fabric's :class:`~spinemu.gateware.core.LinkCore` with UART pins of ``divisor``
+    clocks per bit, driven bit by bit from cocotb (cocotbext-uart) by the host driver.
+
+    Returns what the device held and computed: ``g``, ``adc_shift``, ``gain``, ``offset`` read
+    back, ``z`` for ``x``, the ``status`` registers (JSON) and ``cycles``.
+    """
+    from spinemu.gateware.convert import to_verilog
+    from spinemu.gateware.core import LinkCore
+    from spinemu.gateware.fabrics import TileFabric
+    from spinemu.sim.golden import CrossbarTileModel
+
+    model = CrossbarTileModel(config, g, adc_shift, gain, offset)  # checks every image
+    x = config.check_inputs(x)
+    check_simulator(simulator)
+    toplevel = "board_top"
+    core = LinkCore(TileFabric(config), divisor=divisor)
+    build_dir = build(to_verilog(core, toplevel), toplevel, simulator)
+    return run_test(build_dir, toplevel, simulator, "spinemu.sim.link_tb", {
+        "config": np.array(config.to_json()), "divisor": np.array(divisor),
+        "g": model.g, "x": x, "adc_shift": model.adc_shift, "gain": model.gain,
+        "offset": model.offset,
+    })
 
 
 @dataclass

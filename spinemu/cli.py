@@ -35,11 +35,12 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         from spinemu.gateware.toolchain import ToolchainError
+        from spinemu.link.protocol import LinkError
         from spinemu.sim.runner import SimulatorError
 
         try:
             return super().invoke(ctx)
-        except (ConfigError, SimulatorError, ToolchainError, OSError) as error:
+        except (ConfigError, SimulatorError, ToolchainError, LinkError, OSError) as error:
             if ctx.find_root().params.get("debug"):
                 raise
             message = str(error).strip().splitlines()
@@ -246,7 +247,9 @@ def synth_tile(target, json_path, **kwargs):
 @click.option("--vectors", type=int, default=16, show_default=True,
               help="Inputs through the tile and through the mapped network.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(output, vectors, seed):
+@click.option("--no-build", is_flag=True,
+              help="Skip the iCEBreaker bitstream (place and route take a few minutes).")
+def demo(output, vectors, seed, no_build):
     """The fabric end to end on built-in defaults and bundled data.
 
     1. The default crossbar tile: random weights, registers and inputs through its RTL on every
@@ -255,6 +258,9 @@ def demo(output, vectors, seed):
        emulated accuracy, then held-out inputs through the whole network's RTL.
     3. p-bits: Boltzmann sampling of a 10-spin problem against its exact distribution, and
        an anneal of a random Max-Cut on the golden model and on the p-bit core's RTL.
+    4. The host link: the default tile on the virtual board (its board top under Verilator on
+       a pseudo-terminal), programmed, read back and run through the serial driver.
+    5. The default tile's iCEBreaker bitstream and its report (skipped with --no-build).
     """
     from spinemu.sim.runner import available_simulators
 
@@ -264,7 +270,10 @@ def demo(output, vectors, seed):
         simulators = available_simulators()
         checks = [_demo_tile(folder, simulators, vectors, seed),
                   _demo_network(folder, vectors),
-                  _demo_pbits(seed)]
+                  _demo_pbits(seed),
+                  _demo_virtual_board(vectors, seed)]
+        if not no_build:
+            _demo_build(folder)
         out.print(f"HDL, dumps and plan in {folder}" if output
                   else "(-o DIR keeps the HDL, dumps and plan)")
     failed = [name for name, ok in checks if not ok]
@@ -272,6 +281,48 @@ def demo(output, vectors, seed):
                             else "RTL == golden, bit for bit, everywhere"))
     if failed:
         sys.exit(1)
+
+
+def _demo_virtual_board(vectors: int, seed: int) -> tuple[str, bool]:
+    from spinemu.gateware.fabrics import default_fabric
+    from spinemu.link.clients import TileClient
+    from spinemu.link.driver import Link, SerialTransport
+    from spinemu.sim.golden import tile_forward
+    from spinemu.sim.stimulus import random_images
+    from spinemu.sim.vboard import fabric_board
+
+    fabric = default_fabric()
+    config = fabric.config
+    g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), config, vectors)
+    with console.status("building the virtual board (tile + host link, UART pins, Verilator)"):
+        board = fabric_board(fabric)
+    with board, Link(SerialTransport(board.port), board.regmap) as link, \
+            console.status(f"driving the virtual board on {board.port}"):
+        link.check()
+        client = TileClient(link, config)
+        client.program(g, adc_shift, gain, offset)
+        same_images = all((a == b).all() for a, b in zip(client.read_images(),
+                                                         (g, adc_shift, gain, offset), strict=True))
+        z = client.run(x)
+    expected = tile_forward(config, g, x, adc_shift, gain, offset)
+    mismatches = int((z != expected).sum())
+    table = Table(title="4. the default tile on the virtual board, through the serial driver",
+                  show_header=False)
+    table.add_row("read-back of weights and calibration", "equal" if same_images else "DIFFERS")
+    table.add_row("outputs", f"{expected.size} of {vectors} inputs, {mismatches} mismatches")
+    out.print(table)
+    return "virtual board", same_images and mismatches == 0
+
+
+def _demo_build(folder: Path) -> None:
+    from spinemu.gateware.build import build
+    from spinemu.gateware.fabrics import resolve_fabric
+
+    with console.status("iCEBreaker: starting") as status:
+        report = build("icebreaker", resolve_fabric(None), folder / "icebreaker",
+                       progress=status.update)
+    out.print("5. the default tile on the iCEBreaker (yosys, nextpnr-ice40, icepack)")
+    out.print(report.table())
 
 
 def _demo_tile(folder: Path, simulators, vectors: int, seed: int) -> tuple[str, bool]:
@@ -365,11 +416,13 @@ def _demo_pbits(seed: int) -> tuple[str, bool]:
 # --- Commands that live in their own modules ------------------------------------------------
 
 def _register() -> None:
+    from spinemu.cli_build import build_command
     from spinemu.cli_layer import layer
+    from spinemu.cli_link import board, regmap_command
     from spinemu.cli_map import map_command
     from spinemu.cli_pbit import anneal, sample
 
-    for command in (map_command, anneal, sample):
+    for command in (map_command, anneal, sample, regmap_command, board, build_command):
         main.add_command(command)
     sim.add_command(layer)
 

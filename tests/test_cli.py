@@ -72,11 +72,12 @@ def test_synth_tile_reports_block_ram(tmp_path):
 
 
 def test_demo_checks_rtl_against_golden(tmp_path):
-    result = run("demo", "--vectors", "4", "-o", str(tmp_path))
+    result = run("demo", "--vectors", "4", "--no-build", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "RTL == golden, bit for bit, everywhere" in result.output
     assert "4 inputs, 0 mismatches" in result.output
     assert "trajectory equals golden after every sweep" in result.output
+    assert re.search(r"read-back of weights and calibration\s+│\s+equal", result.output)
     kl = float(re.search(r"KL to exact\s+│\s+([0-9.]+) nats", result.output).group(1))
     assert kl < 0.01
     assert (tmp_path / "crossbar_tile.v").exists() and (tmp_path / "demo_verilator.npz").exists()
