@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -14,8 +15,9 @@ from spinemu.gateware.fabrics import TileFabric
 
 
 def spinemu(*args, cwd):
+    env = {**os.environ, "COLUMNS": "200"}   # rich tables wrap at 80 columns without a tty
     return subprocess.run(["spinemu", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+                          timeout=600, env=env)
 
 
 def test_regmap_json_is_the_fabric_map(tmp_path):

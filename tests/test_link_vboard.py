@@ -6,6 +6,7 @@ A random tile is programmed, read back and run against the golden model through 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -168,8 +169,9 @@ def test_board_status_command(tile_case, board, tmp_path):
     """`spinemu board status` finds the fabric's map on the virtual board, and refuses a board
     that carries another one."""
     (tmp_path / "tile.toml").write_text(tile_case.config.to_toml())
+    env = {**os.environ, "COLUMNS": "200"}   # rich tables wrap at 80 columns without a tty
     ok = subprocess.run(["spinemu", "board", "status", "tile.toml", "--port", board.port],
-                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+                        capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
     assert ok.returncode == 0, ok.stderr
     assert f"map 0x{board.regmap.hash:08x}" in ok.stdout and "idle" in ok.stdout
     other = subprocess.run(["spinemu", "board", "status", "--port", board.port],
