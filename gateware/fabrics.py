@@ -1,3 +1,5 @@
+# amaranth: UnusedElaboratable=no
+# (load_fabric makes fabrics that the regmap and board status commands only read the map of)
 """Fabrics on the host link: their register maps and the glue from regions to components.
 
 A fabric for the link is a :class:`wiring.Component` with one ``In(RegionSignature)`` port per

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """CLI of the host link and the boards: regmap, board status, board sim, build; one-line errors."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The host driver over the virtual board (Verilator, UART pins, a pseudo-terminal, pyserial).
 
 A random tile is programmed, read back and run against the golden model through the same

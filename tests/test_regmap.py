@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Register maps and the bit packer."""
 
 from __future__ import annotations
