@@ -7,7 +7,7 @@ protocol.
 
 from __future__ import annotations
 
-from spinemu.link.protocol import Command, HostProtocol, Reply
+from spinemu.link.protocol import Command, HostProtocol, Reply, access_args
 from spinemu.link.regmap import Region, bytes_to_words, words_to_bytes
 
 from .testbench import stream_put
@@ -62,12 +62,11 @@ class SimHost:
         return reply
 
     async def write(self, region: Region, index: int, words) -> Reply:
-        payload = (((region.id << 24) | index).to_bytes(4, "little")
-                   + len(words).to_bytes(2, "little") + words_to_bytes(words, region.word_bytes))
+        payload = (access_args(region.id, index, len(words))
+                   + words_to_bytes(words, region.word_bytes))
         return await self.command(Command.WRITE, payload)
 
     async def read(self, region: Region, index: int, count: int) -> tuple[Reply, list[int]]:
-        payload = ((region.id << 24) | index).to_bytes(4, "little") + count.to_bytes(2, "little")
-        reply = await self.command(Command.READ, payload)
+        reply = await self.command(Command.READ, access_args(region.id, index, count))
         words = bytes_to_words(reply.payload, region.word_bytes) if reply.status == 0 else []
         return reply, words

@@ -28,6 +28,7 @@ from .protocol import (
     LinkError,
     Reply,
     Status,
+    access_args,
 )
 from .regmap import Region, RegisterMap, bytes_to_words, pack, unpack, words_to_bytes
 
@@ -180,8 +181,8 @@ class Link:
         per_frame = max(1, (MAX_PAYLOAD - 6) // region.word_bytes)
         for start in range(0, len(words), per_frame):
             chunk = words[start:start + per_frame]
-            address = region.id << 24 | (0 if region.access.stream else index + start)
-            payload = (address.to_bytes(4, "little") + len(chunk).to_bytes(2, "little")
+            at = 0 if region.access.stream else index + start
+            payload = (access_args(region.id, at, len(chunk))
                        + words_to_bytes(chunk, region.word_bytes))
             self.request(Command.WRITE, payload,
                          f"region {region.name!r}, index {index + start}, {len(chunk)} words")
@@ -192,9 +193,8 @@ class Link:
         words: list[int] = []
         for start in range(0, count, per_frame):
             n = min(per_frame, count - start)
-            address = region.id << 24 | (0 if region.access.stream else index + start)
-            args = address.to_bytes(4, "little") + n.to_bytes(2, "little")
-            raw = self.request(Command.READ, args,
+            at = 0 if region.access.stream else index + start
+            raw = self.request(Command.READ, access_args(region.id, at, n),
                                f"region {region.name!r}, index {index + start}, {n} words")
             words += bytes_to_words(raw, region.word_bytes)
         return words

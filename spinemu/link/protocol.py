@@ -63,7 +63,8 @@ from dataclasses import dataclass
 __all__ = [
     "FRAME_TIMEOUT_BYTES", "HEADER_BYTES", "MAX_PAYLOAD", "PROTOCOL_VERSION", "REPLY_HEADER_BYTES",
     "SOF", "Command",
-    "Frame", "FrameError", "HostProtocol", "LinkError", "Reply", "Status", "crc16", "frame_crc",
+    "Frame", "FrameError", "HostProtocol", "LinkError", "Reply", "Status", "access_args", "crc16",
+    "frame_crc",
     "decode_frames", "encode_frame",
 ]
 
@@ -191,6 +192,12 @@ def decode_frames(buffer: bytearray, *, replies: bool = False) -> list[Frame]:
         frames.append(Frame(body[0], body[1], body[header:], echo))
         del buffer[:end]
     return frames
+
+
+def access_args(region_id: int, index: int, count: int) -> bytes:
+    """The arguments of a ``READ`` or ``WRITE``: address ``region << 24 | index`` (4 bytes) and
+    ``count`` (2 bytes), little-endian."""
+    return ((region_id << 24) | index).to_bytes(4, "little") + count.to_bytes(2, "little")
 
 
 @dataclass(frozen=True)
