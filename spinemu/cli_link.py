@@ -100,8 +100,8 @@ def board_status(fabric, port, timeout):
     with Link(SerialTransport(port), regmap, timeout=timeout, retries=1) as link:
         info = link.check()
         status = link.status()
-    table = Table(title=f"{port}: protocol {info.version}, {regmap.fabric} map "
-                        f"0x{info.map_hash:08x}", show_header=False)
+    out.print(f"{port}: protocol {info.version}, {regmap.fabric} map 0x{info.map_hash:08x}")
+    table = Table(show_header=False)
     for name, value in status.items():
         table.add_row(name, str(value))
     out.print(table)
