@@ -21,11 +21,13 @@ from spinemu.config import ConfigError, LayerConfig, NetworkConfig, check_image
 from spinemu.numeric import clog2, signed_range, unsigned_range
 
 from .arith import rshift_round_var, sat, usat
+from .ports import ReadMux, ReadSignature, connect_read, serve_read
 from .routing import AdderTree, FanOutTree
 from .tile import CrossbarTile, column_layout, weight_words
 
 __all__ = [
-    "WriteKind", "WriteMap", "periphery_layout", "layer_writes", "network_writes",
+    "WriteKind", "WriteMap", "periphery_layout", "layer_addresses", "layer_writes",
+    "network_addresses", "network_writes",
     "OutputPeriphery", "TiledLayer", "Network", "MAX_IN_FLIGHT", "REPLAY_WAIT",
 ]
 
@@ -139,34 +141,47 @@ def _tile_images(layer: LayerConfig, images):
     return images, g
 
 
+def layer_addresses(layer: LayerConfig, *, write_map: WriteMap | None = None,
+                    index: int = 0) -> list[int]:
+    """Every address of layer ``index`` that stores something, in the order of
+    :func:`layer_writes`: per tile (row-major) its weight words, then its columns' registers;
+    then the periphery registers of every output."""
+    write_map = write_map or WriteMap.of([layer])
+    t = layer.tile
+    addresses = []
+    for tile in range(layer.row_tiles * layer.col_tiles):
+        addresses += [write_map.address(index, WriteKind.WEIGHTS, tile, local)
+                      for local in range(t.rows * t.groups)]
+        addresses += [write_map.address(index, WriteKind.COLUMNS, tile, col)
+                      for col in range(t.cols)]
+    return addresses + [write_map.address(index, WriteKind.PERIPHERY, 0, o)
+                        for o in range(layer.out_features)]
+
+
 def layer_writes(layer: LayerConfig, images, *, write_map: WriteMap | None = None,
                  index: int = 0) -> list[tuple[int, int]]:
     """The ``(addr, data)`` writes that load ``images`` (a
-    :class:`~spinemu.sim.golden.network.LayerImages`) into layer ``index`` of ``write_map``:
-    every weight word and column register of every tile, then every periphery register."""
-    write_map = write_map or WriteMap.of([layer])
+    :class:`~spinemu.sim.golden.network.LayerImages`) into layer ``index`` of ``write_map``, at
+    the addresses of :func:`layer_addresses`."""
     images, g = _tile_images(layer, images)
     t = layer.tile
     cell_mask = (1 << t.cell_bits) - 1
     columns, periphery = column_layout(t), periphery_layout(layer)
-    writes = []
+    words = []
     for p in range(layer.row_tiles):
         for q in range(layer.col_tiles):
-            tile = p * layer.col_tiles + q
-            for local, word in enumerate(weight_words(t, g[p][q]).tolist()):
-                packed = sum((cell & cell_mask) << (lane * t.cell_bits)
-                             for lane, cell in enumerate(word))
-                writes.append((write_map.address(index, WriteKind.WEIGHTS, tile, local), packed))
-            for col in range(t.cols):
-                regs = {"adc_shift": images.adc_shift[p, q, col], "gain": images.gain[p, q, col],
-                        "offset": images.offset[p, q, col]}
-                writes.append((write_map.address(index, WriteKind.COLUMNS, tile, col),
-                               _pack(columns, regs)))
-    for o in range(layer.out_features):
-        regs = {"bias": images.bias[o], "mult": images.mult[o], "shift": images.shift[o]}
-        writes.append((write_map.address(index, WriteKind.PERIPHERY, 0, o),
-                       _pack(periphery, regs)))
-    return writes
+            words += [sum((cell & cell_mask) << (lane * t.cell_bits)
+                          for lane, cell in enumerate(word))
+                      for word in weight_words(t, g[p][q]).tolist()]
+            words += [_pack(columns, {"adc_shift": images.adc_shift[p, q, col],
+                                      "gain": images.gain[p, q, col],
+                                      "offset": images.offset[p, q, col]})
+                      for col in range(t.cols)]
+    words += [_pack(periphery, {"bias": images.bias[o], "mult": images.mult[o],
+                                "shift": images.shift[o]})
+              for o in range(layer.out_features)]
+    return list(zip(layer_addresses(layer, write_map=write_map, index=index), words,
+                    strict=True))
 
 
 def network_writes(config: NetworkConfig, images: Sequence) -> list[tuple[int, int]]:
@@ -177,6 +192,13 @@ def network_writes(config: NetworkConfig, images: Sequence) -> list[tuple[int, i
     write_map = WriteMap.of(config.layers)
     return [write for index, (layer, image) in enumerate(zip(config.layers, images, strict=True))
             for write in layer_writes(layer, image, write_map=write_map, index=index)]
+
+
+def network_addresses(config: NetworkConfig) -> list[int]:
+    """The addresses of :func:`network_writes`, in its order (they do not depend on images)."""
+    write_map = WriteMap.of(config.layers)
+    return [addr for index, layer in enumerate(config.layers)
+            for addr in layer_addresses(layer, write_map=write_map, index=index)]
 
 
 class OutputPeriphery(wiring.Component):
@@ -199,6 +221,9 @@ class OutputPeriphery(wiring.Component):
         Writes the registers of output ``index``; always ready. Indices ``>= Out`` and shifts
         above ``max_shift`` are ignored. Write only while no vector is in flight (the tiled
         layer does).
+    reg_rd : In(ReadSignature(index, periphery_layout))
+        Read-back of output ``index``'s registers, answered only while no sum is in the
+        pipeline (the memory's read port is shared); latency 1.
 
     Timing
     ------
@@ -222,6 +247,7 @@ class OutputPeriphery(wiring.Component):
             "o": Out(stream.Signature(_code_shape(layer.act_bits, not layer.relu))),
             "reg_wr": In(stream.Signature(data.StructLayout({
                 "index": unsigned(clog2(out) or 1), "regs": periphery_layout(layer)}))),
+            "reg_rd": In(ReadSignature(unsigned(clog2(out) or 1), periphery_layout(layer))),
         })
 
     def elaborate(self, platform):
@@ -236,7 +262,9 @@ class OutputPeriphery(wiring.Component):
 
         advance = ~self.o.valid | self.o.ready
         index = Signal(range(out))
-        m.d.comb += [self.i.ready.eq(advance), rd.addr.eq(index), rd.en.eq(advance)]
+        idle = Signal()   # no sum in the pipeline: the read port serves read-back
+        m.d.comb += [self.i.ready.eq(advance), rd.en.eq(advance),
+                     rd.addr.eq(Mux(idle, self.reg_rd.addr.payload, index))]
         with m.If(self.i.valid & advance):
             m.d.sync += index.eq(Mux(index == out - 1, 0, index + 1))
 
@@ -265,7 +293,9 @@ class OutputPeriphery(wiring.Component):
             wr.data.eq(self.reg_wr.payload.regs),
             wr.en.eq(self.reg_wr.valid & (self.reg_wr.payload.index < out)
                      & (self.reg_wr.payload.regs.shift <= layer.max_shift)),
+            idle.eq(~(self.i.valid | s1_valid | s2_valid | s3_valid | self.o.valid)),
         ]
+        serve_read(m, idle, rd, self.reg_rd)
         return m
 
 
@@ -298,6 +328,10 @@ class TiledLayer(wiring.Component):
         (and the addressed tile is idle), so a write never changes a vector in flight. Writes to
         nothing (a kind, tile, column, output or word address out of range, a shift too large)
         are taken and ignored.
+    read : In(ReadSignature(unsigned(write_map.layer_addr_bits), unsigned(write_map.data_bits)))
+        Read-back of what ``write`` stores, at the same addresses and packed the same way (a
+        weight word, a column's registers, an output's registers; zero above). Answered only
+        while ``busy`` is low; addresses of nothing read as 0. Latency 1 or 2 clocks.
     busy : Out(1)
         High from the first input code of a vector until its last output code is taken.
 
@@ -333,6 +367,8 @@ class TiledLayer(wiring.Component):
             "x": In(stream.Signature(_code_shape(t.input_bits, t.input_signed))),
             "o": Out(stream.Signature(_code_shape(layer.act_bits, not layer.relu))),
             "write": In(stream.Signature(self._write_map.layer_layout())),
+            "read": In(ReadSignature(unsigned(self._write_map.layer_addr_bits),
+                                     unsigned(self._write_map.data_bits))),
             "busy": Out(1),
         })
 
@@ -554,7 +590,38 @@ class TiledLayer(wiring.Component):
                                       & (local < layer.out_features)),
             self.write.ready.eq(~self.busy & target_ready),
         ]
+        self._read_back(m, tiles, periphery)
         return m
+
+    def _read_back(self, m, tiles, periphery) -> None:
+        """Route ``read`` to the tiles' and the periphery's read ports by its address."""
+        layer, t, wmap = self._layer, self._layer.tile, self._write_map
+        P, Q = layer.row_tiles, layer.col_tiles
+        targets = [port for row in tiles for tile in row
+                   for port in (tile.weight_rd, tile.column_rd)] + [periphery.reg_rd]
+        m.submodules.read_mux = mux = ReadMux(unsigned(wmap.local_bits), wmap.data_bits,
+                                              len(targets))
+        addr = self.read.addr.payload
+        local = addr[:wmap.local_bits]
+        tile_index = addr[wmap.local_bits:wmap.local_bits + wmap.tile_bits]
+        kind = addr[wmap.local_bits + wmap.tile_bits:]
+        m.d.comb += [mux.i.addr.payload.eq(local),
+                     mux.i.addr.valid.eq(self.read.addr.valid & ~self.busy),
+                     self.read.addr.ready.eq(mux.i.addr.ready & ~self.busy),
+                     self.read.data.payload.eq(mux.i.data.payload),
+                     self.read.data.valid.eq(mux.i.data.valid),
+                     mux.i.data.ready.eq(self.read.data.ready),
+                     mux.select.eq(len(targets))]
+        tiled = tile_index < P * Q
+        with m.If((kind == WriteKind.WEIGHTS) & tiled & (local < t.rows * t.groups)):
+            m.d.comb += mux.select.eq(2 * tile_index)
+        with m.Elif((kind == WriteKind.COLUMNS) & tiled & (local < t.cols)):
+            m.d.comb += mux.select.eq(2 * tile_index + 1)
+        with m.Elif((kind == WriteKind.PERIPHERY) & (tile_index == 0)
+                    & (local < layer.out_features)):
+            m.d.comb += mux.select.eq(len(targets) - 1)
+        for initiator, target in zip(mux.o, targets, strict=True):
+            connect_read(m, initiator, target)
 
 
 
@@ -578,6 +645,9 @@ class Network(wiring.Component):
         Run-time loading of every layer (:class:`WriteMap`; :func:`network_writes` lists the
         writes of a whole plan). Ready only while ``busy`` is low; writes to no layer are taken
         and ignored.
+    read : In(ReadSignature(unsigned(addr_bits), unsigned(data_bits)))
+        Read-back of every layer at the addresses of ``write`` (:attr:`TiledLayer.read`);
+        addresses of no layer read as 0. Answered only while ``busy`` is low.
     busy : Out(1)
         High while any layer holds part of a vector.
 
@@ -603,6 +673,8 @@ class Network(wiring.Component):
             "x": In(stream.Signature(_code_shape(first.tile.input_bits, first.tile.input_signed))),
             "o": Out(stream.Signature(_code_shape(last.act_bits, not last.relu))),
             "write": In(stream.Signature(self._write_map.layout())),
+            "read": In(ReadSignature(unsigned(self._write_map.addr_bits),
+                                     unsigned(self._write_map.data_bits))),
             "busy": Out(1),
         })
 
@@ -645,4 +717,12 @@ class Network(wiring.Component):
             with m.If(here):
                 m.d.comb += target_ready.eq(layer.write.ready)
         m.d.comb += self.write.ready.eq(~self.busy & target_ready)
+
+        m.submodules.read_mux = mux = ReadMux(unsigned(wmap.layer_addr_bits), wmap.data_bits,
+                                              len(layers))
+        read_layer = self.read.addr.payload[wmap.layer_addr_bits:]
+        m.d.comb += mux.select.eq(Mux(read_layer < len(layers), read_layer, len(layers)))
+        connect_read(m, self.read, mux.i)
+        for initiator, layer in zip(mux.o, layers, strict=True):
+            connect_read(m, initiator, layer.read)
         return m

@@ -11,7 +11,7 @@ from spinemu.config import TileConfig
 from spinemu.numeric import clog2
 
 from .arith import rshift_round, rshift_round_var, sat
-from .ports import ReadSignature
+from .ports import ReadSignature, serve_read
 
 __all__ = [
     "CrossbarTile", "column_layout", "column_write_layout", "weight_words", "weight_write_layout",
@@ -268,17 +268,6 @@ class CrossbarTile(wiring.Component):
             c_wr.en.eq(self.column_wr.valid & idle & (self.column_wr.payload.col < C)
                        & (self.column_wr.payload.regs.adc_shift <= cfg.max_adc_shift)),
         ]
-        self._read_back(m, idle, w_rd, self.weight_rd, R * K)
-        self._read_back(m, idle, c_rd, self.column_rd, C)
+        serve_read(m, idle, w_rd, self.weight_rd)
+        serve_read(m, idle, c_rd, self.column_rd)
         return m
-
-    @staticmethod
-    def _read_back(m, idle, port, rd, depth):
-        """Answer ``rd`` from memory read ``port`` (its address is muxed in while idle)."""
-        issued = Signal()
-        m.d.comb += rd.addr.ready.eq(idle & ~issued & ~rd.data.valid)
-        m.d.sync += issued.eq(rd.addr.valid & rd.addr.ready)
-        with m.If(rd.data.ready):
-            m.d.sync += rd.data.valid.eq(0)
-        with m.If(issued):
-            m.d.sync += [rd.data.valid.eq(1), rd.data.payload.eq(port.data)]

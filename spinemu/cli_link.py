@@ -28,15 +28,21 @@ def _regmap_table(regmap) -> Table:
 @click.command("regmap")
 @click.argument("fabric", required=False, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the map as JSON.")
-def regmap_command(fabric, as_json):
-    """Print the host-link register map of FABRIC (a tile config; default: the default tile).
+@click.option("--board", "board_name", help="Without FABRIC: this board's default fabric.")
+def regmap_command(fabric, as_json, board_name):
+    """Print the host-link register map of FABRIC (a tile config, a plan folder, a G-set graph
+    or a p-bit fabric .toml; default: the default fabric of --board, else the default tile).
 
     Addresses are region << 24 | index; words are little-endian, ceil(bits / 8) bytes.
     """
     from spinemu.gateware.core import link_regmap
     from spinemu.gateware.fabrics import load_fabric
 
-    regmap = link_regmap(load_fabric(fabric))
+    if board_name is not None:
+        from spinemu.boards import get_board
+
+        get_board(board_name)
+    regmap = link_regmap(load_fabric(fabric, board_name))
     if as_json:
         click.echo(json.dumps(regmap.describe(), indent=2))
     else:
@@ -66,7 +72,7 @@ def board_sim(name, fabric, clocks_per_bit, link_path):
     from spinemu.sim.vboard import fabric_board
 
     get_board(name)
-    core_fabric = load_fabric(fabric)
+    core_fabric = load_fabric(fabric, name)
     with fabric_board(core_fabric, clocks_per_bit, link=link_path) as vboard:
         out.print(vboard.port)
         out.print(f"[dim]{name} virtual board: {vboard.regmap.fabric}, map hash "
@@ -86,17 +92,22 @@ def board_sim(name, fabric, clocks_per_bit, link_path):
 @click.option("--port", required=True, help="Serial port of the board (or the virtual board).")
 @click.option("--timeout", type=float, default=1.0, show_default=True,
               help="Seconds to wait for each reply.")
-def board_status(fabric, port, timeout):
+@click.option("--board", "board_name", help="Without FABRIC: this board's default fabric.")
+def board_status(fabric, port, timeout, board_name):
     """Ask the board on PORT which fabric it runs (INFO) and print its status registers.
 
-    FABRIC (default: the default tile) is the fabric the bitstream should carry; a board that
-    answers with another map hash is an error.
+    FABRIC (default: the default fabric of --board, else the default tile) is the fabric the
+    bitstream should carry; a board that answers with another map hash is an error.
     """
     from spinemu.gateware.core import link_regmap
     from spinemu.gateware.fabrics import load_fabric
     from spinemu.link.driver import Link, SerialTransport
 
-    regmap = link_regmap(load_fabric(fabric))
+    if board_name is not None:
+        from spinemu.boards import get_board
+
+        get_board(board_name)
+    regmap = link_regmap(load_fabric(fabric, board_name))
     with Link(SerialTransport(port), regmap, timeout=timeout, retries=1) as link:
         info = link.check()
         status = link.status()

@@ -21,82 +21,11 @@ from spinemu.hdl.layer import (
     network_writes,
     periphery_layout,
 )
-from spinemu.numeric import signed_range, unsigned_range
 from spinemu.plan import Plan
 from spinemu.sim.golden.network import LayerImages, LayerModel
-from spinemu.sim.stimulus import random_images
 from spinemu.sim.testbench import random_pause, stream_get, stream_get_timed, stream_put
 
-
-def random_tile(rng, *, rows: tuple[int, int], cols: tuple[int, int], input_bits: int,
-                input_signed: bool) -> TileConfig:
-    """A tile config of ``rows`` and ``cols`` in the given ranges, every width drawn over its
-    whole range."""
-    rows, cols = (int(rng.integers(lo, hi, endpoint=True)) for lo, hi in (rows, cols))
-    gain_bits = int(rng.integers(1, 17))
-    return TileConfig(
-        rows=rows, cols=cols, lanes=int(rng.integers(1, cols, endpoint=True)),
-        cell_bits=int(rng.integers(2, 13)), input_bits=input_bits, input_signed=input_signed,
-        adc_bits=int(rng.integers(1, 17)), gain_bits=gain_bits,
-        gain_frac=int(rng.integers(0, gain_bits)), offset_bits=int(rng.integers(1, 17)),
-        out_bits=int(rng.integers(1, 33)))
-
-
-def random_layer(rng, *, in_features: int, out_features: int, tile: TileConfig, relu: bool,
-                 max_act_bits: int = 16) -> LayerConfig:
-    return LayerConfig(in_features, out_features, tile, relu=relu,
-                       act_bits=int(rng.integers(1, max_act_bits, endpoint=True)),
-                       mult_bits=int(rng.integers(1, 25)), bias_bits=int(rng.integers(1, 33)))
-
-
-def random_layer_images(rng, layer: LayerConfig) -> LayerImages:
-    """Weights, tile registers and periphery registers over their full ranges; half of the
-    requantization shifts sit where ``v * mult`` lands near the output range, so that not every
-    output saturates."""
-    t = layer.tile
-    grid = (layer.row_tiles, layer.col_tiles, t.cols)
-    regs = [random_images(rng, t, 1)[2:] for _ in range(layer.row_tiles * layer.col_tiles)]
-    out = layer.out_features
-    near = layer.y_bits + layer.mult_bits - layer.act_bits + rng.integers(-4, 1, size=out)
-    anywhere = rng.integers(0, layer.max_shift, size=out, endpoint=True)
-    return LayerImages(
-        g=rng.integers(*signed_range(t.cell_bits), size=(layer.in_features, out), endpoint=True),
-        adc_shift=np.array([r[0] for r in regs]).reshape(grid),
-        gain=np.array([r[1] for r in regs]).reshape(grid),
-        offset=np.array([r[2] for r in regs]).reshape(grid),
-        bias=rng.integers(*signed_range(layer.bias_bits), size=out, endpoint=True),
-        mult=rng.integers(*unsigned_range(layer.mult_bits), size=out, endpoint=True),
-        shift=np.clip(np.where(rng.integers(2, size=out) == 1, near, anywhere), 0,
-                      layer.max_shift))
-
-
-def random_plan(rng, *, layers: int, max_features: int, max_rows: int, max_cols: int,
-                relu=None, min_row_tiles: int = 1, max_tiles: int = 4) -> Plan:
-    """A network of ``layers`` random layers whose widths chain, each on at most ``max_tiles``
-    x ``max_tiles`` tiles (more only when ``min_row_tiles`` asks); ``relu`` (a list) fixes each
-    layer's, ``min_row_tiles`` the first layer's least number of row-tiles."""
-    input_bits, input_signed = int(rng.integers(1, 9)), bool(rng.integers(2))
-    in_features = int(rng.integers(1, max_features, endpoint=True))
-    configs, images = [], []
-    for index in range(layers):
-        out_features = int(rng.integers(1, max_features, endpoint=True))
-        tile = random_tile(rng, rows=(min(-(-in_features // max_tiles), max_rows), max_rows),
-                           cols=(min(-(-out_features // max_tiles), max_cols), max_cols),
-                           input_bits=input_bits, input_signed=input_signed)
-        if index == 0:
-            in_features = max(in_features, (min_row_tiles - 1) * tile.rows + 1)
-        layer = random_layer(rng, in_features=in_features, out_features=out_features, tile=tile,
-                             relu=bool(rng.integers(2)) if relu is None else relu[index],
-                             max_act_bits=16 if index == layers - 1 else 8)  # next input_bits
-        configs.append(layer)
-        images.append(random_layer_images(rng, layer))
-        in_features, input_signed = layer.out_features, not layer.relu
-        input_bits = layer.act_bits
-    return Plan(NetworkConfig(tuple(configs)), tuple(images))
-
-
-def random_inputs(rng, layer: LayerConfig, batch: int) -> np.ndarray:
-    return rng.integers(*layer.tile.input_range, size=(batch, layer.in_features), endpoint=True)
+from cases import random_inputs, random_layer_images, random_plan
 
 
 def simulate(dut, x, out_features: int, *, writes=(), stall=0.0, seed=0):

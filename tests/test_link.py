@@ -12,7 +12,9 @@ import pytest
 from amaranth.sim import Simulator
 
 from spinemu.gateware.core import LinkCore
-from spinemu.gateware.fabrics import TileFabric
+from spinemu.gateware.fabrics import NetworkFabric, TileFabric
+from spinemu.hdl.layer import network_addresses, network_writes
+from spinemu.link.clients import runs
 from spinemu.link.protocol import (
     FRAME_TIMEOUT_BYTES,
     MAX_PAYLOAD,
@@ -28,7 +30,7 @@ from spinemu.link.regmap import pack, unpack
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.link_sim import SimHost
 
-from cases import random_tile_case
+from cases import random_inputs, random_plan, random_tile_case
 
 
 def run(core, bench):
@@ -58,7 +60,7 @@ async def read_all(host, region):
     return words
 
 
-async def run_vectors(host, regmap, x):
+async def run_vectors(host, regmap, x, outputs):
     xr, zr = regmap["x"], regmap["z"]
     z = []
     for vector in x:
@@ -66,8 +68,8 @@ async def run_vectors(host, regmap, x):
         for start in range(0, len(words), 200):
             assert (await host.write(xr, 0, words[start:start + 200])).status == Status.OK
         got = []
-        while len(got) < len(z_cols := range(regmap["columns"].depth)):
-            reply, words_out = await host.read(zr, 0, min(64, len(z_cols) - len(got)))
+        while len(got) < outputs:
+            reply, words_out = await host.read(zr, 0, min(64, outputs - len(got)))
             if reply.status == Status.BUSY:   # outputs not there yet
                 continue
             assert reply.status == Status.OK
@@ -96,7 +98,7 @@ def test_tile_through_link_equals_golden(seed):
         for name in images:
             region = regmap[name]
             result[name] = [unpack(region.layout, w) for w in await read_all(host, region)]
-        result["z"] = await run_vectors(host, regmap, case.x)
+        result["z"] = await run_vectors(host, regmap, case.x, cfg.cols)
         status = dict(zip(regmap["status"].fields, await read_all(host, regmap["status"]),
                           strict=True))
         result["status"] = status
@@ -107,6 +109,48 @@ def test_tile_through_link_equals_golden(seed):
     assert (result["z"] == expected).all(), case
     assert result["status"]["idle"] == 1
     assert result["status"]["bad_crc"] == 0 and result["status"]["dropped"] == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_network_through_link_equals_golden(seed):
+    """Every layer's images written in bursts and read back at their addresses; an address of
+    nothing reads 0; vectors through the whole network equal the golden model."""
+    rng = np.random.default_rng(300 + seed)
+    plan = random_plan(rng, layers=2, max_features=8, max_rows=4, max_cols=4)
+    config = plan.config
+    x = random_inputs(rng, config.layers[0], 3)
+    core = LinkCore(NetworkFabric(config), divisor=None)
+    regmap = core.regmap
+    images = regmap["images"]
+    writes = network_writes(config, plan.images)
+    used = set(network_addresses(config))
+    unused = next(a for a in range(images.depth) if a not in used)
+    result = {}
+
+    per_frame = (MAX_PAYLOAD - 6) // images.word_bytes
+    bursts = [(start + k, min(per_frame, count - k)) for start, count in runs(a for a, _ in writes)
+              for k in range(0, count, per_frame)]
+    values = dict(writes)
+
+    async def bench(ctx):
+        host = SimHost(ctx, core)
+        for start, count in bursts:
+            words = [values[a] for a in range(start, start + count)]
+            assert (await host.write(images, start, words)).status == Status.OK
+        assert (await host.write(images, unused, [(1 << images.word_bits) - 1])).status == 0
+        got = {}
+        for start, count in bursts:
+            reply, words = await host.read(images, start, count)
+            assert reply.status == Status.OK
+            got.update(zip(range(start, start + count), words, strict=True))
+        result["read"] = [got[a] for a, _ in writes]
+        result["unused"] = (await host.read(images, unused, 1))[1]
+        result["z"] = await run_vectors(host, regmap, x, config.layers[-1].out_features)
+
+    run(core, bench)
+    assert result["read"] == [word for _, word in writes]
+    assert result["unused"] == [0]
+    assert (result["z"] == plan.model()(x)).all()
 
 
 def _address(region, index=0):

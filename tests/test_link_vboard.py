@@ -1,8 +1,9 @@
 # amaranth: UnusedElaboratable=no
 """The host driver over the virtual board (Verilator, UART pins, a pseudo-terminal, pyserial).
 
-A random tile is programmed, read back and run against the golden model through the same
-:class:`~spinemu.link.driver.Link` a board uses; then the link is fuzzed with 10,000 frames.
+A random tile and the mapped digits network are programmed, read back and run against the
+golden model through the same :class:`~spinemu.link.driver.Link` a board uses; the link is
+fuzzed with 10,000 frames.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from spinemu.gateware.fabrics import TileFabric
-from spinemu.link.clients import TileClient
+from spinemu.gateware.fabrics import NetworkFabric, TileFabric
+from spinemu.hdl.layer import network_writes
+from spinemu.link.clients import NetworkClient, TileClient
 from spinemu.link.driver import Link, SerialTransport
 from spinemu.link.protocol import (
     MAX_PAYLOAD,
@@ -29,6 +31,8 @@ from spinemu.link.protocol import (
     encode_frame,
 )
 from spinemu.link.regmap import pack
+from spinemu.mapper import map_model
+from spinemu.models import load_dataset
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.vboard import fabric_board
 
@@ -181,3 +185,27 @@ def test_board_status_command(tile_case, board, tmp_path):
     assert re.match(rf"^error: device runs protocol 1, map hash 0x{board.regmap.hash:08x}; "
                     r"expected protocol 1, map hash 0x[0-9a-f]{8} \(TileFabric\): is the right "
                     r"bitstream loaded\?$", other.stderr.strip()), other.stderr
+
+
+# --- The mapped digits network ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_dataset("digits")
+    result = map_model("digits", data.calibration(256))
+    return result.plan, result.mapping.input_codes(data.test_x[:24])
+
+
+def test_digits_network_over_virtual_board_equals_golden(digits):
+    """The bundled digits MLP, mapped, programmed over the serial driver into a NetworkFabric:
+    every stored word reads back, and 24 held-out digits give the golden model's codes."""
+    plan, x = digits
+    with fabric_board(NetworkFabric(plan.config), clocks_per_bit=4) as board, \
+            Link(SerialTransport(board.port), board.regmap, timeout=2.0) as link:
+        link.check()
+        client = NetworkClient(link, plan.config)
+        client.program(plan.images)
+        assert client.read_writes() == network_writes(plan.config, plan.images)
+        a = client.run(x)
+        assert link.status()["idle"] == 1
+    assert (a == plan.model()(x)).all()

@@ -15,6 +15,7 @@ from spinemu.mapper import (
     MapSettings,
     load_model,
     map_model,
+    network_config,
 )
 from spinemu.mapper.calibrate import adc_shifts
 from spinemu.mapper.quantize import ratio_to_mult_shift, weight_codes
@@ -43,6 +44,8 @@ def test_digits_4bit_weights_4bit_inputs_8bit_adc_drop_at_most_one_point(digits)
     report = result.report
     assert report.samples == 540 and report.metric_name == "accuracy"
     assert report.float_metric > 0.95
+    assert result.plan.config == network_config(
+        "digits", settings=MapSettings(weight_bits=4, input_bits=4, adc_bits=8))
     assert report.drop <= 0.010, report.to_dict()
 
 

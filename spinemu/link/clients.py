@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from spinemu.config import TileConfig
+from spinemu.config import NetworkConfig, TileConfig
 from spinemu.gateware.fabrics import TileFabric
+from spinemu.hdl.layer import network_addresses, network_writes
 from spinemu.hdl.tile import weights_from_words
 
 from .driver import Link
 
-__all__ = ["TileClient"]
+__all__ = ["NetworkClient", "TileClient", "runs"]
+
+
+def runs(addresses) -> list[tuple[int, int]]:
+    """``(start, count)`` of each run of consecutive addresses, in order."""
+    spans: list[list[int]] = []
+    for addr in addresses:
+        if spans and addr == spans[-1][0] + spans[-1][1]:
+            spans[-1][1] += 1
+        else:
+            spans.append([addr, 1])
+    return [(start, count) for start, count in spans]
 
 
 class TileClient:
@@ -51,3 +63,46 @@ class TileClient:
             self._link.write("x", [int(v) for v in vector])
             z[b] = self._link.read("z", cfg.cols)
         return z
+
+
+class NetworkClient:
+    """A :class:`~spinemu.gateware.fabrics.NetworkFabric` over a link; ``prefix`` names its
+    regions inside a :class:`~spinemu.gateware.fabrics.CompositeFabric`."""
+
+    def __init__(self, link: Link, config: NetworkConfig, prefix: str = ""):
+        self._link, self._config, self._prefix = link, config, prefix
+        self._images = link.regmap[prefix + "images"]
+
+    @property
+    def config(self) -> NetworkConfig:
+        return self._config
+
+    def program(self, images) -> None:
+        """Write every layer's images (``LayerImages`` per layer, as a plan holds them), in
+        bursts of consecutive addresses."""
+        writes = network_writes(self._config, images)
+        at = 0
+        for start, count in runs(addr for addr, _ in writes):
+            self._link.write_words(self._images, start, [w for _, w in writes[at:at + count]])
+            at += count
+
+    def read_writes(self) -> list[tuple[int, int]]:
+        """The ``(addr, word)`` pairs the device holds, at the addresses and in the order of
+        :func:`~spinemu.hdl.layer.network_writes` (so equal to it after :meth:`program`)."""
+        addresses = network_addresses(self._config)
+        words: list[int] = []
+        for start, count in runs(addresses):
+            words += self._link.read_words(self._images, start, count)
+        return list(zip(addresses, words, strict=True))
+
+    def run(self, x) -> np.ndarray:
+        """Output codes ``a[batch, out]`` of the last layer for input codes ``x[batch, in]``."""
+        first, last = self._config.layers[0], self._config.layers[-1]
+        x = np.asarray(x, dtype=np.int64)
+        if x.ndim != 2 or x.shape[1] != first.in_features:
+            raise ValueError(f"x has shape {x.shape}; allowed (batch, {first.in_features})")
+        a = np.empty((len(x), last.out_features), dtype=np.int64)
+        for b, vector in enumerate(x):
+            self._link.write(self._prefix + "x", [int(v) for v in vector])
+            a[b] = self._link.read(self._prefix + "z", last.out_features)
+        return a

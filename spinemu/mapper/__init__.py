@@ -11,7 +11,7 @@ a seeded :class:`DeviceModel`, calibrates every tile column, and returns a
 from .dense import DenseLayer, DenseModel
 from .device import DeviceModel
 from .importers import from_onnx, from_sklearn, from_torch, load_model
-from .mapper import MapResult, map_model
+from .mapper import MapResult, map_model, network_config
 from .mapping import Mapping
 from .report import MapReport, evaluate
 from .settings import MapSettings
@@ -19,4 +19,5 @@ from .settings import MapSettings
 __all__ = [
     "DenseLayer", "DenseModel", "DeviceModel", "MapReport", "MapResult", "MapSettings", "Mapping",
     "evaluate", "from_onnx", "from_sklearn", "from_torch", "load_model", "map_model",
+    "network_config",
 ]

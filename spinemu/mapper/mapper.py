@@ -49,7 +49,7 @@ from .quantize import (
 from .report import MapReport, evaluate
 from .settings import MapSettings
 
-__all__ = ["MapResult", "map_model"]
+__all__ = ["MapResult", "map_model", "network_config"]
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,21 @@ def _map_layer(index: int, model: DenseModel, codes: np.ndarray, scale: float, s
                  ((g - g_ideal) / float(1 << settings.frac_bits)) ** 2))),
              "clamped_registers": calibration.clamped}
     return config, images, out_scale, requantize(config, y, bias, mult, shift), stats
+
+
+def network_config(model, *, settings: MapSettings | None = None,
+                   input_signed: bool = False, task: str | None = None) -> NetworkConfig:
+    """The :class:`NetworkConfig` that :func:`map_model` gives ``model`` when its calibration
+    inputs are ``input_signed`` or not, without mapping anything: what the gateware of a mapped
+    network needs (the images are loaded at run time)."""
+    settings = MapSettings() if settings is None else settings
+    model = load_model(model, task)
+    layers, signed = [], input_signed
+    for index, dense in enumerate(model.layers):
+        layers.append(settings.layer(dense.in_features, dense.out_features, dense.relu, signed,
+                                     index == len(model.layers) - 1))
+        signed = not dense.relu
+    return NetworkConfig(tuple(layers))
 
 
 def map_model(model, calibration_x, test_x=None, test_y=None, *,

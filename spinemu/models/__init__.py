@@ -5,7 +5,11 @@
 | ``digits`` | 64 -> 64 (ReLU) -> 10 | :mod:`.datasets` ``digits`` (8x8) | ``digits.npz`` |
 | ``digits32`` | 1024 -> 64 (ReLU) -> 32 (ReLU) -> 10 | ``digits32`` (32x32) | ``digits32.npz`` |
 
-Both are scikit-learn ``MLPClassifier`` fits made by :mod:`spinemu.models.train`, stored as
+and one graph, ``G14.txt``: the G-set Max-Cut instance G14 (800 nodes, 4694 edges; Helmberg and
+Rendl's rudy generator, public), the p-bit core of the ULX3S default fabric
+(:func:`bundled_graph`).
+
+Both models are scikit-learn ``MLPClassifier`` fits made by :mod:`spinemu.models.train`, stored as
 :class:`~spinemu.mapper.dense.DenseModel` ``.npz`` files (float32 weights, no pickle). The
 first layer of ``digits32`` needs 8 row-tiles of 128 rows, so its adder trees have 8 leaves.
 """
@@ -18,9 +22,23 @@ from spinemu.config import ConfigError
 
 from .datasets import DATASETS, Dataset, load_dataset
 
-__all__ = ["BUNDLED", "load_bundled", "Dataset", "DATASETS", "load_dataset", "MODELS_DIR"]
+__all__ = ["BUNDLED", "GRAPHS", "bundled_graph", "load_bundled", "Dataset", "DATASETS",
+           "load_dataset", "MODELS_DIR"]
 
 MODELS_DIR = Path(__file__).resolve().parent
+
+#: Bundled G-set graphs, by name.
+GRAPHS = ("G14",)
+
+
+def bundled_graph(name: str = "G14"):
+    """A bundled G-set graph as a :class:`~spinemu.ising.MaxCut`."""
+    from spinemu.ising import read_gset
+
+    if name not in GRAPHS:
+        raise ConfigError(f"graph = {name!r} is not bundled; allowed {list(GRAPHS)}")
+    return read_gset(MODELS_DIR / f"{name}.txt")
+
 
 #: Bundled model name -> the data set it was trained on.
 BUNDLED = {"digits": "digits", "digits32": "digits32"}
