@@ -13,10 +13,11 @@ from spinemu.numeric import LFSR_BITS, clog2, tanh_table
 
 from .arith import rshift_round, sat, tree_sum
 from .lfsr import leap
+from .ports import ReadSignature
 
 __all__ = [
-    "PBitCore", "UnitProgram", "cycles_per_sweep", "energy_bits", "stream_layouts",
-    "unit_programs",
+    "PBitCore", "ReadBack", "UnitProgram", "check_parameters", "cycles_per_sweep", "energy_bits",
+    "image_layouts", "stream_layouts", "unit_programs",
 ]
 
 
@@ -91,24 +92,163 @@ def energy_bits(config: PBitConfig, topology: Topology) -> int:
     return bound.bit_length() + 1
 
 
+def check_parameters(config: PBitConfig, topology: Topology, schedule_depth: int) -> None:
+    """Refuse a core that cannot be built: ``TypeError`` for a config or topology of the wrong
+    type, ``ValueError`` for ``update_units`` over N or ``schedule_depth`` outside 1..4096."""
+    if not isinstance(config, PBitConfig):
+        raise TypeError(f"config must be a PBitConfig, not {type(config).__name__}")
+    if not isinstance(topology, Topology):
+        raise TypeError(f"topology must be a Topology, not {type(topology).__name__}")
+    if config.update_units > topology.n:
+        raise ValueError(f"update_units = {config.update_units} is out of range; allowed "
+                         f"1..{topology.n} (n)")
+    if not 1 <= schedule_depth <= 4096:
+        raise ValueError(f"schedule_depth = {schedule_depth} is out of range; allowed "
+                         f"1..4096")
+
+
+def image_layouts(config: PBitConfig, topology: Topology,
+                  schedule_depth: int) -> dict[str, tuple]:
+    """``(address shape, word layout)`` of each image the core holds, by name.
+
+    ``coupling``: J of an edge (by index in ``topology.edges``); ``node``: bias, LFSR seed (or
+    state) and state bit of a p-bit; ``schedule``: an anneal step. The write streams carry the
+    address field then the word's fields, the read ports take the address and give the word.
+    """
+    n, e = topology.n, max(len(topology.edges), 1)
+    return {
+        "coupling": (unsigned(_bits(e)), signed(config.coupling_bits)),
+        "node": (unsigned(_bits(n)), data.StructLayout({
+            "bias": signed(config.bias_bits), "seed": unsigned(LFSR_BITS),
+            "state": unsigned(1)})),
+        "schedule": (unsigned(_bits(schedule_depth)), data.StructLayout({
+            "beta": unsigned(config.beta_bits), "sweeps": unsigned(32)})),
+    }
+
+
+def _write_layout(address: str, shape, word) -> data.StructLayout:
+    """The address field, then the word's fields (a plain word is the field ``value``)."""
+    fields = ({name: field.shape for name, field in word} if isinstance(word, data.StructLayout)
+              else {"value": word})
+    return data.StructLayout({address: shape, **fields})
+
+
 def stream_layouts(config: PBitConfig, topology: Topology,
                    schedule_depth: int) -> dict[str, data.StructLayout]:
     """Payload layouts of the core's streams, by port name (fields least significant first)."""
-    n, e, energy = topology.n, max(len(topology.edges), 1), energy_bits(config, topology)
+    n, energy = topology.n, energy_bits(config, topology)
+    images = image_layouts(config, topology, schedule_depth)
     return {
-        "coupling_wr": data.StructLayout({"edge": unsigned(_bits(e)),
-                                          "value": signed(config.coupling_bits)}),
-        "node_wr": data.StructLayout({"node": unsigned(_bits(n)),
-                                      "bias": signed(config.bias_bits),
-                                      "seed": unsigned(LFSR_BITS), "state": unsigned(1)}),
-        "schedule_wr": data.StructLayout({"index": unsigned(_bits(schedule_depth)),
-                                          "beta": unsigned(config.beta_bits),
-                                          "sweeps": unsigned(32)}),
+        "coupling_wr": _write_layout("edge", *images["coupling"]),
+        "node_wr": _write_layout("node", *images["node"]),
+        "schedule_wr": _write_layout("index", *images["schedule"]),
         "run": data.StructLayout({"steps": unsigned(schedule_depth.bit_length()),
                                   "record_every": unsigned(16), "energy": signed(energy)}),
         "states": data.StructLayout({"sweep": unsigned(32), "energy": signed(energy),
                                      "state": unsigned(n)}),
     }
+
+
+class ReadBack(wiring.Component):
+    """The read ports of a :class:`PBitCore`: one read at a time, through the core's memories.
+
+    The core owns the memories and lends their read ports while it is idle; this component
+    sequences a read through them. A coupling or node read looks its address up in the core's
+    edge or node map (the core addresses the map with the read's address on the clock the
+    address is taken), reads every unit's memories at the slot found, and keeps the owning
+    unit's word. A coupling is read at the end ``a`` of its edge (both ends hold the value
+    written).
+
+    Parameters
+    ----------
+    config, topology, schedule_depth
+        As the core's.
+    slot_layout : data.StructLayout
+        A word of the core's edge and node maps: ``{unit, slot}``.
+
+    Members
+    -------
+    coupling_rd, node_rd, schedule_rd : In(ReadSignature(address, word of image_layouts()))
+        One read at a time (coupling first, then node, then schedule when addresses wait
+        together). A coupling or node word is valid 3 clocks after its address is taken, a
+        schedule word 1 clock after; each stays until taken.
+    enable : In(1)
+        Addresses are taken only while high: the core idle and no write offered or in flight.
+    busy : Out(1)
+        A coupling or node read is using the maps or the unit memories.
+    edge_home, node_home : In(slot_layout)
+        The core's edge map word (end ``a``) and node map word, one clock after an address is
+        taken.
+    slot : Out(slot_layout.slot)
+        The address of every unit's coupling, bias and LFSR memory while ``busy``.
+    couplings, biases, lfsrs : In(ArrayLayout(word, U))
+        Every unit's memory words, one clock after ``slot``.
+    state : In(unsigned(N))
+    betas, sweeps : In(ArrayLayout(unsigned(beta_bits) or unsigned(32), schedule_depth))
+    """
+
+    def __init__(self, config: PBitConfig, topology: Topology, schedule_depth: int,
+                 slot_layout: data.StructLayout):
+        images = image_layouts(config, topology, schedule_depth)
+        units = config.update_units
+        self._slot_layout = slot_layout
+        super().__init__({
+            **{f"{name}_rd": In(ReadSignature(*images[name])) for name in images},
+            "enable": In(1),
+            "busy": Out(1),
+            "edge_home": In(slot_layout),
+            "node_home": In(slot_layout),
+            "slot": Out(slot_layout["slot"].shape),
+            "couplings": In(data.ArrayLayout(signed(config.coupling_bits), units)),
+            "biases": In(data.ArrayLayout(signed(config.bias_bits), units)),
+            "lfsrs": In(data.ArrayLayout(unsigned(LFSR_BITS), units)),
+            "state": In(unsigned(topology.n)),
+            "betas": In(data.ArrayLayout(unsigned(config.beta_bits), schedule_depth)),
+            "sweeps": In(data.ArrayLayout(unsigned(32), schedule_depth)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        couplings, nodes, schedule = self.coupling_rd, self.node_rd, self.schedule_rd
+        looking, fetching = Signal(), Signal()   # the map word, then the unit words, arrive
+        of_node = Signal()                       # the read in flight is a node's
+        node = Signal.like(nodes.addr.payload)
+        unit = Signal.like(self.edge_home.unit)
+        waiting = couplings.data.valid | nodes.data.valid | schedule.data.valid
+        free = self.enable & ~looking & ~fetching & ~waiting
+        m.d.comb += [
+            couplings.addr.ready.eq(free),
+            nodes.addr.ready.eq(free & ~couplings.addr.valid),
+            schedule.addr.ready.eq(free & ~couplings.addr.valid & ~nodes.addr.valid),
+            self.busy.eq(looking | fetching),
+        ]
+        for port in (couplings, nodes, schedule):
+            with m.If(port.data.ready):
+                m.d.sync += port.data.valid.eq(0)
+
+        m.d.sync += [looking.eq(0), fetching.eq(looking)]
+        with m.If(couplings.addr.valid & couplings.addr.ready):
+            m.d.sync += [looking.eq(1), of_node.eq(0)]
+        with m.If(nodes.addr.valid & nodes.addr.ready):
+            m.d.sync += [looking.eq(1), of_node.eq(1), node.eq(nodes.addr.payload)]
+        home = data.View(self._slot_layout, Mux(of_node, self.node_home, self.edge_home))
+        m.d.comb += self.slot.eq(home.slot)
+        m.d.sync += unit.eq(home.unit)
+        with m.If(fetching & of_node):
+            m.d.sync += [nodes.data.valid.eq(1),
+                         nodes.data.payload.bias.eq(self.biases[unit]),
+                         nodes.data.payload.seed.eq(self.lfsrs[unit]),
+                         nodes.data.payload.state.eq(self.state.bit_select(node, 1))]
+        with m.If(fetching & ~of_node):
+            m.d.sync += [couplings.data.valid.eq(1),
+                         couplings.data.payload.eq(self.couplings[unit])]
+
+        index = schedule.addr.payload
+        with m.If(schedule.addr.valid & schedule.addr.ready):
+            m.d.sync += [schedule.data.valid.eq(1),
+                         schedule.data.payload.beta.eq(self.betas[index]),
+                         schedule.data.payload.sweeps.eq(self.sweeps[index])]
+        return m
 
 
 class PBitCore(wiring.Component):
@@ -133,17 +273,43 @@ class PBitCore(wiring.Component):
     schedule_wr : In(stream.Signature({index, beta: unsigned(beta_bits), sweeps: unsigned(32)}))
         Anneal step ``index``: ``sweeps`` sweeps at inverse-temperature code ``beta``.
     run : In(stream.Signature({steps, record_every: unsigned(16), energy: signed(E)}))
-        Starts an anneal of schedule steps ``0..steps-1`` from the loaded state, whose energy
-        ``energy`` the host supplies (E = :func:`energy_bits`). With ``record_every`` k > 0
-        the state after every k-th sweep is sent on ``states``.
+        Starts an anneal of schedule steps ``0..steps-1`` (``steps`` above ``schedule_depth``
+        runs them all) from the loaded state, whose energy ``energy`` the host supplies
+        (E = :func:`energy_bits`). With ``record_every`` k > 0 the state after every k-th
+        sweep is sent on ``states``.
     states : Out(stream.Signature({sweep: unsigned(32), energy: signed(E), state: unsigned(N)}))
         Sampled states; the core waits (between sweeps) while ``states`` is not ready.
     state, best_state : Out(unsigned(N)); energy, best_energy : Out(signed(E))
         Current and best (lowest energy at the end of a sweep, earliest on ties) state and
-        energy, tracked exactly by flip deltas.
+        energy, tracked exactly by flip deltas. Writes change ``state`` but not ``energy``
+        (the next ``run`` supplies it).
+    sweep, best_sweep : Out(unsigned(32))
+        Sweeps done by the current (or last) anneal, and the sweep after which ``best_state``
+        was reached (0: the initial state).
     busy : Out(1)
         High from the ``run`` transfer to the end of the anneal, and during writes. The write
         streams are ready only while the core is idle.
+    coupling_rd : In(ReadSignature(edge, signed(coupling_bits)))
+        Read-back of the J of an edge, as written (each J is stored at both ends of its edge;
+        the copy of the smaller node's end is read).
+    node_rd : In(ReadSignature(node, {bias: signed(bias_bits), seed: unsigned(32),
+        state: unsigned(1)}))
+        Read-back of a p-bit. ``seed`` is its LFSR's current state: the seed as written (0
+        reads as 1) until the p-bit updates; after an anneal, the state its LFSR has reached
+        (what :attr:`~spinemu.sim.golden.pbit.PBitRun.lfsr` holds: a run from there continues
+        the anneal). ``state`` is its state bit: after an anneal, the final state.
+    schedule_rd : In(ReadSignature(index, {beta: unsigned(beta_bits), sweeps: unsigned(32)}))
+        Read-back of an anneal step.
+
+    Read-back latency
+    -----------------
+    The read ports take an address only while the core is idle and no write is offered or in
+    flight, one read at a time (:class:`ReadBack`). A coupling or node word is on ``data`` 3
+    clocks after its address is taken (edge or node map, then the unit memories, then the
+    owning unit's word), a schedule word 1 clock after; it stays until taken. The maps' and
+    units' memory read ports serve read-back while the core is idle and compute while it
+    anneals: read-back adds no memory. An address past the image reads an unspecified word.
+    ``run`` is not taken while a read is in flight.
 
     Architecture and throughput
     ---------------------------
@@ -163,16 +329,7 @@ class PBitCore(wiring.Component):
     """
 
     def __init__(self, config: PBitConfig, topology: Topology, *, schedule_depth: int = 16):
-        if not isinstance(config, PBitConfig):
-            raise TypeError(f"config must be a PBitConfig, not {type(config).__name__}")
-        if not isinstance(topology, Topology):
-            raise TypeError(f"topology must be a Topology, not {type(topology).__name__}")
-        if config.update_units > topology.n:
-            raise ValueError(f"update_units = {config.update_units} is out of range; allowed "
-                             f"1..{topology.n} (n)")
-        if not 1 <= schedule_depth <= 4096:
-            raise ValueError(f"schedule_depth = {schedule_depth} is out of range; allowed "
-                             f"1..4096")
+        check_parameters(config, topology, schedule_depth)
         self._config, self._topology, self._depth = config, topology, schedule_depth
         self._programs = unit_programs(topology, config.update_units)
         layouts = stream_layouts(config, topology, schedule_depth)
@@ -185,7 +342,11 @@ class PBitCore(wiring.Component):
             "best_state": Out(unsigned(n)),
             "energy": Out(signed(self.energy_bits)),
             "best_energy": Out(signed(self.energy_bits)),
+            "sweep": Out(unsigned(32)),
+            "best_sweep": Out(unsigned(32)),
             "busy": Out(1),
+            **{f"{name}_rd": In(ReadSignature(*shapes))
+               for name, shapes in image_layouts(config, topology, schedule_depth).items()},
         })
 
     @property
@@ -231,7 +392,7 @@ class PBitCore(wiring.Component):
         m.submodules.lut = lut = memory.Memory(shape=signed(cfg.rng_bits), depth=len(table),
                                                 init=[int(v) for v in table])
 
-        # --- Write path: maps from edge and node numbers to unit memories ---------------
+        # --- Write path and read-back: maps from edge and node numbers to unit memories ----
         programs = self._programs
         unit_bits = _bits(len(programs))
         slot_layout = data.StructLayout({"unit": unsigned(unit_bits),
@@ -253,8 +414,11 @@ class PBitCore(wiring.Component):
         m.submodules.node_map = node_map = memory.Memory(
             shape=slot_layout, depth=n, init=[node_home[i] for i in range(n)])
         edge_rd, node_rd = edge_map.read_port(), node_map.read_port()
-        m.d.comb += [edge_rd.addr.eq(self.coupling_wr.payload.edge),
-                     node_rd.addr.eq(self.node_wr.payload.node)]
+        # a write's address while one is offered, else a read's (reads wait for offered writes)
+        m.d.comb += [edge_rd.addr.eq(Mux(self.coupling_wr.valid, self.coupling_wr.payload.edge,
+                                         self.coupling_rd.addr.payload)),
+                     node_rd.addr.eq(Mux(self.node_wr.valid, self.node_wr.payload.node,
+                                         self.node_rd.addr.payload))]
 
         idle = Signal()
         w_value = Signal(signed(cfg.coupling_bits))
@@ -280,24 +444,31 @@ class PBitCore(wiring.Component):
         w_end = data.View(slot_layout, Mux(w_coupling[2], w_slots[slot_layout.size:],
                                            w_slots[: slot_layout.size]))
 
-        betas = Array(Signal(cfg.beta_bits, name=f"beta{k}") for k in range(self._depth))
-        sweep_counts = Array(Signal(32, name=f"sweeps{k}") for k in range(self._depth))
+        betas = Signal(data.ArrayLayout(cfg.beta_bits, self._depth))
+        sweep_counts = Signal(data.ArrayLayout(32, self._depth))
         with m.If(self.schedule_wr.valid & self.schedule_wr.ready):
             payload = self.schedule_wr.payload
             with m.If(payload.index < self._depth):
                 m.d.sync += [betas[payload.index].eq(payload.beta),
                              sweep_counts[payload.index].eq(payload.sweeps)]
 
+        quiet = idle & ~writing & ~Cat(self.coupling_wr.valid, self.node_wr.valid,
+                                       self.schedule_wr.valid, self.run.valid).any()
+        read_back = self._read_back(m, slot_layout, quiet, edge_rd.data.a, node_rd.data,
+                                    state, betas, sweep_counts)
+
         # --- Update units -----------------------------------------------------------------
         phase_go = Signal()       # pulse: every unit starts colour ``colour``
         units_idle = []
         deltas = []
         for u, program in enumerate(programs):
-            unit_idle, delta = self._unit(m, u, program, state, beta, colour, phase_go, lut,
-                                          w_coupling, w_value, w_end, w_node_busy, w_node,
-                                          node_rd.data)
+            unit_idle, delta, words = self._unit(m, u, program, state, beta, colour, phase_go,
+                                                 lut, w_coupling, w_value, w_end, w_node_busy,
+                                                 w_node, node_rd.data, read_back)
             units_idle.append(unit_idle)
             deltas.append(delta)
+            for name, word in words.items():
+                m.d.comb += getattr(read_back, name)[u].eq(word)
         all_idle = Signal()
         m.d.comb += all_idle.eq(Cat(*units_idle).all())
         m.d.sync += energy.eq(energy + tree_sum(deltas))
@@ -307,14 +478,18 @@ class PBitCore(wiring.Component):
         steps = Signal(range(self._depth + 1))
         sweeps_left = Signal(32)
         sweep = Signal(32)
+        best_sweep = Signal(32)
         record_every = Signal(16)
         since_record = Signal(16)
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += [idle.eq(1), self.run.ready.eq(~writing)]
-                with m.If(self.run.valid & ~writing):
+                m.d.comb += [idle.eq(1), self.run.ready.eq(~writing & ~read_back.busy)]
+                with m.If(self.run.valid & self.run.ready):
                     payload = self.run.payload
-                    m.d.sync += [steps.eq(payload.steps), step.eq(0), sweep.eq(0),
+                    m.d.sync += [steps.eq(Mux(payload.steps > self._depth, self._depth,
+                                              payload.steps)),
+                                 step.eq(0), sweep.eq(0),
+                                 best_sweep.eq(0),
                                  record_every.eq(payload.record_every), since_record.eq(0),
                                  energy.eq(payload.energy), best_energy.eq(payload.energy),
                                  best_state.eq(state)]
@@ -346,7 +521,8 @@ class PBitCore(wiring.Component):
                 m.d.sync += [sweep.eq(sweep + 1), sweeps_left.eq(sweeps_left - 1),
                              since_record.eq(since_record + 1)]
                 with m.If(energy < best_energy):
-                    m.d.sync += [best_energy.eq(energy), best_state.eq(state)]
+                    m.d.sync += [best_energy.eq(energy), best_state.eq(state),
+                                 best_sweep.eq(sweep + 1)]
                 with m.If((record_every != 0) & (since_record + 1 == record_every)):
                     m.d.sync += since_record.eq(0)
                     m.next = "RECORD"
@@ -359,15 +535,31 @@ class PBitCore(wiring.Component):
                              self.states.payload.state.eq(state)]
                 with m.If(self.states.ready):
                     m.next = "SWEEP"
-        m.d.comb += self.busy.eq(~idle | writing)
+        m.d.comb += [self.busy.eq(~idle | writing), self.sweep.eq(sweep),
+                     self.best_sweep.eq(best_sweep)]
         return m
 
+    def _read_back(self, m, slot_layout, quiet, edge_home, node_home, state, betas, sweeps):
+        """A :class:`ReadBack` on the core's read ports; it takes reads while ``quiet`` (idle,
+        no write or run offered or in flight). The caller adds the units' memory words."""
+        m.submodules.read_back = read_back = ReadBack(self._config, self._topology, self._depth,
+                                                      slot_layout)
+        for name in image_layouts(self._config, self._topology, self._depth):
+            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_rd")),
+                           getattr(read_back, f"{name}_rd"))
+        m.d.comb += [read_back.enable.eq(quiet), read_back.edge_home.eq(edge_home),
+                     read_back.node_home.eq(node_home), read_back.state.eq(state),
+                     read_back.betas.eq(betas), read_back.sweeps.eq(sweeps)]
+        return read_back
+
     def _unit(self, m, u, program, state, beta, colour, phase_go, lut, w_coupling, w_value,
-              w_end, w_node_busy, w_node, w_home):
+              w_end, w_node_busy, w_node, w_home, read_back):
         """One update unit: program ROM, coupling/bias/LFSR memories, a 3-stage pipeline.
 
-        Returns ``(idle, delta)``: the unit has nothing in flight, and this clock's energy
-        change of the p-bit it writes back.
+        Returns ``(idle, delta, words)``: the unit has nothing in flight, this clock's energy
+        change of the p-bit it writes back, and the words its coupling, bias and LFSR memories
+        read at ``read_back.slot`` (by :class:`ReadBack` member name), their read ports lent
+        while ``read_back.busy`` (the core is idle then).
         """
         cfg = self._config
         steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
@@ -411,7 +603,9 @@ class PBitCore(wiring.Component):
             ends = Array(Const(b, range(depth + 1)) for _, b in program.segments)
             m.d.sync += [pc.eq(starts[colour]), end.eq(ends[colour])]
         issue = Signal()
-        m.d.comb += [issue.eq((pc != end) & ~phase_go), step_rd.addr.eq(pc), j_rd.addr.eq(pc)]
+        reading = read_back.busy
+        m.d.comb += [issue.eq((pc != end) & ~phase_go), step_rd.addr.eq(pc),
+                     j_rd.addr.eq(Mux(reading, read_back.slot, pc))]
         with m.If(issue):
             m.d.sync += pc.eq(pc + 1)
 
@@ -425,25 +619,30 @@ class PBitCore(wiring.Component):
         m.d.sync += a_valid.eq(issue)
         with m.If(a_valid):
             m.d.sync += acc.eq(partial)
-        m.d.comb += [h_rd.addr.eq(step.local), r_rd.addr.eq(step.local)]
+        local = Mux(reading, read_back.slot, step.local)
+        m.d.comb += [h_rd.addr.eq(local), r_rd.addr.eq(local)]
 
         # Stage B: I = sum + h; a = sat(rshift_round(I * B, beta_frac), lut_bits); leap.
         b_valid, b_partial = Signal(), Signal(field)
         b_local = Signal.like(step.local)
-        m.d.sync += [b_valid.eq(a_valid & step.last), b_partial.eq(partial),
-                     b_local.eq(step.local)]
+        m.d.sync += b_valid.eq(a_valid & step.last)
+        with m.If(a_valid):
+            m.d.sync += [b_partial.eq(partial), b_local.eq(step.local)]
         local_field = Signal(field)
         m.d.comb += local_field.eq(b_partial + h_rd.data)
         argument = sat(rshift_round(local_field * beta, cfg.beta_frac), cfg.lut_bits)
         m.d.comb += lut_rd.addr.eq(argument[: cfg.lut_bits])
-        leaped = leap(r_rd.data, cfg.rng_bits)
+        leaped = Signal(LFSR_BITS)
+        m.d.comb += leaped.eq(leap(r_rd.data, cfg.rng_bits))
 
         # Stage C: s = T[a] > r; write back state, LFSR and the energy change.
         c_valid, c_field = Signal(), Signal(field)
         c_local = Signal.like(b_local)
         c_lfsr, c_sample = Signal(LFSR_BITS), Signal(signed(cfg.rng_bits))
-        m.d.sync += [c_valid.eq(b_valid), c_field.eq(local_field), c_local.eq(b_local),
-                     c_lfsr.eq(leaped), c_sample.eq(leaped[: cfg.rng_bits].as_signed())]
+        m.d.sync += c_valid.eq(b_valid)
+        with m.If(b_valid):   # (a load enable: the simulator then skips the leap when idle)
+            m.d.sync += [c_field.eq(local_field), c_local.eq(b_local), c_lfsr.eq(leaped),
+                         c_sample.eq(leaped[: cfg.rng_bits].as_signed())]
         up = Signal()
         was_up = Array(state[i] for i in program.nodes)[c_local]
         m.d.comb += up.eq(lut_rd.data > c_sample)
@@ -461,4 +660,4 @@ class PBitCore(wiring.Component):
             m.d.comb += delta.eq(Mux(up, -2 * c_field, 2 * c_field))
         idle = Signal()
         m.d.comb += idle.eq((pc == end) & ~a_valid & ~b_valid & ~c_valid)
-        return idle, delta
+        return idle, delta, {"couplings": j_rd.data, "biases": h_rd.data, "lfsrs": r_rd.data}

@@ -8,11 +8,15 @@ import os
 import re
 import subprocess
 
+import numpy as np
 import pytest
 
-from spinemu.config import TileConfig
+from spinemu.config import PBitConfig, TileConfig
 from spinemu.gateware.core import link_regmap
-from spinemu.gateware.fabrics import TileFabric
+from spinemu.gateware.fabrics import NetworkFabric, TileFabric, pbit_fabric
+from spinemu.ising import read_gset
+
+from cases import random_plan
 
 
 def spinemu(*args, cwd):
@@ -32,6 +36,30 @@ def test_regmap_json_is_the_fabric_map(tmp_path):
     assert "weights" in table.stdout and "0x01000000" in table.stdout
 
 
+def test_regmap_of_plans_graphs_and_the_ulx3s_default(tmp_path):
+    """A plan folder gives the network's map, a G-set graph and a p-bit .toml the core's, and
+    --board ulx3s-85f the composite default (network and p-bit regions)."""
+    plan = random_plan(np.random.default_rng(5), layers=2, max_features=9, max_rows=4,
+                       max_cols=4)
+    plan.save(tmp_path / "plan")
+    (tmp_path / "ring.txt").write_text("5 5\n1 2 1\n2 3 1\n3 4 1\n4 5 1\n5 1 1\n")
+    (tmp_path / "p.toml").write_text('graph = "ring.txt"\n[pbit]\nupdate_units = 2\n')
+    ring = read_gset(tmp_path / "ring.txt")
+    for fabric, expected in [
+        ("plan", NetworkFabric(plan.config)),
+        ("ring.txt", pbit_fabric(ring)),
+        ("p.toml", pbit_fabric(ring, PBitConfig(update_units=2))),
+    ]:
+        result = spinemu("regmap", fabric, "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == link_regmap(expected).describe(), fabric
+    result = spinemu("regmap", "--board", "ulx3s-85f", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = [r["name"] for r in json.loads(result.stdout)["regions"]]
+    assert names[:4] == ["status", "net_images", "net_x", "net_z"]
+    assert "pbit_couplings" in names and "pbit_states" in names
+
+
 @pytest.mark.parametrize("args, message", [
     (["build", "--board", "ulx3s", "-o", "x"],
      r"^error: board = 'ulx3s' is not supported; allowed \['icebreaker', 'tangnano9k', "
@@ -39,11 +67,17 @@ def test_regmap_json_is_the_fabric_map(tmp_path):
     (["board", "sim", "nosuch"], r"^error: board = 'nosuch' is not supported; allowed"),
     (["board", "status", "--port", "/nonexistent/tty"],
      r"^error: port '/nonexistent/tty' does not open"),
-    (["regmap", "plan"], r"^error: fabric 'plan' is a plan folder: mapped networks are not on "
-                         r"the host link yet; allowed: a tile config \(\.toml or \.json\)$"),
+    (["regmap", "plan"], r"^error: plan is not a plan: network.toml is missing$"),
+    (["regmap", "weights.csv"], r"^error: fabric 'weights.csv' is a \.csv; allowed: a tile "
+                                r"config \(\.toml with \[tile\], or \.json\), a plan folder"),
+    (["regmap", "pbit.toml"], r"^error: fabric 'pbit.toml' has a \[pbit\] table but no "
+                              r"graph = FILE; allowed: "),
+    (["regmap", "--board", "nosuch"], r"^error: board = 'nosuch' is not supported; allowed"),
 ])
 def test_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "plan").mkdir()
+    (tmp_path / "weights.csv").write_text("1,2\n")
+    (tmp_path / "pbit.toml").write_text("[pbit]\nupdate_units = 2\n")
     result = spinemu(*args, cwd=tmp_path)
     assert result.returncode == 2, result
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

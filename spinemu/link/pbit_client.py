@@ -1,0 +1,255 @@
+"""The p-bit core over a :class:`~spinemu.link.driver.Link`: program, read back, anneal.
+
+:class:`PBitClient` speaks the golden model's terms (:mod:`spinemu.sim.golden.pbit`): couplings
+per edge, biases, LFSR seeds, states and ``(B, sweeps)`` schedules; the regions are those of
+:class:`~spinemu.gateware.pbit_fabric.PBitFabric`. An anneal comes back as a :class:`ChainRun`,
+which :meth:`ChainRun.from_golden` builds from a golden :class:`~spinemu.sim.golden.pbit.PBitRun`
+for comparison.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from spinemu.config import ConfigError, PBitConfig, Topology
+from spinemu.gateware.pbit_fabric import PBitFabric
+from spinemu.sim.golden.pbit import (
+    PBitModel,
+    PBitRun,
+    check_schedule,
+    check_states,
+    dense_couplings,
+    energy,
+)
+
+from .driver import Link
+from .protocol import MAX_PAYLOAD, FrameError, LinkError, Status
+
+__all__ = ["ChainRun", "PBitClient"]
+
+#: Largest ``record_every`` (a 16-bit field of the ``run`` word).
+MAX_RECORD_EVERY = (1 << 16) - 1
+#: Largest number of sweeps in one anneal (the 32-bit sweep counter).
+MAX_SWEEPS = (1 << 32) - 1
+
+
+@dataclass(frozen=True, eq=False)
+class ChainRun:
+    """One anneal of one chain, as the device reports it.
+
+    Attributes
+    ----------
+    state : uint8 [n]
+        State after the last sweep.
+    energy : int
+        Its energy.
+    best_state : uint8 [n]
+        The earliest state of the lowest energy at the end of a sweep (or the initial state).
+    best_energy : int
+    best_sweep : int
+        The sweep after which ``best_state`` was reached (0: the initial state).
+    sweeps : int
+        Sweeps run.
+    lfsr : uint32 [n] or None
+        LFSR states after the last sweep (when read back).
+    record_every : int
+        Every ``record_every``-th sweep was recorded (0: none).
+    energies : int64 [k]
+        Energy after sweeps ``record_every, 2 * record_every, ...``.
+    trajectory : uint8 [k, n]
+        State after those sweeps.
+    """
+
+    state: np.ndarray
+    energy: int
+    best_state: np.ndarray
+    best_energy: int
+    best_sweep: int
+    sweeps: int
+    lfsr: np.ndarray | None
+    record_every: int
+    energies: np.ndarray
+    trajectory: np.ndarray
+
+    @classmethod
+    def from_golden(cls, run: PBitRun, initial_energy: int, record_every: int = 0,
+                    replica: int = 0) -> ChainRun:
+        """What the device reports for replica ``replica`` of a golden ``run`` that started
+        from energy ``initial_energy``; with ``record_every`` > 0, ``run`` must have been
+        recorded with ``record = record_every`` or ``record = 1``."""
+        energies = run.energies[:, replica]
+        best = int(run.best_energy[replica])
+        n = run.states.shape[1]
+        kept = np.arange(record_every, len(energies) + 1, record_every) if record_every else \
+            np.zeros(0, np.int64)
+        trajectory = np.zeros((0, n), np.uint8)
+        if record_every:
+            if run.trajectory is None:
+                raise ConfigError(f"the golden run was not recorded; run it with record = "
+                                  f"{record_every}")
+            trajectory = run.trajectory[:, replica]
+            if len(trajectory) != len(kept):   # recorded every sweep
+                trajectory = trajectory[kept - 1]
+        # the best is replaced only by a lower energy: it was reached at its first occurrence
+        reached = int(np.flatnonzero(energies == best)[0]) + 1 if best < initial_energy else 0
+        return cls(state=run.states[replica], energy=int(run.energy[replica]),
+                   best_state=run.best_state[replica], best_energy=best, best_sweep=reached,
+                   sweeps=len(energies), lfsr=run.lfsr[replica], record_every=record_every,
+                   energies=energies[kept - 1], trajectory=trajectory)
+
+    def differences(self, other: ChainRun) -> list[str]:
+        """Names of the attributes that differ from ``other`` (``lfsr`` only when both
+        have it)."""
+        differ = []
+        for field in fields(self):
+            mine, theirs = getattr(self, field.name), getattr(other, field.name)
+            if field.name == "lfsr" and (mine is None or theirs is None):
+                continue
+            if np.shape(mine) != np.shape(theirs) or not np.array_equal(mine, theirs):
+                differ.append(field.name)
+        return differ
+
+
+class PBitClient:
+    """A :class:`~spinemu.gateware.pbit_fabric.PBitFabric` over a link.
+
+    Parameters
+    ----------
+    link : Link
+        Its map must be the fabric's (:meth:`Link.check` compares it with the device's).
+    config : PBitConfig
+    topology : Topology
+        The fabric's graph and colouring.
+    prefix : str
+        Of the fabric's regions inside a :class:`~spinemu.gateware.fabrics.CompositeFabric`
+        (``"pbit_"`` on the ULX3S default).
+    """
+
+    def __init__(self, link: Link, config: PBitConfig, topology: Topology, prefix: str = ""):
+        self._link, self._config, self._topology = link, config, topology
+        self._prefix = prefix
+        self._problem: tuple[np.ndarray, np.ndarray] | None = None   # J, h as written
+        self._state: np.ndarray | None = None                        # the device's state
+
+    @property
+    def config(self) -> PBitConfig:
+        return self._config
+
+    @property
+    def topology(self) -> Topology:
+        return self._topology
+
+    @property
+    def schedule_depth(self) -> int:
+        return self._link.regmap[self._prefix + "schedule"].depth
+
+    def program(self, J_edges, h, seeds, initial_state=None) -> None:
+        """Write couplings ``J_edges[E]``, biases ``h[n]``, LFSR seeds ``seeds[n]`` (1..2**32-1)
+        and the initial state (0/1, zeros when omitted); checked as the golden model checks
+        them (:class:`~spinemu.config.ConfigError`)."""
+        n = self._topology.n
+        model = PBitModel(self._config, self._topology, J_edges, h)
+        state = check_states("initial_state", np.zeros((1, n), np.uint8) if initial_state is None
+                             else np.asarray(initial_state).reshape(1, -1), (1, n))[0]
+        images = PBitFabric.images(self._config, self._topology, model.J, model.h, seeds, state)
+        for name, values in images.items():
+            self._link.write(self._prefix + name, values)
+        self._problem, self._state = (model.J, model.h), state
+
+    def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(J_edges, h, seeds, state)`` as the device holds them; ``seeds`` are the LFSRs'
+        current states (the seeds as written until an anneal runs)."""
+        edges = len(self._topology.edges)
+        J = (np.array(self._link.read(self._prefix + "couplings", edges), np.int64)
+             if edges else np.zeros(0, np.int64))
+        return (J, *self._read_nodes())
+
+    def _read_nodes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(h, seeds, state)`` from the ``nodes`` region."""
+        nodes = self._link.read(self._prefix + "nodes", self._topology.n)
+        return (np.array([v["bias"] for v in nodes], np.int64),
+                np.array([v["seed"] for v in nodes], np.uint32),
+                np.array([v["state"] for v in nodes], np.uint8))
+
+    def anneal(self, schedule, record_every: int = 0, *, read_lfsr: bool = True,
+               timeout: float | None = None) -> ChainRun:
+        """Anneal from the device's state through ``schedule`` (``(B, sweeps)`` steps, at most
+        :attr:`schedule_depth`), recording the state after every ``record_every``-th sweep.
+
+        The initial energy is computed from the images this client programmed, or read back
+        when it programmed none. ``read_lfsr`` reads the LFSR states afterwards (N words).
+        ``timeout`` bounds the wait in seconds (None: no bound) and raises
+        :class:`~spinemu.link.protocol.LinkError` when it passes.
+        """
+        steps = check_schedule(self._config, schedule)
+        if len(steps) > self.schedule_depth:
+            raise ConfigError(f"schedule has {len(steps)} steps; allowed at most "
+                              f"{self.schedule_depth} (the fabric's schedule depth)")
+        if not 0 <= record_every <= MAX_RECORD_EVERY:
+            raise ConfigError(f"record_every = {record_every} is out of range; allowed "
+                              f"0..{MAX_RECORD_EVERY}")
+        sweeps = sum(k for _, k in steps)
+        if sweeps > MAX_SWEEPS:
+            raise ConfigError(f"the schedule has {sweeps} sweeps; allowed at most {MAX_SWEEPS}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        images = PBitFabric.images(self._config, self._topology, schedule=steps)
+        self._link.write(self._prefix + "schedule", images["schedule"])
+        self._link.write(self._prefix + "run", [{"steps": len(steps),
+                                                 "record_every": record_every,
+                                                 "energy": self._energy()}])
+        records = self._records(sweeps // record_every if record_every else 0, deadline)
+        self._wait_idle(deadline)
+        current, best = self._link.read(self._prefix + "result", 2)
+        lfsr = self._read_nodes()[1] if read_lfsr else None
+        self._state = _bits(current["state"], self._topology.n)
+        n = self._topology.n
+        return ChainRun(
+            state=self._state, energy=current["energy"],
+            best_state=_bits(best["state"], n), best_energy=best["energy"],
+            best_sweep=best["sweep"], sweeps=current["sweep"], lfsr=lfsr,
+            record_every=record_every,
+            energies=np.array([r["energy"] for r in records], np.int64),
+            trajectory=np.array([_bits(r["state"], n) for r in records],
+                                np.uint8).reshape(len(records), n))
+
+    def _energy(self) -> int:
+        """Energy of the device's state, from the images written (or read back)."""
+        if self._problem is None or self._state is None:
+            J, h, _, state = self.read_images()
+            self._problem, self._state = (J, h), state
+        J, h = self._problem
+        return int(energy(dense_couplings(self._topology, J), h, self._state))
+
+    def _records(self, count: int, deadline: float | None) -> list[dict]:
+        """``count`` recorded states, popped as they come (a read of more than wait is BUSY)."""
+        region = self._link.regmap[self._prefix + "states"]
+        chunk = max(1, min(region.depth, MAX_PAYLOAD // region.word_bytes))
+        records: list[dict] = []
+        while len(records) < count:
+            try:
+                records += self._link.read(self._prefix + "states",
+                                           min(chunk, count - len(records)))
+            except FrameError as error:
+                if error.status != Status.BUSY:
+                    raise
+                _check_deadline(deadline, f"{len(records)} of {count} recorded states")
+        return records
+
+    def _wait_idle(self, deadline: float | None) -> None:
+        idle = self._link.regmap["status"].fields.index("idle")
+        while not self._link.read("status", 1, idle)[0]:
+            _check_deadline(deadline, "the end of the anneal")
+            time.sleep(0.001)
+
+
+def _bits(word: int, n: int) -> np.ndarray:
+    """Bits ``0..n-1`` of ``word`` (bit i is p-bit i), uint8."""
+    return np.array([(word >> i) & 1 for i in range(n)], np.uint8)
+
+
+def _check_deadline(deadline: float | None, what: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise LinkError(f"timed out waiting for {what}")

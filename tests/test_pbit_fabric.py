@@ -1,0 +1,395 @@
+# amaranth: UnusedElaboratable=no
+"""The p-bit core on the host link (PBitFabric behind LinkCore) in amaranth.sim, against golden.
+
+Random graphs, formats, unit counts and images are programmed through frames and read back;
+an anneal records its states; final, best and recorded states and energies, and the LFSR states
+read back afterwards, equal the golden model's bit for bit. While the anneal runs (it waits for
+the host once ``states`` is full, so it is still running), every write and image read answers
+BUSY and changes nothing. PBitClient runs the same over the real driver (Link) on a transport
+that steps the simulation.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import networkx as nx
+import numpy as np
+import pytest
+from amaranth.hdl import Shape
+from amaranth.lib import data
+from amaranth.lib.wiring import In
+from amaranth.sim import Simulator
+
+from spinemu.config import ConfigError, PBitConfig, Topology
+from spinemu.gateware.core import STATUS_FIELDS, LinkCore, link_regmap
+from spinemu.gateware.pbit_fabric import (
+    RESULT_FIELDS,
+    STATES_DEPTH,
+    PBitFabric,
+    pbit_regions,
+)
+from spinemu.hdl.link import RegionSignature
+from spinemu.hdl.pbit import image_layouts, stream_layouts
+from spinemu.link.driver import Link
+from spinemu.link.pbit_client import ChainRun, PBitClient
+from spinemu.link.protocol import MAX_PAYLOAD, Command, Status
+from spinemu.link.regmap import Access, pack, unpack
+from spinemu.numeric import derive_seeds, signed_range
+from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
+from spinemu.sim.link_sim import SimHost
+
+SCHEDULE_DEPTH = 4
+
+
+def random_case(seed: int, records: int, record_every: int, units: int | None = None):
+    """A random graph (n 6..10), colouring, formats, units (random unless given), images, and
+    a schedule of ``SCHEDULE_DEPTH`` steps (some of 0 sweeps) whose ``record_every``-th sweeps
+    give ``records`` records."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(6, 11))
+    graph = nx.gnp_random_graph(n, float(rng.uniform(0.2, 0.6)), seed=seed)
+    edges = tuple(sorted((min(a, b), max(a, b)) for a, b in graph.edges))
+    colouring = nx.greedy_color(graph, strategy="largest_first")
+    topology = Topology(n, edges, tuple(colouring[i] for i in range(n)))
+    lut_bits = int(rng.integers(4, 11))
+    config = PBitConfig(
+        coupling_bits=int(rng.integers(2, 9)), bias_bits=int(rng.integers(2, 11)),
+        beta_bits=int(rng.integers(4, 13)), beta_frac=int(rng.integers(0, 7)),
+        lut_bits=lut_bits, lut_frac=int(rng.integers(0, lut_bits)),
+        rng_bits=int(rng.integers(4, 17)), update_units=units or int(rng.integers(1, n + 1)))
+    J = rng.integers(*signed_range(config.coupling_bits), size=len(edges), endpoint=True)
+    h = rng.integers(*signed_range(config.bias_bits), size=n, endpoint=True)
+    seeds = derive_seeds(seed, n)
+    state = rng.integers(0, 2, size=n).astype(np.uint8)
+    sweeps = records * record_every + int(rng.integers(0, record_every))
+    cuts = np.sort(rng.integers(0, sweeps + 1, size=SCHEDULE_DEPTH - 1))
+    lengths = np.diff(np.concatenate([[0], cuts, [sweeps]]))   # some steps of 0 sweeps
+    schedule = [(int(rng.integers(0, 1 << config.beta_bits)), int(k)) for k in lengths]
+    return config, topology, J, h, seeds, state, schedule, record_every
+
+
+def initial_energy(topology, J, h, state) -> int:
+    return int(energy(dense_couplings(topology, J), h, state))
+
+
+def golden(config, topology, J, h, seeds, state, schedule, record_every):
+    run = PBitModel(config, topology, J, h).run(schedule, seeds[None], state[None],
+                                                record=record_every)
+    return ChainRun.from_golden(run, initial_energy(topology, J, h, state), record_every)
+
+
+def simulate(core, bench):
+    sim = Simulator(core)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+# --- Frames through SimHost -------------------------------------------------------------------
+
+def ok(reply_or_pair):
+    """The reply (or ``(reply, words)``) of a command that must succeed."""
+    reply = reply_or_pair[0] if isinstance(reply_or_pair, tuple) else reply_or_pair
+    assert reply.status == Status.OK, reply
+    return reply_or_pair
+
+
+async def write(host, region, values, index=0):
+    words = [pack(region.layout, v) for v in values]
+    per = (MAX_PAYLOAD - 6) // region.word_bytes
+    for start in range(0, len(words), per):
+        ok(await host.write(region, index + start, words[start:start + per]))
+
+
+async def read(host, region, count, index=0):
+    values = []
+    per = MAX_PAYLOAD // region.word_bytes
+    for start in range(0, count, per):
+        _, words = ok(await host.read(region, index + start, min(per, count - start)))
+        values += [unpack(region.layout, w) for w in words]
+    return values
+
+
+async def pop(host, region, count, tries=1000):
+    """``count`` words of an output stream, waiting (BUSY) until they are there."""
+    values = []
+    for _ in range(tries):
+        if len(values) == count:
+            return values
+        per = min(region.depth, MAX_PAYLOAD // region.word_bytes, count - len(values))
+        reply, words = await host.read(region, 0, per)
+        assert reply.status in (Status.OK, Status.BUSY), reply
+        values += [unpack(region.layout, w) for w in words]
+    raise AssertionError(f"{len(values)} of {count} words of {region.name!r} came")
+
+
+async def status(host, regmap, name):
+    return (await read(host, regmap["status"], 1, STATUS_FIELDS.index(name)))[0]
+
+
+async def wait_idle(host, regmap, tries=1000):
+    for _ in range(tries):
+        if await status(host, regmap, "idle"):
+            return
+    raise AssertionError("the fabric did not become idle")
+
+
+def bits(word: int, n: int) -> np.ndarray:
+    return np.array([(word >> i) & 1 for i in range(n)], np.uint8)
+
+
+def chain_run(n, records, result, nodes, record_every) -> ChainRun:
+    """The device's report as a ChainRun: records, result registers and nodes read back."""
+    current, best = result
+    return ChainRun(
+        state=bits(current["state"], n), energy=current["energy"],
+        best_state=bits(best["state"], n), best_energy=best["energy"],
+        best_sweep=best["sweep"], sweeps=current["sweep"],
+        lfsr=np.array([v["seed"] for v in nodes], np.uint32), record_every=record_every,
+        energies=np.array([r["energy"] for r in records], np.int64),
+        trajectory=np.array([bits(r["state"], n) for r in records], np.uint8).reshape(-1, n))
+
+
+@pytest.mark.parametrize("seed, units", [(3, None), (37, 6)])   # n 10 on 4 units; n 6 on 6
+def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(seed, units):
+    records = STATES_DEPTH + 1   # one more than states holds: the anneal waits for the host
+    case = random_case(seed, records, record_every=1, units=units)
+    config, topology, J, h, seeds, state, schedule, record_every = case
+    n = topology.n
+    fabric = PBitFabric(config, topology, schedule_depth=SCHEDULE_DEPTH)
+    core = LinkCore(fabric, divisor=None)
+    regmap = core.regmap
+    images = PBitFabric.images(config, topology, J, h, seeds, state, schedule)
+    run_word = {"steps": len(schedule), "record_every": record_every,
+                "energy": initial_energy(topology, J, h, state)}
+    seen = {}
+
+    async def refused(host):
+        """Status of every image write and read, and of a run, while the anneal runs."""
+        got = {}
+        for name, values in images.items():
+            region = regmap[name]
+            other = pack(region.layout, values[0]) ^ 1   # would change entry 0
+            got[f"write {name}"] = (await host.write(region, 0, [other])).status
+            got[f"read {name}"] = (await host.read(region, 0, 1))[0].status
+        got["run"] = (await host.write(regmap["run"], 0, [pack(regmap["run"].layout,
+                                                               run_word)])).status
+        return got
+
+    async def bench(ctx):
+        host = SimHost(ctx, core)
+        info = ok(await host.command(Command.INFO))
+        seen["hash"] = int.from_bytes(info.payload[3:7], "little")
+        for name, values in images.items():
+            await write(host, regmap[name], values)
+        seen["before"] = {name: await read(host, regmap[name], len(values))
+                          for name, values in images.items()}
+        await write(host, regmap["run"], [run_word])
+        seen["refused"] = await refused(host)
+        seen["idle during"] = await status(host, regmap, "idle")
+        seen["result during"] = await read(host, regmap["result"], 2)
+        seen["records"] = await pop(host, regmap["states"], records)
+        await wait_idle(host, regmap)
+        seen["result"] = await read(host, regmap["result"], 2)
+        seen["after"] = {name: await read(host, regmap[name], len(values))
+                         for name, values in images.items()}
+
+    simulate(core, bench)
+    assert seen["hash"] == regmap.hash
+    assert seen["before"] == images, case
+    assert set(seen["refused"].values()) == {Status.BUSY}, seen["refused"]
+    assert seen["idle during"] == 0
+    assert seen["result during"][0]["sweep"] <= sum(k for _, k in schedule)
+    device = chain_run(n, seen["records"], seen["result"], seen["after"]["nodes"], record_every)
+    expected = golden(*case)
+    assert device.differences(expected) == [], case
+    # nothing written while busy: the images are as programmed, but for what the anneal moves
+    for name in ("couplings", "schedule"):
+        assert seen["after"].get(name) == images.get(name), name
+    assert [v["bias"] for v in seen["after"]["nodes"]] == h.tolist()
+    assert (np.array([v["state"] for v in seen["after"]["nodes"]]) == expected.state).all()
+
+
+# --- The driver and PBitClient over a simulation that runs while the driver waits ------------
+
+class SimTransport:
+    """A :class:`~spinemu.link.driver.Transport` to a byte-stream LinkCore in amaranth.sim.
+
+    ``send`` queues bytes; ``receive`` runs the simulation, ``step`` clocks at a time, until
+    reply bytes come or ``window`` clocks pass.
+    """
+
+    def __init__(self, core, *, step: int = 16, window: int = 4000):
+        self._core, self._step, self._window = core, step, window
+        self._to_core, self._from_core = deque(), bytearray()
+        self._sim = Simulator(core)
+        self._sim.add_clock(1e-8)
+        self._sim.add_testbench(self._pump, background=True)
+        self._clocks = 0
+
+    async def _pump(self, ctx):
+        core = self._core
+        ctx.set(core.o.ready, 1)
+        while True:
+            if self._to_core:
+                ctx.set(core.i.payload, self._to_core[0])
+            ctx.set(core.i.valid, bool(self._to_core))
+            _, _, offered, taken, valid, byte = await ctx.tick().sample(
+                core.i.valid, core.i.ready, core.o.valid, core.o.payload)
+            if offered and taken:
+                self._to_core.popleft()
+            if valid:
+                self._from_core.append(byte)
+
+    def send(self, data: bytes) -> None:
+        self._to_core.extend(data)
+
+    def receive(self, timeout: float) -> bytes:
+        for _ in range(0, self._window, self._step):
+            if self._from_core:
+                break
+            self._clocks += self._step
+            self._sim.run_until(self._clocks * 1e-8)
+        got, self._from_core = bytes(self._from_core), bytearray()
+        return got
+
+    def close(self) -> None:
+        pass
+
+
+def test_client_over_link_equals_golden_and_continues_an_anneal():
+    case = random_case(5, records=4, record_every=3)   # n 9 on 3 units
+    config, topology, J, h, seeds, state, schedule, record_every = case
+    fabric = PBitFabric(config, topology, schedule_depth=SCHEDULE_DEPTH)
+    link = Link(SimTransport(LinkCore(fabric, divisor=None)), link_regmap(fabric),
+                timeout=600.0, busy_timeout=600.0, first_seq=0)
+    link.check()
+    client = PBitClient(link, config, topology)
+    client.program(J, h, seeds, state)
+    J_back, h_back, seeds_back, state_back = client.read_images()
+    assert (J_back == J).all() and (h_back == h).all()
+    assert (seeds_back == seeds).all() and (state_back == state).all(), case
+
+    first = client.anneal(schedule, record_every)
+    model = PBitModel(config, topology, J, h)
+    run = model.run(schedule, seeds[None], state[None], record=record_every)
+    assert first.differences(ChainRun.from_golden(
+        run, initial_energy(topology, J, h, state), record_every)) == [], case
+
+    # a second anneal starts where the first ended: the LFSRs and the state carry on
+    more = [(int(schedule[-1][0]), 2)]
+    second = client.anneal(more, 0, timeout=600.0)
+    again = model.run(more, run.lfsr, run.states)
+    assert second.differences(ChainRun.from_golden(again, int(run.energy[0]))) == []
+    assert link.status()["idle"] == 1
+
+
+# --- Regions, map and errors (no simulation) ---------------------------------------------------
+
+def _topology(n: int, edges: int, seed: int) -> Topology:
+    graph = nx.gnm_random_graph(n, edges, seed=seed)
+    colouring = nx.greedy_color(graph, strategy="largest_first")
+    return Topology(n, tuple(sorted((min(a, b), max(a, b)) for a, b in graph.edges)),
+                    tuple(colouring[i] for i in range(n)))
+
+
+def _fields(layout) -> list[tuple[str, int, int]]:
+    """(name, offset, width) of every field, nested struct fields by their own name."""
+    out = []
+    for name, field in layout:
+        if isinstance(field.shape, data.StructLayout):
+            out += [(sub, field.offset + off, w) for sub, off, w in _fields(field.shape)]
+        else:
+            out.append((name, field.offset, Shape.cast(field.shape).width))
+    return out
+
+
+@pytest.mark.parametrize("n, edges, depth", [(9, 14, 4), (5, 0, 1), (800, 19176, 16)])
+def test_regions_and_map_match_the_core(n, edges, depth):
+    config, topology = PBitConfig(update_units=1), _topology(n, edges, seed=n)
+    fabric = PBitFabric(config, topology, schedule_depth=depth)
+    regions = {r.name: r for r in fabric.regions()}
+    expected = [("couplings", 1, Access.RW, edges), ("nodes", 2, Access.RW, n),
+                ("schedule", 3, Access.RW, depth), ("run", 4, Access.PUSH, 1),
+                ("states", 5, Access.POP, STATES_DEPTH), ("result", 6, Access.RO, 2)]
+    assert [(r.name, r.id, r.access, r.depth) for r in fabric.regions()] == \
+        [row for row in expected if row[3]]                # no couplings without edges
+    assert regions["result"].fields == RESULT_FIELDS
+
+    images = image_layouts(config, topology, depth)
+    streams = stream_layouts(config, topology, depth)
+    for name, image, write in [("couplings", "coupling", "coupling_wr"),
+                               ("nodes", "node", "node_wr"),
+                               ("schedule", "schedule", "schedule_wr")]:
+        if name not in regions:
+            continue
+        address, word = images[image]
+        assert regions[name].layout == word
+        # the region's {addr, data} write is the core's flat write stream, bit for bit
+        flat = _fields(streams[write])
+        assert flat[0][1:] == (0, Shape.cast(address).width)
+        if isinstance(word, data.StructLayout):
+            assert [(f, o - flat[0][2], w) for f, o, w in flat[1:]] == _fields(word)
+        else:
+            assert flat[1][1:] == (flat[0][2], Shape.cast(word).width)
+    for name, stream in [("run", "run"), ("states", "states"), ("result", "states")]:
+        assert regions[name].layout == streams[stream]
+
+    regmap = link_regmap(fabric)
+    assert [r.name for r in regmap.regions] == ["status", *regions]
+    for region in fabric.regions():
+        port = fabric.signature.members[region.name]
+        assert port.flow == In
+        assert port.signature.members == RegionSignature(region.word_bits).flip().members
+        assert region.word_bytes <= (MAX_PAYLOAD - 6 if region.access.writable else 255)
+    assert regmap.data_bits == 8 * max(r.word_bytes for r in fabric.regions())
+
+
+def test_a_state_word_too_wide_for_a_frame_is_refused():
+    topology = Topology(2100, ((0, 1),), (0, 1) + (0,) * 2098)
+    with pytest.raises(ConfigError, match=r"^region 'states': a word of \d+ bits \(\d+ bytes, "
+                                          r"n = 2100\) does not fit a frame; allowed at most "
+                                          r"255 bytes$"):
+        pbit_regions(PBitConfig(), topology)
+
+
+def test_images_name_the_value_out_of_range():
+    config, topology = PBitConfig(coupling_bits=4), _topology(4, 3, seed=1)
+    with pytest.raises(ConfigError, match=r"^couplings\[1\]: value = 8 is out of range; "
+                                          r"allowed -8\.\.7$"):
+        PBitFabric.images(config, topology, J_edges=[0, 8, 0])
+    with pytest.raises(ConfigError, match=r"^seeds\[2\] = 0 is out of range; allowed "
+                                          r"1\.\.4294967295 \(an LFSR state is never 0\)$"):
+        PBitFabric.images(config, topology, h=[0] * 4, seeds=[1, 2, 0, 3], state=[0] * 4)
+    with pytest.raises(ConfigError, match=r"^nodes\[3\]: state = 2 is out of range; "
+                                          r"allowed 0\.\.1$"):
+        PBitFabric.images(config, topology, h=[0] * 4, seeds=[1] * 4, state=[0, 1, 0, 2])
+    with pytest.raises(ConfigError, match=r"^h, seeds and state are written together"):
+        PBitFabric.images(config, topology, h=[0] * 4)
+    with pytest.raises(ConfigError, match=r"^J_edges has shape \(2,\); expected \(3,\)$"):
+        PBitFabric.images(config, topology, J_edges=[0, 0])
+
+
+class _NoTransport:
+    def send(self, data):
+        raise AssertionError("nothing should be sent")
+
+    def receive(self, timeout):
+        return b""
+
+    def close(self):
+        pass
+
+
+def test_client_refuses_a_schedule_the_fabric_cannot_hold():
+    config, topology = PBitConfig(), _topology(4, 3, seed=2)
+    fabric = PBitFabric(config, topology, schedule_depth=2)
+    client = PBitClient(Link(_NoTransport(), link_regmap(fabric)), config, topology)
+    with pytest.raises(ConfigError, match=r"^schedule has 3 steps; allowed at most 2 "):
+        client.anneal([(1, 1)] * 3)
+    with pytest.raises(ConfigError, match=r"^record_every = 65536 is out of range; allowed "
+                                          r"0\.\.65535$"):
+        client.anneal([(1, 1)], record_every=65536)
+    with pytest.raises(ConfigError, match=r"^schedule step 0: B = 4096 is out of range"):
+        client.anneal([(4096, 1)])
