@@ -25,8 +25,8 @@ import numpy as np
 from spinemu.config import ConfigError, TileConfig
 
 __all__ = [
-    "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "run_tile_link", "TileRun",
-    "run_pbit",
+    "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
+    "link_bench_fabric", "run_link_uart", "run_pbit",
     "PBitSimulation",
 ]
 
@@ -270,29 +270,48 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
                    sim_seconds=float(out["sim_seconds"]), log=str(out["log"]))
 
 
-def run_tile_link(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *,
-                  simulator: str = "verilator", divisor: int = 8) -> dict:
-    """The tile fabric's :class:`~spinemu.gateware.core.LinkCore` with UART pins of ``divisor``
-    clocks per bit, driven bit by bit from cocotb (cocotbext-uart) by the host driver.
+def link_bench_fabric(tile: TileConfig, pbit, topology):
+    """The fabric of the UART-pin bench: a tile (regions ``tile_*``) and a p-bit core
+    (``pbit_*``) behind one link, as the ULX3S default carries a network and a p-bit core."""
+    from spinemu.gateware.fabrics import CompositeFabric, TileFabric
+    from spinemu.gateware.pbit_fabric import PBitFabric
 
-    Returns what the device held and computed: ``g``, ``adc_shift``, ``gain``, ``offset`` read
-    back, ``z`` for ``x``, the ``status`` registers (JSON) and ``cycles``.
+    return CompositeFabric({"tile": TileFabric(tile), "pbit": PBitFabric(pbit, topology)})
+
+
+def run_link_uart(tile: TileConfig, g, x, adc_shift, gain, offset, pbit, topology, J, h, seeds,
+                  state, schedule, record_every: int, *, simulator: str = "verilator",
+                  divisor: int = 8) -> dict:
+    """:func:`link_bench_fabric` behind a :class:`~spinemu.gateware.core.LinkCore` with UART
+    pins of ``divisor`` clocks per bit, driven bit by bit from cocotb (cocotbext-uart) by the
+    host driver and its clients (:mod:`spinemu.sim.link_tb`).
+
+    Returns what the device held and computed: the tile's ``g``, ``adc_shift``, ``gain``,
+    ``offset`` read back and ``z`` for ``x``; the p-bit core's ``J``, ``h``, ``seeds``,
+    ``state`` read back and the anneal, ``anneal_<field>`` for every field of
+    :class:`~spinemu.link.pbit_client.ChainRun`; the ``status`` registers (JSON) and the
+    ``map_hash`` INFO gave.
     """
     from spinemu.gateware.convert import to_verilog
     from spinemu.gateware.core import LinkCore
-    from spinemu.gateware.fabrics import TileFabric
     from spinemu.sim.golden import CrossbarTileModel
 
-    model = CrossbarTileModel(config, g, adc_shift, gain, offset)  # checks every image
-    x = config.check_inputs(x)
+    model = CrossbarTileModel(tile, g, adc_shift, gain, offset)  # checks every image
+    x = tile.check_inputs(x)
     check_simulator(simulator)
     toplevel = "board_top"
-    core = LinkCore(TileFabric(config), divisor=divisor)
+    core = LinkCore(link_bench_fabric(tile, pbit, topology), divisor=divisor)
     build_dir = build(to_verilog(core, toplevel), toplevel, simulator)
     return run_test(build_dir, toplevel, simulator, "spinemu.sim.link_tb", {
-        "config": np.array(config.to_json()), "divisor": np.array(divisor),
+        "tile": np.array(tile.to_json()), "pbit": np.array(pbit.to_json()),
+        "divisor": np.array(divisor), "map_hash": np.array(core.regmap.hash),
         "g": model.g, "x": x, "adc_shift": model.adc_shift, "gain": model.gain,
         "offset": model.offset,
+        "n": np.array(topology.n), "edges": np.array(topology.edges, np.int64).reshape(-1, 2),
+        "colours": np.array(topology.colours), "J": np.asarray(J), "h": np.asarray(h),
+        "seeds": np.asarray(seeds), "state": np.asarray(state),
+        "schedule": np.array(schedule, np.int64).reshape(-1, 2),
+        "record_every": np.array(record_every),
     })
 
 

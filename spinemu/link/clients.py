@@ -31,10 +31,11 @@ def runs(addresses) -> list[tuple[int, int]]:
 
 
 class TileClient:
-    """A :class:`~spinemu.gateware.fabrics.TileFabric` over a link."""
+    """A :class:`~spinemu.gateware.fabrics.TileFabric` over a link; ``prefix`` names its
+    regions inside a :class:`~spinemu.gateware.fabrics.CompositeFabric`."""
 
-    def __init__(self, link: Link, config: TileConfig):
-        self._link, self._config = link, config
+    def __init__(self, link: Link, config: TileConfig, prefix: str = ""):
+        self._link, self._config, self._prefix = link, config, prefix
 
     @property
     def config(self) -> TileConfig:
@@ -43,13 +44,13 @@ class TileClient:
     def program(self, g, adc_shift=None, gain=None, offset=None) -> None:
         """Write the weight image and the calibration (defaults as the tile's)."""
         for name, values in TileFabric.images(self._config, g, adc_shift, gain, offset).items():
-            self._link.write(name, values)
+            self._link.write(self._prefix + name, values)
 
     def read_images(self) -> tuple[np.ndarray, ...]:
         """``(g, adc_shift, gain, offset)`` as the device holds them."""
         cfg = self._config
-        words = self._link.read("weights", cfg.rows * cfg.groups)
-        columns = self._link.read("columns", cfg.cols)
+        words = self._link.read(self._prefix + "weights", cfg.rows * cfg.groups)
+        columns = self._link.read(self._prefix + "columns", cfg.cols)
         return (weights_from_words(cfg, words),
                 *(np.array([c[k] for c in columns], dtype=np.int64)
                   for k in ("adc_shift", "gain", "offset")))
@@ -60,8 +61,8 @@ class TileClient:
         x = cfg.check_inputs(x)
         z = np.empty((len(x), cfg.cols), dtype=np.int64)
         for b, vector in enumerate(x):
-            self._link.write("x", [int(v) for v in vector])
-            z[b] = self._link.read("z", cfg.cols)
+            self._link.write(self._prefix + "x", [int(v) for v in vector])
+            z[b] = self._link.read(self._prefix + "z", cfg.cols)
         return z
 
 
