@@ -1,18 +1,23 @@
 """The host protocol against a :class:`~spinemu.gateware.core.LinkCore` in ``amaranth.sim``.
 
 :class:`SimHost` drives the core's byte streams from an async testbench with the same sans-I/O
-:class:`~spinemu.link.protocol.HostProtocol` the driver uses; nothing here re-implements the
-protocol.
+:class:`~spinemu.link.protocol.HostProtocol` the driver uses; :class:`SimTransport` is a
+transport for the driver itself (:class:`~spinemu.link.driver.Link`), stepping the simulation
+while the driver waits. Nothing here re-implements the protocol.
 """
 
 from __future__ import annotations
+
+from collections import deque
+
+from amaranth.sim import Simulator
 
 from spinemu.link.protocol import Command, HostProtocol, Reply, access_args
 from spinemu.link.regmap import Region, bytes_to_words, words_to_bytes
 
 from .testbench import stream_put
 
-__all__ = ["SimHost"]
+__all__ = ["SimHost", "SimTransport"]
 
 
 class SimHost:
@@ -70,3 +75,48 @@ class SimHost:
         reply = await self.command(Command.READ, access_args(region.id, index, count))
         words = bytes_to_words(reply.payload, region.word_bytes) if reply.status == 0 else []
         return reply, words
+
+
+class SimTransport:
+    """A :class:`~spinemu.link.driver.Transport` to a byte-stream LinkCore in amaranth.sim.
+
+    ``send`` queues bytes; ``receive`` runs the simulation, ``step`` clocks at a time, until
+    reply bytes come or ``window`` clocks pass.
+    """
+
+    def __init__(self, core, *, step: int = 16, window: int = 4000):
+        self._core, self._step, self._window = core, step, window
+        self._to_core, self._from_core = deque(), bytearray()
+        self._sim = Simulator(core)
+        self._sim.add_clock(1e-8)
+        self._sim.add_testbench(self._pump, background=True)
+        self._clocks = 0
+
+    async def _pump(self, ctx):
+        core = self._core
+        ctx.set(core.o.ready, 1)
+        while True:
+            if self._to_core:
+                ctx.set(core.i.payload, self._to_core[0])
+            ctx.set(core.i.valid, bool(self._to_core))
+            _, _, offered, taken, valid, byte = await ctx.tick().sample(
+                core.i.valid, core.i.ready, core.o.valid, core.o.payload)
+            if offered and taken:
+                self._to_core.popleft()
+            if valid:
+                self._from_core.append(byte)
+
+    def send(self, data: bytes) -> None:
+        self._to_core.extend(data)
+
+    def receive(self, timeout: float) -> bytes:
+        for _ in range(0, self._window, self._step):
+            if self._from_core:
+                break
+            self._clocks += self._step
+            self._sim.run_until(self._clocks * 1e-8)
+        got, self._from_core = bytes(self._from_core), bytearray()
+        return got
+
+    def close(self) -> None:
+        pass

@@ -11,8 +11,6 @@ that steps the simulation.
 
 from __future__ import annotations
 
-from collections import deque
-
 import networkx as nx
 import numpy as np
 import pytest
@@ -37,7 +35,7 @@ from spinemu.link.protocol import MAX_PAYLOAD, Command, Status
 from spinemu.link.regmap import Access, pack, unpack
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
-from spinemu.sim.link_sim import SimHost
+from spinemu.sim.link_sim import SimHost, SimTransport
 
 SCHEDULE_DEPTH = 4
 
@@ -212,51 +210,6 @@ def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(
 
 
 # --- The driver and PBitClient over a simulation that runs while the driver waits ------------
-
-class SimTransport:
-    """A :class:`~spinemu.link.driver.Transport` to a byte-stream LinkCore in amaranth.sim.
-
-    ``send`` queues bytes; ``receive`` runs the simulation, ``step`` clocks at a time, until
-    reply bytes come or ``window`` clocks pass.
-    """
-
-    def __init__(self, core, *, step: int = 16, window: int = 4000):
-        self._core, self._step, self._window = core, step, window
-        self._to_core, self._from_core = deque(), bytearray()
-        self._sim = Simulator(core)
-        self._sim.add_clock(1e-8)
-        self._sim.add_testbench(self._pump, background=True)
-        self._clocks = 0
-
-    async def _pump(self, ctx):
-        core = self._core
-        ctx.set(core.o.ready, 1)
-        while True:
-            if self._to_core:
-                ctx.set(core.i.payload, self._to_core[0])
-            ctx.set(core.i.valid, bool(self._to_core))
-            _, _, offered, taken, valid, byte = await ctx.tick().sample(
-                core.i.valid, core.i.ready, core.o.valid, core.o.payload)
-            if offered and taken:
-                self._to_core.popleft()
-            if valid:
-                self._from_core.append(byte)
-
-    def send(self, data: bytes) -> None:
-        self._to_core.extend(data)
-
-    def receive(self, timeout: float) -> bytes:
-        for _ in range(0, self._window, self._step):
-            if self._from_core:
-                break
-            self._clocks += self._step
-            self._sim.run_until(self._clocks * 1e-8)
-        got, self._from_core = bytes(self._from_core), bytearray()
-        return got
-
-    def close(self) -> None:
-        pass
-
 
 def test_client_over_link_equals_golden_and_continues_an_anneal():
     case = random_case(5, records=4, record_every=3)   # n 9 on 3 units
