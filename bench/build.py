@@ -38,6 +38,7 @@ import json
 import multiprocessing
 import os
 import queue
+import re
 import shutil
 import signal
 import sys
@@ -73,17 +74,19 @@ class Plan:
     tile_board: str = TILE_BOARD
     pbit_board: str = TILE_BOARD
     timeout: float = 3600.0
+    synth_only: tuple[str, ...] = ()
 
 
 FULL = Plan(SECTIONS, tuple(BOARDS), (16, 32, 64, 128, 256), (1, 2, 4, 8, 16, 32, 64),
             ("G1", "G14"), (1, 2, 4, 8, 16, 32, 64, 128))
-QUICK = Plan(SECTIONS, tuple(BOARDS), (16, 64), (1, 8), ("G14",), (1, 8))
+QUICK = Plan(SECTIONS, tuple(BOARDS), (16, 64), (1, 8), ("G14",), (1,))
 
 
 # --- Jobs: one build each, described by plain data so a spawned child can rebuild the core -----
 
 def jobs(plan: Plan) -> list[dict]:
-    """Every build of ``plan``, in order: ``{"section", "board", "key", "params"}``."""
+    """Every build of ``plan``, in order: ``{"section", "board", "key", "params",
+    "synth_only"}``."""
     out = []
     if "boards" in plan.sections:
         out += [{"section": "boards", "board": b, "key": b, "params": {}} for b in plan.boards]
@@ -95,7 +98,7 @@ def jobs(plan: Plan) -> list[dict]:
         out += [{"section": "pbit", "board": plan.pbit_board, "key": f"pbit-{g}-u{u}",
                  "params": {"graph": g, "units": u}}
                 for g in plan.graphs for u in plan.units]
-    return out
+    return [{**job, "synth_only": job["section"] in plan.synth_only} for job in out]
 
 
 def topology_of(graph: str, gset: Path):
@@ -157,13 +160,15 @@ def worker(job: dict, out_dir: str, gset: str, messages) -> None:
             return core
 
         report = build(job["board"], traced, out, allow_timing_fail=True,
+                       synth_only=job["synth_only"],
                        progress=lambda line: messages.put(("progress", line)))
         record.update(report_fields(report.to_dict()))
         regmap = cores[-1].regmap
         record["fabric"] = {"name": regmap.fabric, "map_hash": f"0x{regmap.hash:08x}",
                             "regions": {r.name: {"depth": r.depth, "word_bits": r.word_bits}
                                         for r in regmap.regions}}
-        record["status"] = "ok" if report.timing_ok else "timing_fail"
+        record["status"] = ("synthesised" if job["synth_only"] else
+                            "ok" if report.timing_ok else "timing_fail")
     except FitError as error:
         record.update(status="does_not_fit", fits=False, fit_error=str(error))
         if (out / "report.json").exists():  # written before the FitError, resources inside
@@ -201,7 +206,8 @@ def run_job(job: dict, out_dir: Path, gset: Path, timeout: float, on_progress) -
             except queue.Empty:
                 if time.perf_counter() - started > timeout:
                     kill_group(child.pid)
-                    record = {"status": "error", "error": f"timeout after {timeout:g} s"}
+                    record = {"status": "error", "error": f"timeout after {timeout:g} s",
+                              **unfinished(out_dir)}
                 elif not child.is_alive():
                     record = {"status": "error",
                               "error": f"build process died (exit {child.exitcode})"}
@@ -216,7 +222,26 @@ def run_job(job: dict, out_dir: Path, gset: Path, timeout: float, on_progress) -
     finally:
         child.join(timeout=10)
     record.setdefault("wall_seconds", round(time.perf_counter() - started, 2))
-    return {**{k: job[k] for k in ("section", "board", "key")}, **job["params"], **record}
+    return {**{k: job[k] for k in ("section", "board", "key", "synth_only")}, **job["params"],
+            **record}
+
+
+def unfinished(out_dir: Path) -> dict:
+    """What a killed build got to: the synthesis report (resources, fit) when synthesis ended,
+    and nextpnr's last Fmax estimate (``placement_fmax_mhz``: after placement, before or during
+    routing) when its log has one."""
+    from spinemu.gateware.build import DESIGN
+
+    found = {}
+    if (out_dir / "report.json").exists():
+        found.update(report_fields(json.loads((out_dir / "report.json").read_text())))
+    log = out_dir / f"{DESIGN}.tim"
+    if log.exists():
+        estimates = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz",
+                               log.read_text(errors="replace"))
+        if estimates:
+            found["placement_fmax_mhz"] = float(estimates[-1])
+    return found
 
 
 def kill_group(pid: int) -> None:
@@ -250,6 +275,7 @@ def flips_per_ns(record: dict) -> dict:
 
 def verdict(record: dict) -> str:
     return {"ok": "[green]fits, timing met[/]", "timing_fail": "[yellow]fits, timing FAILS[/]",
+            "synthesised": "[cyan]fits (synthesis only)[/]",
             "does_not_fit": "[red]does not fit[/]"}.get(record["status"], "[bold red]error[/]")
 
 
@@ -318,6 +344,8 @@ def tiles_matrix(records: list[dict]) -> Table:
                 cells.append(f"[red]no fit[/] {share(r, 'LUT') or 0:.0f}%")
             elif r["status"] == "error":
                 cells.append("[bold red]error[/]")
+            elif r["status"] == "synthesised":
+                cells.append(f"[cyan]synth[/] {share(r, 'LUT'):.1f}%")
             else:
                 colour = "green" if r["timing_ok"] else "yellow"
                 cells.append(f"[{colour}]{r['fmax_mhz']:.0f}[/] {share(r, 'LUT'):.1f}%")
@@ -350,7 +378,8 @@ TABLES = {"boards": lambda rs: [boards_table(rs)],
 
 
 def plot(results: dict, path: Path) -> None:
-    """Tile heatmaps of Fmax and LUT share over size x lanes; p-bit flips/ns and Fmax vs U."""
+    """Tile heatmaps of Fmax and LUT share over size x lanes; p-bit flips/ns and LUT share
+    against U."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -367,7 +396,7 @@ def plot(results: dict, path: Path) -> None:
             ("Tile LUT use", lambda r: share(r, "LUT"), "% of device")), strict=True):
         grid = np.full((len(sizes), len(lanes)), np.nan)
         for (s, lane), r in by.items():
-            v = value(r) if r["status"] in ("ok", "timing_fail") else None
+            v = value(r) if r["status"] in ("ok", "timing_fail", "synthesised") else None
             grid[sizes.index(s), lanes.index(lane)] = np.nan if v is None else v
         image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", origin="lower",
                           aspect="auto")
@@ -386,11 +415,15 @@ def plot(results: dict, path: Path) -> None:
                     text = "no fit" + (f"\nLUT {lut:.0f}%" if lut is not None else "")
                 elif r["status"] == "error":
                     text = "error"
+                elif value(r) is None:
+                    text = "synthesis\nonly"
                 else:
-                    text = f"{value(r):.1f}" + ("" if r["timing_ok"] else "\ntiming fail")
+                    text = f"{value(r):.1f}" + {"timing_fail": "\ntiming fail",
+                                                "synthesised": "\nsynthesis only"}.get(
+                                                    r["status"], "")
                 ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="white" if r is not None and r["status"] in ("ok", "timing_fail")
-                        else "black")
+                        color="white" if r is not None and value(r) is not None
+                        and r["status"] != "does_not_fit" else "black")
         ax.set_xticks(range(len(lanes)), [str(x) for x in lanes])
         ax.set_yticks(range(len(sizes)), [f"{s}x{s}" for s in sizes])
         ax.set_xlabel("lanes")
@@ -400,24 +433,33 @@ def plot(results: dict, path: Path) -> None:
 
     for ax, (key, label) in zip(axes[1], (
             ("flips_per_ns_fmax", "flips per ns at Fmax"),
-            ("fmax_mhz", "Fmax (MHz)")), strict=True):
+            ("lut_percent", "LUT use (% of device)")), strict=True):
         for graph in sorted({r["graph"] for r in pbits}):
-            rows = [r for r in pbits if r["graph"] == graph and r.get(key) is not None]
+            rows = [{**r, "lut_percent": share(r, "LUT")} for r in pbits if r["graph"] == graph]
+            rows = [r for r in rows if r.get(key) is not None]
             if not rows:
                 continue
             us = [r["units"] for r in rows]
             line, = ax.plot(us, [r[key] for r in rows], "o-", label=graph)
-            failing = [r for r in rows if not r["timing_ok"]]
+            if key == "lut_percent":
+                for r in rows:
+                    note = (f"{r['fmax_mhz']:.1f} MHz" if r.get("fmax_mhz") is not None
+                            else r["status"].replace("_", " "))
+                    ax.annotate(note, (r["units"], r[key]), textcoords="offset points",
+                                xytext=(5, 5), fontsize=8, color=line.get_color())
+            failing = [r for r in rows if r.get("timing_ok") is False]
             if failing:
                 ax.plot([r["units"] for r in failing], [r[key] for r in failing], "o",
                         markerfacecolor="white", color=line.get_color())
             if key == "flips_per_ns_fmax":
-                ax.plot(us, [r["flips_per_ns_board_clock"] for r in rows], "--",
+                ax.plot(us, [r["flips_per_ns_board_clock"] for r in rows], "x--",
                         color=line.get_color(), alpha=0.6, label=f"{graph} at board clock")
             unfit = [r["units"] for r in pbits if r["graph"] == graph
                      and r["status"] == "does_not_fit"]
-            for u in unfit:
+            for u in unfit if key == "flips_per_ns_fmax" else ():
                 ax.axvline(u, color=line.get_color(), linestyle=":", alpha=0.5)
+        if key == "lut_percent":
+            ax.axhline(100, color="red", linewidth=1, label="device")
         ax.set_xscale("log", base=2)
         units = sorted({r["units"] for r in pbits})
         if units:
@@ -426,7 +468,9 @@ def plot(results: dict, path: Path) -> None:
             ax.set_yscale("log")
         ax.set_xlabel("update units U")
         ax.set_ylabel(label)
-        ax.set_title(f"p-bit core: {label} (hollow: timing fails; dotted: does not fit)")
+        ax.set_title(f"p-bit core: {label}" + (" (hollow: timing fails; dotted: does not fit)"
+                                               if key == "flips_per_ns_fmax" else
+                                               " (labels: Fmax or verdict)"))
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
@@ -468,6 +512,9 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--units", type=int, nargs="+")
     parser.add_argument("--tile-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--pbit-board", choices=sorted(BOARDS), default=TILE_BOARD)
+    parser.add_argument("--synth-only", nargs="+", choices=SECTIONS, default=[],
+                        help="sections whose builds stop after synthesis and the fit check "
+                             "(resources and fits, no Fmax)")
     parser.add_argument("--gset", type=Path, default=GSET)
     parser.add_argument("--timeout", type=float, default=FULL.timeout,
                         help="seconds before one build is killed (default %(default)s)")
@@ -483,7 +530,8 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
     plan = dataclasses.replace(base, **{
         name: tuple(value) for name in ("sections", "boards", "sizes", "lanes", "graphs", "units")
         if (value := getattr(args, name)) is not None},
-        tile_board=args.tile_board, pbit_board=args.pbit_board, timeout=args.timeout)
+        tile_board=args.tile_board, pbit_board=args.pbit_board, timeout=args.timeout,
+        synth_only=tuple(args.synth_only))
     return args, plan
 
 
@@ -494,14 +542,25 @@ def main() -> None:
     todo = jobs(plan)
     previous = reusable(args.output) if args.resume else {}
     results = {"bench": "build", "quick": args.quick, "plan": dataclasses.asdict(plan),
-               "complete": False, "wall_seconds": None, "machine": machine_info(),
+               "resumed": args.resume, "complete": False, "wall_seconds": None,
+               "build_seconds_total": None, "machine": machine_info(),
                "tools": tool_versions(), **{section: [] for section in SECTIONS}}
+    # --resume keeps the earlier records this plan does not build, so runs add up in one file.
+    planned = {(job["section"], job["key"], job["board"]) for job in todo}
+    for key, record in previous.items():
+        if key not in planned:
+            results[key[0]].append({**record, "reused": True})
     args.output.parent.mkdir(parents=True, exist_ok=True)
     png = args.output.with_suffix(".png")
 
     def save() -> None:
+        for section in SECTIONS:
+            results[section].sort(key=record_order)
+        results["build_seconds_total"] = round(sum(
+            r["wall_seconds"] for section in SECTIONS for r in results[section]), 1)
         results["machine"]["load_average_end"] = os.getloadavg()
         args.output.write_text(json.dumps(results, indent=2) + "\n")
+        plot(results, png)  # after every build: a run stopped by a signal keeps its figure
 
     started = time.perf_counter()
     scratch = None if args.keep else tempfile.mkdtemp(prefix="spinemu-bench-build-")
@@ -516,7 +575,8 @@ def main() -> None:
                                 step="starting")
                 folder = root / job["section"] / job["key"]
                 record = previous.get((job["section"], job["key"], job["board"]))
-                if record is not None:
+                # A synthesis-only record stands in only for another synthesis-only build.
+                if record is not None and (job["synth_only"] or not record.get("synth_only")):
                     record = {**record, "reused": True}
                 else:
                     record = run_job(job, folder, args.gset, plan.timeout,
@@ -542,7 +602,10 @@ def main() -> None:
         save()
     results["complete"] = True
     save()
-    plot(results, png)
+    for section in SECTIONS:
+        if results[section] and section not in {job["section"] for job in todo}:
+            for table in TABLES[section](results[section]):
+                console.print(table)
     console.print(f"wrote {args.output} and {png} ({results['wall_seconds']:.0f} s)")
 
 
@@ -555,6 +618,13 @@ def step(progress: Progress, task, line: str) -> None:
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def record_order(record: dict) -> tuple:
+    """Boards in :data:`BOARDS` order, tiles by size then lanes, p-bit cores by graph then U."""
+    return (list(BOARDS).index(record["board"]) if record["section"] == "boards" else 0,
+            record.get("size", 0), record.get("lanes", 0), record.get("graph", ""),
+            record.get("units", 0))
 
 
 def reusable(path: Path) -> dict:
@@ -574,6 +644,8 @@ def line_of(record: dict) -> str:
     if record["status"] == "does_not_fit":
         return what + f"[red]{record['fit_error']}[/] ({record['wall_seconds']:.0f} s)"
     lut = share(record, "LUT")
+    if record["status"] == "synthesised":
+        return what + f"fits after synthesis, LUT {lut:.1f}%, {record['wall_seconds']:.0f} s"
     text = (what + f"Fmax {record['fmax_mhz']:.1f} MHz "
             f"({'met' if record['timing_ok'] else '[yellow]FAILS[/]'} "
             f"{record['clock']['constraint_mhz']:.0f} MHz), LUT {lut:.1f}%, "

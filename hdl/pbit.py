@@ -25,6 +25,13 @@ def _bits(n: int) -> int:
     return max(clog2(n), 1)
 
 
+#: Attributes of the ROMs (unit programs, node map) that must not become logic. yosys
+#: (``memory_libmap``) prices a ROM in logic lower than block RAM up to some thousand bits and
+#: so made each unit's program ROM a tree of multiplexers: on ECP5, a 100-node graph at U = 8
+#: took some 9,000 ``$_MUX_`` cells that way. ``rom_style = "block"`` puts them in block RAM.
+_IN_BLOCK_RAM = {"rom_style": "block"}
+
+
 @dataclass(frozen=True)
 class UnitProgram:
     """What one update unit does, fixed at generation.
@@ -412,7 +419,7 @@ class PBitCore(wiring.Component):
             for slot, i in enumerate(program.nodes):
                 node_home[i] = {"unit": u, "slot": slot}
         m.submodules.node_map = node_map = memory.Memory(
-            shape=slot_layout, depth=n, init=[node_home[i] for i in range(n)])
+            shape=slot_layout, depth=n, init=[node_home[i] for i in range(n)], attrs=_IN_BLOCK_RAM)
         edge_rd, node_rd = edge_map.read_port(), node_map.read_port()
         # a write's address while one is offered, else a read's (reads wait for offered writes)
         m.d.comb += [edge_rd.addr.eq(Mux(self.coupling_wr.valid, self.coupling_wr.payload.edge,
@@ -564,15 +571,16 @@ class PBitCore(wiring.Component):
         cfg = self._config
         steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
         depth, slots = len(steps), len(program.nodes)
-        # The unit reads only its own neighbours' states and writes only its own p-bits', so
-        # the state register's muxes grow with the edges, not with U x N.
+        # The unit reads only its own neighbours' states and writes only its own p-bits': its
+        # read multiplexer has one input per distinct neighbour (at most N, and about N on a
+        # random graph such as G14 once a unit holds N/U p-bits of degree over U).
         neighbours = program.neighbours or (0,)
         neighbour_slot = {j: k for k, j in enumerate(neighbours)}
         step_layout = data.StructLayout({
             "local": unsigned(_bits(slots)), "neighbour": unsigned(_bits(len(neighbours))),
             "has_neighbour": 1, "first": 1, "last": 1})
         m.submodules[f"u{u}_program"] = program_rom = memory.Memory(
-            shape=step_layout, depth=depth,
+            shape=step_layout, depth=depth, attrs=_IN_BLOCK_RAM,
             init=[{"local": local, "neighbour": neighbour_slot.get(j, 0), "has_neighbour": j >= 0,
                    "first": first, "last": last}
                   for local, _, j, _, first, last in steps])
@@ -613,7 +621,9 @@ class PBitCore(wiring.Component):
         field = signed(self.field_bits)
         a_valid, acc = Signal(), Signal(field)
         step = step_rd.data
-        neighbour_up = Array(state[j] for j in neighbours)[step.neighbour]
+        # A shift (one multiplexer tree) rather than an ``Array`` (a decoder per neighbour):
+        # a unit's neighbours can be most of the graph, and the decoders cost 5-10x the LUTs.
+        neighbour_up = Cat(state[j] for j in neighbours).bit_select(step.neighbour, 1)
         term = Mux(step.has_neighbour, Mux(neighbour_up, j_rd.data, -j_rd.data), 0)
         partial = Mux(step.first, 0, acc) + term
         m.d.sync += a_valid.eq(issue)
@@ -644,7 +654,7 @@ class PBitCore(wiring.Component):
             m.d.sync += [c_field.eq(local_field), c_local.eq(b_local), c_lfsr.eq(leaped),
                          c_sample.eq(leaped[: cfg.rng_bits].as_signed())]
         up = Signal()
-        was_up = Array(state[i] for i in program.nodes)[c_local]
+        was_up = Cat(state[i] for i in program.nodes).bit_select(c_local, 1)
         m.d.comb += up.eq(lut_rd.data > c_sample)
         for slot, i in enumerate(program.nodes):
             with m.If(c_valid & (c_local == slot)):
