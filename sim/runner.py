@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spinemu.config import ConfigError, TileConfig
+from spinemu.config import ConfigError, SpinemuError, TileConfig
 
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
@@ -37,7 +37,7 @@ CLOCK_NS = 10
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3"]
 
 
-class SimulatorError(RuntimeError):
+class SimulatorError(SpinemuError, RuntimeError):
     """A simulator is missing, failed to build, or a simulation ended abnormally."""
 
 

@@ -20,12 +20,17 @@ import tomli_w
 from .numeric import clog2, signed_range, unsigned_range
 
 __all__ = [
-    "ConfigError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig", "Topology",
-    "check_float", "check_image", "check_int",
+    "ConfigError", "SpinemuError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig",
+    "Topology", "check_float", "check_image", "check_int",
 ]
 
 
-class ConfigError(ValueError):
+class SpinemuError(Exception):
+    """Base of every error spinemu raises on purpose: a bad config, image or input, a refused
+    frame, a link that does not answer, a simulator or a toolchain that failed."""
+
+
+class ConfigError(SpinemuError, ValueError):
     """A configuration value, file or image outside what is allowed."""
 
 
@@ -354,6 +359,16 @@ class NetworkConfig(_Serialisable):
                     f"layer {index + 1}: inputs are {b.tile.input_bits}-bit "
                     f"{'signed' if b.tile.input_signed else 'unsigned'} but layer {index} "
                     f"outputs {a.act_bits}-bit {kind} codes")
+
+    def check_inputs(self, x) -> np.ndarray:
+        """Input codes ``x[batch, in_features]`` of the first layer, as int64."""
+        first = self.layers[0]
+        array = np.asarray(x)
+        if array.ndim != 2:
+            raise ConfigError(f"inputs must be 2-D [batch, {first.in_features}], got shape "
+                              f"{array.shape}")
+        return check_image("inputs", array, (array.shape[0], first.in_features),
+                           *first.tile.input_range)
 
     def to_dict(self) -> dict:
         return {"layer": [layer.to_dict() for layer in self.layers]}

@@ -1,10 +1,10 @@
 # amaranth: UnusedElaboratable=no
 """The host driver over the virtual board (Verilator, UART pins, a pseudo-terminal, pyserial).
 
-A random tile, the mapped digits network and a p-bit core are programmed, read back and run
-against the golden model (an anneal for the p-bits) through the same
-:class:`~spinemu.link.driver.Link` a board uses; the link is
-fuzzed with 10,000 frames.
+A random tile is programmed, read back and run against the golden model through the same
+:class:`~spinemu.link.driver.Link` a board uses, and the link is fuzzed with 10,000 frames. The
+digits network and a p-bit anneal over the virtual board are in ``tests/test_emulator.py`` (the
+board backend of :class:`spinemu.Emulator`, which speaks through the same driver).
 """
 
 from __future__ import annotations
@@ -16,14 +16,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from spinemu.config import PBitConfig
-from spinemu.gateware.fabrics import NetworkFabric, TileFabric
-from spinemu.gateware.pbit_fabric import PBitFabric
-from spinemu.hdl.layer import network_writes
-from spinemu.ising import colour
-from spinemu.link.clients import NetworkClient, TileClient
+from spinemu.gateware.fabrics import TileFabric
+from spinemu.link.clients import TileClient
 from spinemu.link.driver import Link, SerialTransport
-from spinemu.link.pbit_client import ChainRun, PBitClient
 from spinemu.link.protocol import (
     MAX_PAYLOAD,
     SOF,
@@ -36,11 +31,7 @@ from spinemu.link.protocol import (
     encode_frame,
 )
 from spinemu.link.regmap import pack
-from spinemu.mapper import map_model
-from spinemu.models import load_dataset
-from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden import tile_forward
-from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.vboard import fabric_board
 
 from cases import random_tile_case
@@ -192,58 +183,3 @@ def test_board_status_command(tile_case, board, tmp_path):
     assert re.match(rf"^error: device runs protocol 1, map hash 0x{board.regmap.hash:08x}; "
                     r"expected protocol 1, map hash 0x[0-9a-f]{8} \(TileFabric\): is the right "
                     r"bitstream loaded\?$", other.stderr.strip()), other.stderr
-
-
-# --- The mapped digits network ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def digits():
-    data = load_dataset("digits")
-    result = map_model("digits", data.calibration(256))
-    return result.plan, result.mapping.input_codes(data.test_x[:24])
-
-
-def test_digits_network_over_virtual_board_equals_golden(digits):
-    """The bundled digits MLP, mapped, programmed over the serial driver into a NetworkFabric:
-    every stored word reads back, and 24 held-out digits give the golden model's codes."""
-    plan, x = digits
-    with fabric_board(NetworkFabric(plan.config), clocks_per_bit=4) as board, \
-            Link(SerialTransport(board.port), board.regmap, timeout=2.0) as link:
-        link.check()
-        client = NetworkClient(link, plan.config)
-        client.program(plan.images)
-        assert client.read_writes() == network_writes(plan.config, plan.images)
-        a = client.run(x)
-        assert link.status()["idle"] == 1
-    assert (a == plan.model()(x)).all()
-
-
-# --- A p-bit anneal ------------------------------------------------------------------------------
-
-def test_pbit_anneal_over_virtual_board_equals_golden():
-    """A random 40-node graph on 4 update units: couplings, biases, seeds and state programmed
-    and read back, then a 4-step anneal recorded every 5 sweeps; final, best and recorded
-    states and energies and the LFSRs afterwards equal the golden model's."""
-    rng = np.random.default_rng(SEED)
-    n = 40
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.12]
-    config = PBitConfig(update_units=4)
-    topology = colour(n, edges)
-    J = rng.integers(*signed_range(config.coupling_bits), size=len(edges), endpoint=True)
-    h = rng.integers(*signed_range(config.bias_bits), size=n, endpoint=True)
-    seeds, state = derive_seeds(SEED, n), rng.integers(0, 2, n).astype(np.uint8)
-    schedule = [(int(b), 5) for b in np.linspace(20, 400, 4)]
-    with fabric_board(PBitFabric(config, topology), clocks_per_bit=4) as board, \
-            Link(SerialTransport(board.port), board.regmap, timeout=2.0) as link:
-        link.check()
-        client = PBitClient(link, config, topology)
-        client.program(J, h, seeds, state)
-        J_back, h_back, seeds_back, state_back = client.read_images()
-        result = client.anneal(schedule, record_every=5, timeout=120.0)
-    assert (J_back == J).all() and (h_back == h).all()
-    assert (seeds_back == seeds).all() and (state_back == state).all()
-    run = PBitModel(config, topology, J, h).run(schedule, seeds[None], state[None], record=5)
-    energy0 = int(energy(dense_couplings(topology, J), h, state))
-    assert result.differences(ChainRun.from_golden(run, energy0, 5)) == []
-    assert len(result.energies) == 4

@@ -98,10 +98,8 @@ class NetworkClient:
 
     def run(self, x) -> np.ndarray:
         """Output codes ``a[batch, out]`` of the last layer for input codes ``x[batch, in]``."""
-        first, last = self._config.layers[0], self._config.layers[-1]
-        x = np.asarray(x, dtype=np.int64)
-        if x.ndim != 2 or x.shape[1] != first.in_features:
-            raise ValueError(f"x has shape {x.shape}; allowed (batch, {first.in_features})")
+        last = self._config.layers[-1]
+        x = self._config.check_inputs(x)
         a = np.empty((len(x), last.out_features), dtype=np.int64)
         for b, vector in enumerate(x):
             self._link.write(self._prefix + "x", [int(v) for v in vector])

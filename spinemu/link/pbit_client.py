@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from spinemu.config import ConfigError, PBitConfig, Topology
+from spinemu.config import ConfigError, PBitConfig, Topology, check_int
 from spinemu.gateware.pbit_fabric import PBitFabric
 from spinemu.sim.golden.pbit import (
     PBitModel,
@@ -28,12 +28,27 @@ from spinemu.sim.golden.pbit import (
 from .driver import Link
 from .protocol import MAX_PAYLOAD, FrameError, LinkError, Status
 
-__all__ = ["ChainRun", "PBitClient"]
+__all__ = ["ChainRun", "PBitClient", "check_anneal"]
 
 #: Largest ``record_every`` (a 16-bit field of the ``run`` word).
 MAX_RECORD_EVERY = (1 << 16) - 1
 #: Largest number of sweeps in one anneal (the 32-bit sweep counter).
 MAX_SWEEPS = (1 << 32) - 1
+
+
+def check_anneal(config: PBitConfig, schedule, schedule_depth: int,
+                 record_every: int) -> tuple[tuple[int, int], ...]:
+    """The ``(B, sweeps)`` steps of an anneal a core of ``schedule_depth`` steps can run,
+    else :class:`~spinemu.config.ConfigError` naming the field and what is allowed."""
+    steps = check_schedule(config, schedule)
+    if len(steps) > schedule_depth:
+        raise ConfigError(f"schedule has {len(steps)} steps; allowed at most "
+                          f"{schedule_depth} (the fabric's schedule depth)")
+    check_int("record_every", record_every, 0, MAX_RECORD_EVERY)
+    sweeps = sum(k for _, k in steps)
+    if sweeps > MAX_SWEEPS:
+        raise ConfigError(f"the schedule has {sweeps} sweeps; allowed at most {MAX_SWEEPS}")
+    return steps
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,16 +199,8 @@ class PBitClient:
         ``timeout`` bounds the wait in seconds (None: no bound) and raises
         :class:`~spinemu.link.protocol.LinkError` when it passes.
         """
-        steps = check_schedule(self._config, schedule)
-        if len(steps) > self.schedule_depth:
-            raise ConfigError(f"schedule has {len(steps)} steps; allowed at most "
-                              f"{self.schedule_depth} (the fabric's schedule depth)")
-        if not 0 <= record_every <= MAX_RECORD_EVERY:
-            raise ConfigError(f"record_every = {record_every} is out of range; allowed "
-                              f"0..{MAX_RECORD_EVERY}")
+        steps = check_anneal(self._config, schedule, self.schedule_depth, record_every)
         sweeps = sum(k for _, k in steps)
-        if sweeps > MAX_SWEEPS:
-            raise ConfigError(f"the schedule has {sweeps} sweeps; allowed at most {MAX_SWEEPS}")
         deadline = None if timeout is None else time.monotonic() + timeout
         images = PBitFabric.images(self._config, self._topology, schedule=steps)
         self._link.write(self._prefix + "schedule", images["schedule"])

@@ -60,6 +60,8 @@ import enum
 from collections import Counter
 from dataclasses import dataclass
 
+from spinemu.config import SpinemuError
+
 __all__ = [
     "FRAME_TIMEOUT_BYTES", "HEADER_BYTES", "MAX_PAYLOAD", "PROTOCOL_VERSION", "REPLY_HEADER_BYTES",
     "SOF", "Command",
@@ -102,7 +104,7 @@ class Status(enum.IntEnum):
     BUSY = 0x05             #: the fabric is computing, or a stream lacks room or data; retry
 
 
-class LinkError(RuntimeError):
+class LinkError(SpinemuError, RuntimeError):
     """A link failure: a transport that does not answer, or an error reply."""
 
 

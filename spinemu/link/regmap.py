@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
+from spinemu.config import SpinemuError
 from spinemu.numeric import signed_range, unsigned_range
 
 __all__ = [
@@ -37,7 +38,7 @@ ADDRESS_BITS = 32
 LEVEL_BITS = 16
 
 
-class RegisterMapError(ValueError):
+class RegisterMapError(SpinemuError, ValueError):
     """A region name, index or value that the map does not allow."""
 
 
