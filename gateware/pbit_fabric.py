@@ -45,7 +45,13 @@ from amaranth.lib.wiring import In, Out
 
 from spinemu.config import ConfigError, PBitConfig, Topology
 from spinemu.hdl.link import ARG_BYTES, RegionSignature
-from spinemu.hdl.pbit import PBitCore, check_parameters, image_layouts, stream_layouts
+from spinemu.hdl.pbit import (
+    DEFAULT_SCHEDULE_DEPTH,
+    PBitCore,
+    check_parameters,
+    image_layouts,
+    stream_layouts,
+)
 from spinemu.hdl.regions import MemoryRegion, PopRegion, RegisterRegion
 from spinemu.link.protocol import MAX_PAYLOAD
 from spinemu.link.regmap import Access, Region, RegisterMapError, pack
@@ -66,7 +72,7 @@ _IMAGES = {"couplings": "coupling", "nodes": "node", "schedule": "schedule"}
 
 
 def pbit_regions(config: PBitConfig, topology: Topology, *,
-                 schedule_depth: int = 16) -> list[Region]:
+                 schedule_depth: int = DEFAULT_SCHEDULE_DEPTH) -> list[Region]:
     """Regions of a :class:`PBitFabric` (module docstring), ids from 1.
 
     Raises :class:`~spinemu.config.ConfigError` when a word does not fit a frame, and what
@@ -122,7 +128,8 @@ class PBitFabric(wiring.Component):
         No anneal runs and no write is in flight.
     """
 
-    def __init__(self, config: PBitConfig, topology: Topology, *, schedule_depth: int = 16):
+    def __init__(self, config: PBitConfig, topology: Topology, *,
+                 schedule_depth: int = DEFAULT_SCHEDULE_DEPTH):
         self._config, self._topology, self._depth = config, topology, schedule_depth
         self._regions = pbit_regions(config, topology, schedule_depth=schedule_depth)
         super().__init__({

@@ -16,9 +16,13 @@ from .lfsr import leap
 from .ports import ReadSignature
 
 __all__ = [
-    "PBitCore", "ReadBack", "UnitProgram", "check_parameters", "cycles_per_sweep", "energy_bits",
-    "image_layouts", "stream_layouts", "unit_programs",
+    "DEFAULT_SCHEDULE_DEPTH", "PBitCore", "ReadBack", "UnitProgram", "check_parameters",
+    "cycles_per_sweep", "energy_bits", "image_layouts", "stream_layouts", "unit_programs",
 ]
+
+
+#: Anneal steps a core's schedule memory holds unless told otherwise.
+DEFAULT_SCHEDULE_DEPTH = 16
 
 
 def _bits(n: int) -> int:
@@ -335,7 +339,8 @@ class PBitCore(wiring.Component):
     order of DESIGN.md 3.4.
     """
 
-    def __init__(self, config: PBitConfig, topology: Topology, *, schedule_depth: int = 16):
+    def __init__(self, config: PBitConfig, topology: Topology, *,
+                 schedule_depth: int = DEFAULT_SCHEDULE_DEPTH):
         check_parameters(config, topology, schedule_depth)
         self._config, self._topology, self._depth = config, topology, schedule_depth
         self._programs = unit_programs(topology, config.update_units)

@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from spinemu.config import ConfigError, TileConfig
+from spinemu.config import ConfigError, SpinemuError, TileConfig
 
 console = Console(stderr=True)
 out = Console(highlight=False)
@@ -34,13 +34,9 @@ class _Group(click.Group):
     """Turns the project's own errors into one-line messages unless ``--debug`` is given."""
 
     def invoke(self, ctx):
-        from spinemu.gateware.toolchain import ToolchainError
-        from spinemu.link.protocol import LinkError
-        from spinemu.sim.runner import SimulatorError
-
         try:
             return super().invoke(ctx)
-        except (ConfigError, SimulatorError, ToolchainError, LinkError, OSError) as error:
+        except (SpinemuError, OSError) as error:
             if ctx.find_root().params.get("debug"):
                 raise
             message = str(error).strip().splitlines()

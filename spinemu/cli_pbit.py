@@ -77,6 +77,20 @@ def pbit_options(function):
                              "options given on the command line override it.")(function)
 
 
+def backend_options(function):
+    """``--backend``, ``--port`` (board) and ``--simulator`` (rtl): :class:`spinemu.Emulator`'s."""
+    for option in reversed([
+        click.option("--backend", type=click.Choice(BACKENDS), default="golden",
+                     show_default=True, help="golden model, RTL simulation or a board."),
+        click.option("--port", help="Serial port of the board backend (a board, or the pty "
+                                    "of spinemu board sim)."),
+        click.option("--simulator", type=click.Choice(["verilator", "icarus"]),
+                     default="verilator", show_default=True, help="Of the rtl backend."),
+    ]):
+        function = option(function)
+    return function
+
+
 def pbit_config(kwargs: dict) -> PBitConfig:
     """The config of a command's options, popping them from ``kwargs``."""
     config_file = kwargs.pop("config_file")
@@ -122,14 +136,14 @@ def _rows(table: Table, rows) -> Table:
 @click.option("--steps", type=int, help="Distinct betas. Default: min(sweeps, 100).")
 @click.option("--replicas", type=int, default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Master seed of the LFSRs.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="golden", show_default=True)
+@backend_options
 @click.option("--colouring", type=click.Choice(STRATEGIES), default="DSATUR",
               show_default=True, help="networkx greedy colouring strategy.")
 @click.option("--dump", type=click.Path(dir_okay=False),
               help="Write the problem, seeds, schedule and the state after every sweep (.npz).")
 @pbit_options
-def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed, backend,
-           colouring, dump, **kwargs):
+def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed, backend, port,
+           simulator, colouring, dump, **kwargs):
     """Anneal GRAPH: a G-set/rudy Max-Cut file, or an Ising problem as .json."""
     config = pbit_config(kwargs)
     problem = load_problem(graph)
@@ -138,7 +152,8 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
         result = anneal_problem(
             problem, sweeps=sweeps, beta_start=beta_start, beta_end=beta_end,
             schedule=schedule, steps=steps, replicas=replicas, seed=seed, config=config,
-            strategy=colouring, backend=backend, record=1 if dump else 0,
+            strategy=colouring, backend=backend, record=1 if dump else 0, port=port,
+            simulator=simulator,
             progress=lambda done, total: progress.update(task, completed=done, total=total))
     q = result.quantized
     table = Table(title=f"{problem.name}: {backend} p-bit core", show_header=False)
@@ -175,21 +190,22 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
 @click.option("--replicas", type=int, default=100, show_default=True,
               help="Chains; each gives one sample per sweep.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--backend", type=click.Choice(BACKENDS), default="golden", show_default=True)
+@backend_options
 @click.option("--colouring", type=click.Choice(STRATEGIES), default="DSATUR",
               show_default=True)
 @click.option("--top", type=int, default=10, show_default=True,
               help="Most frequent states to list.")
 @pbit_options
-def sample(problem_file, beta, samples, burn_in, replicas, seed, backend, colouring, top,
-           **kwargs):
+def sample(problem_file, beta, samples, burn_in, replicas, seed, backend, port, simulator,
+           colouring, top, **kwargs):
     """Sample exp(-beta E) of PROBLEM; for n <= 16 compare with the exact distribution."""
     config = pbit_config(kwargs)
     problem = load_problem(problem_file)
     with console.status("sampling"):
         result = sample_problem(problem, beta=beta, samples=samples, burn_in=burn_in,
                                 replicas=replicas, seed=seed, config=config,
-                                strategy=colouring, backend=backend)
+                                strategy=colouring, backend=backend, port=port,
+                                simulator=simulator)
     n, size = result.problem.n, len(result.states)
     states, counts = np.unique(result.states, axis=0, return_counts=True)
     table = Table(title=f"{result.problem.name}: {size:,} samples", show_header=False)

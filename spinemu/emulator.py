@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from spinemu.config import (
+    ConfigError,
     PBitConfig,
     SpinemuError,
     TileConfig,
@@ -40,19 +41,22 @@ from spinemu.config import (
 from spinemu.gateware.fabrics import CompositeFabric, NetworkFabric, TileFabric
 from spinemu.gateware.pbit_fabric import PBitFabric
 from spinemu.hdl.layer import network_writes
+from spinemu.hdl.pbit import DEFAULT_SCHEDULE_DEPTH
 from spinemu.link.clients import NetworkClient, TileClient
 from spinemu.link.pbit_client import ChainRun, PBitClient, check_anneal
 from spinemu.plan import Plan
 from spinemu.sim.golden.network import NetworkModel
 from spinemu.sim.golden.pbit import (
     PBitModel,
+    PBitRun,
+    check_schedule,
     check_states,
     dense_couplings,
     energy,
 )
 from spinemu.sim.golden.tile import CrossbarTileModel
 
-__all__ = ["BACKENDS", "Emulator", "EmulatorError"]
+__all__ = ["BACKENDS", "Emulator", "EmulatorError", "run_replicas"]
 
 BACKENDS = ("golden", "rtl", "board")
 #: What ``fabric`` may be (for messages).
@@ -369,3 +373,41 @@ class Part:
         check_int("burn_in", burn_in, 0, 1 << 24)
         run = self.anneal([(beta, burn_in + samples)], record_every=1)
         return run.trajectory[burn_in:]
+
+
+# --- Replicas: many chains on one core -----------------------------------------------------------
+
+def run_replicas(model: PBitModel, schedule, seeds, initial, *, record: int = 0,
+                 backend: str = "rtl", port: str | None = None, simulator: str = "verilator",
+                 progress=None) -> PBitRun:
+    """Anneal replica ``r`` from ``initial[r]`` with LFSR seeds ``seeds[r]`` through
+    ``schedule``, one replica after another on one core (one simulation, or one board, for
+    all), every sweep recorded; the runs gathered into the golden model's
+    :class:`~spinemu.sim.golden.pbit.PBitRun` (``trajectory`` every ``record``-th sweep).
+
+    The rtl backend builds a core whose schedule holds every step; a board must carry a
+    :class:`~spinemu.gateware.pbit_fabric.PBitFabric` of ``model``'s config and topology with
+    the default schedule depth (what ``spinemu build`` makes of the graph), so the schedule may
+    have at most that many steps. ``progress(done, total)`` is called after every replica.
+    """
+    steps = check_schedule(model.config, schedule)
+    if sum(k for _, k in steps) < 1:
+        raise ConfigError("the schedule has no sweep; allowed at least one")
+    depth = max(len(steps), 1) if backend == "rtl" else DEFAULT_SCHEDULE_DEPTH
+    fabric = PBitFabric(model.config, model.topology, schedule_depth=depth)
+    seeds, initial = np.asarray(seeds), np.asarray(initial)
+    runs = []
+    with Emulator(fabric, backend, port=port, simulator=simulator) as emulator:
+        for r in range(len(seeds)):
+            emulator.program(model.J, model.h, seeds[r], initial[r])
+            runs.append(emulator.anneal(steps, record_every=1))
+            if progress is not None:
+                progress(r + 1, len(seeds))
+    trajectory = np.stack([run.trajectory for run in runs], axis=1)
+    return PBitRun(
+        states=np.stack([run.state for run in runs]), lfsr=np.stack([run.lfsr for run in runs]),
+        energy=np.array([run.energy for run in runs], np.int64),
+        best_energy=np.array([run.best_energy for run in runs], np.int64),
+        best_state=np.stack([run.best_state for run in runs]),
+        energies=np.stack([run.energies for run in runs], axis=1),
+        trajectory=trajectory[record - 1::record] if record else None)

@@ -33,8 +33,6 @@ from spinemu.numeric import round_half_away, signed_range, unsigned_range
 from spinemu.sim.golden.pbit import (
     PBitModel,
     PBitRun,
-    advance_lfsr,
-    check_schedule,
     replica_seeds,
 )
 
@@ -55,7 +53,7 @@ DEFAULT_CONFIG = PBitConfig(coupling_bits=8, bias_bits=12, beta_bits=16, beta_fr
 STRATEGIES = ("DSATUR", "largest_first", "smallest_last", "independent_set",
               "connected_sequential_bfs", "connected_sequential_dfs")
 SCHEDULES = ("geometric", "linear")
-BACKENDS = ("golden", "rtl")
+BACKENDS = ("golden", "rtl", "board")
 #: Largest n whose 2**n states are enumerated for exact Boltzmann distributions.
 EXACT_MAX_N = 20
 
@@ -431,36 +429,22 @@ def check_backend(backend: str) -> None:
 
 
 def run_backend(backend: str, model: PBitModel, schedule, seeds, initial, record: int = 0,
-                progress=None) -> PBitRun:
-    """Run a programmed core (checked by building ``model``) on ``"golden"`` or ``"rtl"``.
+                progress=None, *, port: str | None = None,
+                simulator: str = "verilator") -> PBitRun:
+    """Run a programmed core (checked by building ``model``) on a backend.
 
-    ``"rtl"`` simulates each replica with ``spinemu.sim.runner.run_pbit`` (Verilator) and
-    gathers the runs into the golden model's :class:`PBitRun`; the LFSR states after the run
-    are :func:`~spinemu.sim.golden.pbit.advance_lfsr` of the seeds (every p-bit updates once a
-    sweep). ``progress`` is called after every schedule step (golden) or replica (rtl).
+    ``"golden"`` runs every replica at once on the golden model; ``"rtl"`` (``simulator``) and
+    ``"board"`` (``port``) run them one after another on one core through
+    :func:`spinemu.emulator.run_replicas`, one simulation or one board for all, and read the
+    LFSR states back. ``progress`` is called after every schedule step (golden) or replica.
     """
     check_backend(backend)
     if backend == "golden":
         return model.run(schedule, seeds, initial, record=record, progress=progress)
-    from spinemu.sim.runner import run_pbit
+    from spinemu.emulator import run_replicas  # the API sits above this module
 
-    schedule = check_schedule(model.config, schedule)
-    sweeps = sum(k for _, k in schedule)
-    if sweeps < 1:
-        raise ConfigError("the rtl backend needs a schedule of at least one sweep")
-    runs = []
-    for r in range(len(seeds)):
-        runs.append(run_pbit(model.config, model.topology, model.J, model.h, seeds[r],
-                             initial[r], schedule))
-        if progress is not None:
-            progress(r + 1, len(seeds))
-    trajectory = np.stack([run.states for run in runs], axis=1).astype(np.uint8)
-    energies = np.stack([run.energies for run in runs], axis=1).astype(np.int64)
-    return PBitRun(
-        states=trajectory[-1], lfsr=advance_lfsr(model.config, seeds, sweeps),
-        energy=energies[-1], best_energy=np.array([run.best_energy for run in runs]),
-        best_state=np.stack([run.best_state for run in runs]).astype(np.uint8),
-        energies=energies, trajectory=trajectory[record - 1::record] if record else None)
+    return run_replicas(model, schedule, seeds, initial, record=record, backend=backend,
+                        port=port, simulator=simulator, progress=progress)
 
 
 @dataclass(frozen=True, eq=False)
@@ -537,7 +521,8 @@ def anneal(problem: MaxCut | IsingProblem, *, sweeps: int = 1000, beta_start=Non
            beta_end=None, schedule: str = "geometric", steps: int | None = None,
            replicas: int = 10, seed: int = 0, config: PBitConfig = DEFAULT_CONFIG,
            strategy: str = "DSATUR", backend: str = "golden", record: int = 0,
-           topology: Topology | None = None, progress=None) -> AnnealResult:
+           topology: Topology | None = None, progress=None, port: str | None = None,
+           simulator: str = "verilator") -> AnnealResult:
     """Anneal ``replicas`` chains of a problem and keep each one's best state.
 
     Parameters
@@ -554,7 +539,8 @@ def anneal(problem: MaxCut | IsingProblem, *, sweeps: int = 1000, beta_start=Non
     config : PBitConfig
     strategy : str
         Colouring strategy (:data:`STRATEGIES`), unless ``topology`` is given.
-    backend : {"golden", "rtl"}
+    backend : {"golden", "rtl", "board"}
+        With ``simulator`` (rtl) or ``port`` (board): :func:`run_backend`.
     record : int
         Keep the state after every ``record``-th sweep (0: none).
     topology : Topology, optional
@@ -581,7 +567,8 @@ def anneal(problem: MaxCut | IsingProblem, *, sweeps: int = 1000, beta_start=Non
     model = PBitModel(config, topology, quantized.J, quantized.h)
     setup = time.perf_counter() - started
     started = time.perf_counter()
-    run = run_backend(backend, model, steps_run, seeds, initial, record, progress)
+    run = run_backend(backend, model, steps_run, seeds, initial, record, progress, port=port,
+                      simulator=simulator)
     wall = time.perf_counter() - started
     cuts = problem.cut(run.best_state) if isinstance(problem, MaxCut) else None
     return AnnealResult(problem, topology, config, quantized, steps_run, beta_range, seeds,
@@ -657,8 +644,8 @@ class SampleResult:
 
 def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in: int = 100,
            replicas: int = 100, seed: int = 0, config: PBitConfig = DEFAULT_CONFIG,
-           strategy: str = "DSATUR", backend: str = "golden",
-           exact_max_n: int = 16) -> SampleResult:
+           strategy: str = "DSATUR", backend: str = "golden", exact_max_n: int = 16,
+           port: str | None = None, simulator: str = "verilator") -> SampleResult:
     """Sample ``exp(-beta E)`` with ``replicas`` chains after ``burn_in`` sweeps each.
 
     Each chain gives one sample per sweep; ``ceil(samples / replicas)`` sweeps are run and the
@@ -680,7 +667,8 @@ def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in
     initial = np.zeros((replicas, ising.n), dtype=np.uint8)
     sweeps = -(-samples // replicas)
     started = time.perf_counter()
-    run = run_backend(backend, model, [(code, burn_in + sweeps)], seeds, initial, record=1)
+    run = run_backend(backend, model, [(code, burn_in + sweeps)], seeds, initial, record=1,
+                      port=port, simulator=simulator)
     wall = time.perf_counter() - started
     states = run.trajectory[burn_in:].reshape(-1, ising.n)[:samples]
     exact = empirical = kl = None

@@ -268,7 +268,7 @@ def test_anneal_finds_the_maximum_cut_of_a_small_graph():
 def test_anneal_refuses_what_does_not_fit():
     graph = random_graph(np.random.default_rng(6), 5, integer=True)
     with pytest.raises(ConfigError, match=r"^backend = 'fpga' is not known; allowed "
-                                          r"\['golden', 'rtl'\]$"):
+                                          r"\['golden', 'rtl', 'board'\]$"):
         ising.anneal(graph, sweeps=5, backend="fpga")
     with pytest.raises(ConfigError, match=r"^update_units = 6 is out of range; allowed 1\.\.5 "):
         ising.anneal(graph, sweeps=5, config=PBitConfig(update_units=6, beta_bits=16))
@@ -277,11 +277,12 @@ def test_anneal_refuses_what_does_not_fit():
 
 
 def test_rtl_backend_equals_golden():
-    """Two replicas of a 6-node problem through the cocotb runner (Verilator), gathered into a
-    PBitRun that must equal the golden one field by field."""
+    """Three replicas of a 6-node problem one after another on one simulated core (the rtl
+    backend of spinemu.Emulator, Verilator), recorded every second sweep and gathered into a
+    PBitRun that must equal the golden one field by field (LFSR states read back)."""
     graph = random_graph(np.random.default_rng(11), 6, 0.6, integer=True)
-    runs = [ising.anneal(graph, sweeps=6, steps=3, replicas=2, seed=3, backend=backend,
-                         record=1).run for backend in ("golden", "rtl")]
+    runs = [ising.anneal(graph, sweeps=8, steps=3, replicas=3, seed=3, backend=backend,
+                         record=2).run for backend in ("golden", "rtl")]
     for name in ("states", "lfsr", "energy", "best_energy", "best_state", "energies",
                  "trajectory"):
         assert (getattr(runs[0], name) == getattr(runs[1], name)).all(), name
@@ -393,3 +394,21 @@ def test_main_prints_one_line_errors(small_graph):
     assert result.output.strip().splitlines() == [
         "error: beta_end = 100 needs B = 819200, out of range; allowed B 0..65535 (beta_end "
         "0..7.99988 with beta_bits = 16, beta_frac = 7, lut_frac = 6, scale = 1)"]
+
+
+def test_board_backend_errors_are_one_line(small_graph, tmp_path):
+    """Without a port, or with a port that does not open: one line naming it, exit 2."""
+    from spinemu.cli import main
+
+    result = CliRunner().invoke(main, ["anneal", str(small_graph), "--backend", "board",
+                                       "--steps", 4, "--sweeps", 8])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: port = None with backend 'board'; the board backend takes a port (a serial "
+        "device or the virtual board's pty), the others none"]
+    missing = tmp_path / "tty"
+    result = CliRunner().invoke(main, ["sample", str(small_graph), "--beta", "0.5",
+                                       "--backend", "board", "--port", str(missing)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: port {str(missing)!r} does not open: ")
+    assert len(result.output.strip().splitlines()) == 1
