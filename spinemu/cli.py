@@ -255,7 +255,8 @@ def demo(output, vectors, seed, no_build):
     3. p-bits: Boltzmann sampling of a 10-spin problem against its exact distribution, and
        an anneal of a random Max-Cut on the golden model and on the p-bit core's RTL.
     4. The host link: the default tile on the virtual board (its board top under Verilator on
-       a pseudo-terminal), programmed, read back and run through the serial driver.
+       a pseudo-terminal), programmed, read back and run through spinemu.Emulator's board
+       backend, against its golden backend.
     5. The default tile's iCEBreaker bitstream and its report (skipped with --no-build).
     """
     from spinemu.sim.runner import available_simulators
@@ -280,27 +281,24 @@ def demo(output, vectors, seed, no_build):
 
 
 def _demo_virtual_board(vectors: int, seed: int) -> tuple[str, bool]:
+    from spinemu import Emulator
     from spinemu.gateware.fabrics import default_fabric
-    from spinemu.link.clients import TileClient
-    from spinemu.link.driver import Link, SerialTransport
-    from spinemu.sim.golden import tile_forward
     from spinemu.sim.stimulus import random_images
     from spinemu.sim.vboard import fabric_board
 
     fabric = default_fabric()
-    config = fabric.config
-    g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), config, vectors)
+    g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), fabric.config,
+                                                  vectors)
     with console.status("building the virtual board (tile + host link, UART pins, Verilator)"):
         board = fabric_board(fabric)
-    with board, Link(SerialTransport(board.port), board.regmap) as link, \
-            console.status(f"driving the virtual board on {board.port}"):
-        link.check()
-        client = TileClient(link, config)
-        client.program(g, adc_shift, gain, offset)
-        same_images = all((a == b).all() for a, b in zip(client.read_images(),
-                                                         (g, adc_shift, gain, offset), strict=True))
-        z = client.run(x)
-    expected = tile_forward(config, g, x, adc_shift, gain, offset)
+    results = {}
+    with board, console.status(f"driving the virtual board on {board.port}"):
+        for backend, port in (("golden", None), ("board", board.port)):
+            with Emulator(fabric, backend, port=port) as emulator:
+                emulator.program(g, adc_shift, gain, offset)
+                results[backend] = emulator.read_back(), emulator.vmm(x)
+    (images, expected), (board_images, z) = results["golden"], results["board"]
+    same_images = all((a == b).all() for a, b in zip(board_images, images, strict=True))
     mismatches = int((z != expected).sum())
     table = Table(title="4. the default tile on the virtual board, through the serial driver",
                   show_header=False)
