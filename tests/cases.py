@@ -1,4 +1,5 @@
-"""Seeded random tile cases shared by the golden, Amaranth and cocotb tests.
+"""Helpers shared by the tests: seeded random tile, layer and plan cases, a hypothesis strategy
+of tile formats, and the simulator check of the cocotb tests.
 
 Every case is a function of its seed only, so a failure prints the seed and config needed to
 replay it: ``random_tile_case(np.random.default_rng(seed), ...)``.
@@ -6,9 +7,13 @@ replay it: ``random_tile_case(np.random.default_rng(seed), ...)``.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
+from hypothesis import strategies as st
 
 from spinemu.config import LayerConfig, NetworkConfig, TileConfig
 from spinemu.numeric import signed_range, unsigned_range
@@ -134,3 +139,25 @@ def random_plan(rng, *, layers: int, max_features: int, max_rows: int, max_cols:
 
 def random_inputs(rng, layer: LayerConfig, batch: int) -> np.ndarray:
     return rng.integers(*layer.tile.input_range, size=(batch, layer.in_features), endpoint=True)
+
+
+@st.composite
+def tile_configs(draw, max_rows=48, max_cols=24):
+    gain_bits = draw(st.integers(1, 16))
+    cols = draw(st.integers(1, max_cols))
+    return TileConfig(
+        rows=draw(st.integers(1, max_rows)), cols=cols,
+        cell_bits=draw(st.integers(2, 12)), input_bits=draw(st.integers(1, 8)),
+        input_signed=draw(st.booleans()), adc_bits=draw(st.integers(1, 16)),
+        gain_bits=gain_bits, gain_frac=draw(st.integers(0, gain_bits - 1)),
+        offset_bits=draw(st.integers(1, 16)), out_bits=draw(st.integers(1, 32)),
+        lanes=draw(st.integers(1, cols)),
+    )
+
+
+def simulator_or_skip(simulator: str) -> str:
+    if simulator == "icarus" and not shutil.which("iverilog"):
+        if os.environ.get("CI"):
+            pytest.fail("iverilog is not installed; CI must test on Icarus too")
+        pytest.skip("iverilog not on PATH")
+    return simulator

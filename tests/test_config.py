@@ -9,7 +9,7 @@ from hypothesis import given, settings
 
 from spinemu.config import ConfigError, TileConfig
 
-from test_golden import tile_configs
+from cases import tile_configs
 
 
 @pytest.mark.parametrize("field, value, message", [

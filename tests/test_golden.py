@@ -12,48 +12,18 @@ from hypothesis import strategies as st
 
 from spinemu.config import ConfigError, TileConfig
 from spinemu.numeric import rshift_round, sat, signed_range
-from spinemu.sim.golden import CrossbarTileModel, tile_forward
+from spinemu.sim.golden import CrossbarTileModel, spec, tile_forward
 from spinemu.sim.stimulus import random_images
 
-
-@st.composite
-def tile_configs(draw, max_rows=48, max_cols=24):
-    gain_bits = draw(st.integers(1, 16))
-    cols = draw(st.integers(1, max_cols))
-    return TileConfig(
-        rows=draw(st.integers(1, max_rows)), cols=cols,
-        cell_bits=draw(st.integers(2, 12)), input_bits=draw(st.integers(1, 8)),
-        input_signed=draw(st.booleans()), adc_bits=draw(st.integers(1, 16)),
-        gain_bits=gain_bits, gain_frac=draw(st.integers(0, gain_bits - 1)),
-        offset_bits=draw(st.integers(1, 16)), out_bits=draw(st.integers(1, 32)),
-        lanes=draw(st.integers(1, cols)),
-    )
-
-
-def loop_reference(config: TileConfig, g, x, adc_shift, gain, offset) -> np.ndarray:
-    """DESIGN 3.1 written out with Python ints, one output at a time."""
-    a_lo, a_hi = signed_range(config.adc_bits)
-    z_lo, z_hi = signed_range(config.out_bits)
-    out = np.zeros((len(x), config.cols), dtype=np.int64)
-    for b in range(len(x)):
-        for c in range(config.cols):
-            acc = sum(int(x[b, r]) * int(g[r, c]) for r in range(config.rows))
-            s = int(adc_shift[c])
-            shifted = (acc + (1 << (s - 1))) // (1 << s) if s else acc
-            q = min(max(shifted, a_lo), a_hi)
-            f = config.gain_frac
-            p = q * int(gain[c])
-            scaled = (p + (1 << (f - 1))) // (1 << f) if f else p
-            out[b, c] = min(max(scaled + int(offset[c]), z_lo), z_hi)
-    return out
+from cases import tile_configs
 
 
 @settings(max_examples=150, deadline=None)
 @given(config=tile_configs(), seed=st.integers(0, 2**32 - 1), batch=st.integers(1, 4))
-def test_matches_loop_reference(config, seed, batch):
+def test_matches_the_literal_spec(config, seed, batch):
     g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), config, batch)
     got = tile_forward(config, g, x, adc_shift, gain, offset)
-    assert (got == loop_reference(config, g, x, adc_shift, gain, offset)).all()
+    assert (got == spec.tile_outputs(config, g, x, adc_shift, gain, offset)).all()
 
 
 @settings(max_examples=150, deadline=None)

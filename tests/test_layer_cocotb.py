@@ -23,8 +23,7 @@ from spinemu.numeric import clog2
 from spinemu.plan import Plan
 from spinemu.sim.network_runner import run_network
 
-from cases import random_inputs, random_plan
-from test_tile_cocotb import simulator_or_skip
+from cases import random_inputs, random_plan, simulator_or_skip
 
 RELU = [(True, False), (False, True), (True, True), (False, False)]
 

@@ -21,7 +21,7 @@ from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.runner import run_pbit
 from spinemu.sim.testbench import stream_get_timed, stream_put
 
-from test_tile_cocotb import simulator_or_skip
+from cases import simulator_or_skip
 
 
 def random_problem(seed: int, n: int, density: float, units: int | None = None):

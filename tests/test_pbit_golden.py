@@ -15,8 +15,8 @@ import pytest
 
 from spinemu.config import ConfigError, PBitConfig, Topology
 from spinemu.ising import exact_distribution, kl_divergence, state_index
-from spinemu.numeric import lfsr_sample, rshift_round, sat, signed_range, tanh_table
-from spinemu.sim.golden import pbit
+from spinemu.numeric import signed_range
+from spinemu.sim.golden import pbit, spec
 from spinemu.sim.golden.pbit import (
     PBitModel,
     dense_couplings,
@@ -90,46 +90,12 @@ def random_case(seed: int, max_n: int = 10, max_replicas: int = 3) -> Case:
 # --- The plain reference ----------------------------------------------------------------------
 
 def reference_run(case: Case):
-    """DESIGN 3.4 literally; returns (trajectory, energies, lfsr, best_energy, best_state)."""
-    config, n = case.config, case.topology.n
-    J = dense_couplings(case.topology, case.J).tolist()
-    h = [int(v) for v in case.h]
-    table = tanh_table(config.lut_bits, config.lut_frac, config.rng_bits).tolist()
-    classes = [[i for i in range(n) if case.topology.colours[i] == c]
-               for c in range(case.topology.num_colours)]
-    trajectory, energies, lfsrs, bests, best_states = [], [], [], [], []
-    for r in range(len(case.seeds)):
-        s = [int(v) for v in case.initial[r]]
-        lfsr = [int(v) for v in case.seeds[r]]
-        m = [2 * v - 1 for v in s]
-        e = (-sum(J[i][j] * m[i] * m[j] for i in range(n) for j in range(i + 1, n))
-             - sum(h[i] * m[i] for i in range(n)))
-        best, best_state = e, list(s)
-        states, es = [], []
-        for code, sweeps in case.schedule:
-            for _ in range(sweeps):
-                for members in classes:
-                    start = [2 * v - 1 for v in s]  # the states at the start of the phase
-                    for i in members:
-                        field = sum(J[i][j] * start[j] for j in range(n)) + h[i]
-                        a = sat(rshift_round(field * code, config.beta_frac), config.lut_bits)
-                        lfsr[i], sample = lfsr_sample(lfsr[i], config.rng_bits)
-                        new = 1 if table[a % (1 << config.lut_bits)] > sample else 0
-                        e -= ((2 * new - 1) - start[i]) * field
-                        s[i] = new
-                states.append(list(s))
-                es.append(e)
-                if e < best:
-                    best, best_state = e, list(s)
-        trajectory.append(states)
-        energies.append(es)
-        lfsrs.append(lfsr)
-        bests.append(best)
-        best_states.append(best_state)
-    sweeps = sum(k for _, k in case.schedule)
-    return (np.array(trajectory, dtype=np.int64).reshape(len(case.seeds), sweeps, n)
-            .transpose(1, 0, 2), np.array(energies, dtype=np.int64).reshape(-1, sweeps).T,
-            np.array(lfsrs), np.array(bests), np.array(best_states))
+    """DESIGN 3.4 literally (:func:`spinemu.sim.golden.spec.pbit_run`); returns (trajectory,
+    energies, lfsr, best_energy, best_state)."""
+    run = spec.pbit_run(case.config, case.topology, case.J, case.h, case.schedule, case.seeds,
+                        case.initial)
+    return (run.trajectory.astype(np.int64), run.energies, run.lfsr, run.best_energy,
+            run.best_state)
 
 
 def model_run(case: Case, **kwargs):

@@ -9,9 +9,6 @@ Verilator under the ``slow`` marker.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import numpy as np
 import pytest
 
@@ -20,7 +17,7 @@ from spinemu.sim.golden import tile_forward
 from spinemu.sim.runner import run_tile
 from spinemu.sim.stimulus import random_images
 
-from cases import TileCase, random_config
+from cases import TileCase, random_config, simulator_or_skip
 
 CASES = 20
 
@@ -53,14 +50,6 @@ def test_cases_span_the_parameter_space():
     assert any(c.lanes == 1 < c.cols for c in configs)
     assert any(c.lanes == c.cols > 1 for c in configs)
     assert any(1 < c.lanes < c.cols for c in configs)
-
-
-def simulator_or_skip(simulator: str) -> str:
-    if simulator == "icarus" and not shutil.which("iverilog"):
-        if os.environ.get("CI"):
-            pytest.fail("iverilog is not installed; CI must test on Icarus too")
-        pytest.skip("iverilog not on PATH")
-    return simulator
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])

@@ -41,8 +41,8 @@ How the model is fast and still exact
   their colour with wider tables, so that they do not widen everyone's. The energy at the end
   of a sweep is ``E = -(1/2) sum_i m[i] (I[i] + h[i])``, the integer the flip deltas add up to.
 
-Everything is integer arithmetic; ``tests/test_pbit_golden.py`` compares trajectories with a
-plain-Python reference of the definition above.
+Everything is integer arithmetic; ``tests/test_pbit_golden.py`` compares trajectories with the
+plain-Python definition above, :func:`spinemu.sim.golden.spec.pbit_run`.
 """
 
 from __future__ import annotations
