@@ -1,6 +1,6 @@
 """Accuracy of the mapped bundled models against weight bits and device variation, as plots.
 
-Run as ``python bench/accuracy.py [--quick] [--seeds N] [-o bench/results]``. It writes, into the
+Run as ``python -m bench.accuracy [--quick] [--seeds N] [-o bench/results]``. It writes, into the
 output folder,
 
 - ``accuracy_weight_bits.png``: held-out accuracy against weight bits 2..8;

@@ -1,6 +1,6 @@
 """Max-Cut benchmark: the golden p-bit core against dwave-samplers simulated annealing.
 
-Run as ``python bench/anneal.py [--quick] [--trials T] [--data DIR] [-o FILE.json]``. For each
+Run as ``python -m bench.anneal [--quick] [--trials T] [--data DIR] [-o FILE.json]``. For each
 G-set instance (G1, G14, G22, G43, G11) and each sweep count (1,000 and 10,000; quick: 100 and
 1,000 on G1, G11 and G22) it runs ``T`` independent trials (default 20; quick 3). Trial ``t``
 anneals 10 replicas with :func:`spinemu.ising.anneal` (default schedule, DSATUR colouring,
@@ -41,9 +41,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bench.machine import machine_info, package_version, summary
 from spinemu.ising import DEFAULT_CONFIG, anneal, colour, read_gset
-
-from machine import machine_info, package_version, summary
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "gset"

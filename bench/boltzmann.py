@@ -1,6 +1,6 @@
 """Boltzmann sampling accuracy of the golden p-bit core against rng_bits and lut_bits.
 
-Run as ``python bench/boltzmann.py [--quick] [-o bench/results/boltzmann.json]``. For random
+Run as ``python -m bench.boltzmann [--quick] [-o bench/results/boltzmann.json]``. For random
 problems of 10 p-bits (couplings and biases in -7..7, edge density 0.6) it samples exp(-beta E)
 at beta = 0.15 with 2,000 replicas (50 sweeps of burn-in, then 500 sweeps, one sample per sweep
 per replica: 10**6 samples) and reports ``KL(sampled || exact)`` against the distribution

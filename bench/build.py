@@ -1,6 +1,6 @@
 """Place-and-route figures: build time, resources and Fmax of board builds, tiles and p-bit cores.
 
-Run ``python bench/build.py [--quick] [--sections boards tiles pbit] [--keep DIR] [-o FILE]``.
+Run ``python -m bench.build [--quick] [--sections boards tiles pbit] [--keep DIR] [-o FILE]``.
 Every design goes through the board flow, :func:`spinemu.gateware.build.build` (yosys, the fit
 check, nextpnr, the packer), as a core on the host link (:class:`~spinemu.gateware.core.LinkCore`
 with its UART at :data:`~spinemu.gateware.fabrics.BAUD` on the board clock), one build at a time.
@@ -50,9 +50,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench.machine import machine_info, package_version
 from spinemu.boards import BOARDS, get_board
-
-from machine import machine_info, package_version
 
 REPO = Path(__file__).resolve().parent.parent
 GSET = REPO.parent / "shared" / "data" / "gset"

@@ -1,6 +1,6 @@
 """Mapper benchmark: golden throughput of the mapped bundled networks, and their RTL cycles.
 
-Run as ``python bench/mapper.py [--quick] [-o bench/results/mapper.json]``. For each bundled model
+Run as ``python -m bench.mapper [--quick] [-o bench/results/mapper.json]``. For each bundled model
 (``digits``, ``digits32``) it maps the model with the default :class:`MapSettings` (128x128
 tiles, 4-bit weights and inputs, 8-bit ADC, ideal device), then times the golden
 :class:`~spinemu.sim.golden.network.NetworkModel` on the held-out inputs' codes:
@@ -30,10 +30,9 @@ from rich.progress import Progress
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
+from bench.machine import machine_info, summary
 from spinemu.mapper import map_model
 from spinemu.models import BUNDLED, load_dataset
-
-from machine import machine_info, summary
 
 REPO = Path(__file__).resolve().parent.parent
 SINGLE_CALLS = 100

@@ -1,6 +1,6 @@
 """p-bit core RTL throughput: updates per clock on G1 and cocotb wall time for G14.
 
-Run ``python bench/pbit_rtl.py [--units ...] [--measure ...] [--gset DIR] [-o FILE.json]``.
+Run ``python -m bench.pbit_rtl [--units ...] [--measure ...] [--gset DIR] [-o FILE.json]``.
 For G1 (800 p-bits, 19176 edges) it reports the clocks per sweep of the p-bit core and the
 updates per clock for each of ``--units`` (default U = N = 800, 64 and 8) from
 :func:`cycles_per_sweep` (the tests check that formula against simulation clock for clock), and
@@ -22,13 +22,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.machine import machine_info
 from spinemu.config import PBitConfig
 from spinemu.hdl.pbit import cycles_per_sweep
 from spinemu.ising import colour, quantize, read_gset
 from spinemu.sim.golden.pbit import PBitModel, replica_seeds
 from spinemu.sim.runner import run_pbit
-
-from machine import machine_info
 
 REPO = Path(__file__).resolve().parents[1]
 

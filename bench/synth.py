@@ -1,6 +1,6 @@
 """Synthesis figures of square crossbar tiles for iCE40 UP5K and ECP5 LFE5U-25F.
 
-Run ``python bench/synth.py [--sizes 16 32 64 128 256] [-o bench/results/synth.json]``: yosys
+Run ``python -m bench.synth [--sizes 16 32 64 128 256] [-o bench/results/synth.json]``: yosys
 (yowasp) synthesises each tile (default widths, 8 lanes) for both targets; the table shows
 resource use against each device's capacity and the JSON keeps every report, with the wall time
 of each synthesis.
@@ -15,10 +15,9 @@ from pathlib import Path
 
 from rich.progress import track
 
+from bench.machine import machine_info
 from spinemu.config import TileConfig
 from spinemu.gateware.synth import format_reports, synthesize
-
-from machine import machine_info
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Crossbar tile benchmark: golden-model throughput against BLAS, RTL simulation speed.
 
-Run as ``python bench/tile.py [--quick] [-o bench/results/tile.json]``. One run measures
+Run as ``python -m bench.tile [--quick] [-o bench/results/tile.json]``. One run measures
 
 1. the MAC/s of :class:`spinemu.sim.golden.CrossbarTileModel` on square tiles with a batch of 64
    vectors, for the default widths and a wide config, as a ratio to a float32 numpy matmul of the
@@ -31,13 +31,12 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from bench.machine import machine_info, summary
 from spinemu.config import TileConfig
 from spinemu.hdl.tile import CrossbarTile
 from spinemu.numeric import signed_range
 from spinemu.sim.golden import CrossbarTileModel, tile_forward
 from spinemu.sim.runner import SIMULATORS, available_simulators, run_tile
-
-from machine import machine_info, summary
 
 BATCH = 64
 TARGET_RATIO = 0.25

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import io
 import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +16,6 @@ from spinemu.cli import main
 from spinemu.cli_map import map_command
 from spinemu.mapper import DeviceModel, Mapping, MapSettings, map_model
 from spinemu.models import load_dataset
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 def run(*args):
@@ -111,17 +107,12 @@ def test_user_data_file(tmp_path):
 
 # --- Benches --------------------------------------------------------------------------------
 
-def load_bench(name: str, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))  # the benches share bench/machine.py
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+def load_bench(name: str):
+    return importlib.import_module(f"bench.{name}")
 
 
 def test_accuracy_bench_plots_and_json(tmp_path, monkeypatch):
-    bench = load_bench("accuracy", monkeypatch)
+    bench = load_bench("accuracy")
     console = Console(file=io.StringIO())
     document = bench.run(["digits"], (2, 4), (0.0, 0.2), 2, tmp_path, console)
     for name in document["plots"]:
@@ -137,7 +128,7 @@ def test_accuracy_bench_plots_and_json(tmp_path, monkeypatch):
 
 
 def test_mapper_bench_entry(monkeypatch):
-    bench = load_bench("mapper", monkeypatch)
+    bench = load_bench("mapper")
     entry = bench.bench_model("digits", 1, 0)
     assert [layer["in_features"] for layer in entry["layers"]] == [64, 64]
     for threads in ("default", "1"):
@@ -148,7 +139,7 @@ def test_mapper_bench_entry(monkeypatch):
 
 
 def test_anneal_bench_trial_statistics_and_plot(tmp_path, monkeypatch):
-    bench = load_bench("anneal", monkeypatch)
+    bench = load_bench("anneal")
     rng = np.random.default_rng(5)
     cuts = rng.integers(550, 565, size=(7, 10)).astype(float)
     stats = bench.trial_statistics(cuts, 564)
