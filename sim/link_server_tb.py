@@ -4,7 +4,8 @@ pseudo-terminal until told to stop (:class:`~spinemu.sim.link_server.LinkServer`
 Bytes a client writes to the pty go into the core's ``i`` stream, bytes from its ``o`` stream
 go back to the pty: the host driver on the pty (:class:`~spinemu.link.driver.SerialTransport`)
 cannot tell the simulation from a board but by speed. The simulation advances
-:data:`STEP` clocks between looks at the pty; when neither side has had a byte for
+:data:`STEP` clocks between looks at the pty while bytes flow, up to :data:`MAX_STEP` while
+none do; when neither side has had a byte for
 :data:`QUIET_SECONDS` of host time it also sleeps a millisecond per look, so an idle server
 costs little CPU (an anneal in progress is polled by its host, so it is never quiet).
 
@@ -27,8 +28,10 @@ from cocotb.triggers import ClockCycles
 from .cocotb_bench import Span, load_stimulus, save_result, start
 from .cocotb_streams import StreamSink, StreamSource
 
-#: Clocks simulated between two looks at the pty.
+#: Clocks simulated between two looks at the pty while bytes flow; the gap doubles up to
+#: :data:`MAX_STEP` while none do (a long anneal or inference costs few looks).
 STEP = 32
+MAX_STEP = 1024
 #: Host seconds without a byte after which the server sleeps between looks.
 QUIET_SECONDS = 0.5
 #: Looks between two checks that the parent process still runs.
@@ -64,7 +67,7 @@ async def serve(dut):
     os.set_blocking(master, False)
     port_file.write_text(os.ttyname(slave))
     span, bytes_in, sent, outgoing = Span(), 0, 0, b""
-    last_byte, looks = time.monotonic(), 0
+    last_byte, looks, step = time.monotonic(), 0, STEP
     try:
         while not stop_file.exists():
             looks += 1
@@ -83,10 +86,12 @@ async def serve(dut):
                 except BlockingIOError:
                     pass
             if incoming or outgoing:
-                last_byte = time.monotonic()
-            elif time.monotonic() - last_byte > QUIET_SECONDS:
-                time.sleep(0.001)
-            await ClockCycles(dut.clk, STEP)
+                last_byte, step = time.monotonic(), STEP
+            else:
+                step = min(2 * step, MAX_STEP)
+                if time.monotonic() - last_byte > QUIET_SECONDS:
+                    time.sleep(0.001)
+            await ClockCycles(dut.clk, step)
     finally:
         os.close(master)
         os.close(slave)
