@@ -42,15 +42,15 @@ from spinemu.gateware.fabrics import CompositeFabric, NetworkFabric, TileFabric
 from spinemu.gateware.pbit_fabric import PBitFabric
 from spinemu.hdl.layer import network_writes
 from spinemu.hdl.pbit import DEFAULT_SCHEDULE_DEPTH
+from spinemu.ising import BACKENDS
 from spinemu.link.clients import NetworkClient, TileClient
-from spinemu.link.pbit_client import ChainRun, PBitClient, check_anneal
+from spinemu.link.pbit_client import ChainRun, PBitClient, check_anneal, check_program
 from spinemu.plan import Plan
 from spinemu.sim.golden.network import NetworkModel
 from spinemu.sim.golden.pbit import (
     PBitModel,
     PBitRun,
     check_schedule,
-    check_states,
     dense_couplings,
     energy,
 )
@@ -58,7 +58,6 @@ from spinemu.sim.golden.tile import CrossbarTileModel
 
 __all__ = ["BACKENDS", "Emulator", "EmulatorError", "run_replicas"]
 
-BACKENDS = ("golden", "rtl", "board")
 #: What ``fabric`` may be (for messages).
 FABRIC_KINDS = ("TileConfig", "TileFabric", "Plan", "NetworkFabric", "PBitFabric",
                 "(PBitConfig, Topology)", "CompositeFabric")
@@ -108,15 +107,14 @@ class GoldenNetwork:
     :class:`~spinemu.link.clients.NetworkClient`'s methods."""
 
     def __init__(self, config):
-        self.config, self._model, self._images = config, None, None
+        self.config, self._model = config, None
 
     def program(self, images) -> None:
         self._model = NetworkModel(self.config, list(images))
-        self._images = list(images)
 
     def read_writes(self) -> list[tuple[int, int]]:
-        _programmed(self._model)
-        return network_writes(self.config, self._images)
+        layers = _programmed(self._model).layers
+        return network_writes(self.config, [layer.images for layer in layers])
 
     def run(self, x) -> np.ndarray:
         return _programmed(self._model)(self.config.check_inputs(x))
@@ -133,20 +131,15 @@ class GoldenPBit:
         self._lfsr = self._state = None
 
     def program(self, J_edges, h, seeds, initial_state=None) -> None:
-        n = self.topology.n
-        model = PBitModel(self.config, self.topology, J_edges, h)
-        state = check_states("initial_state", np.zeros((1, n), np.uint8) if initial_state is None
-                             else np.asarray(initial_state).reshape(1, -1), (1, n))[0]
-        # the images the core would take, checked as the client checks them
-        PBitFabric.images(self.config, self.topology, model.J, model.h, seeds, state)
-        self._model, self._state = model, state
+        self._model, self._state, _ = check_program(self.config, self.topology, J_edges, h,
+                                                    seeds, initial_state)
         self._lfsr = np.asarray(seeds, np.uint32).copy()
 
     def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         m = _programmed(self._model)
         return m.J.astype(np.int64), m.h.astype(np.int64), self._lfsr.copy(), self._state.copy()
 
-    def anneal(self, schedule, record_every: int = 0, **_) -> ChainRun:
+    def anneal(self, schedule, record_every: int = 0) -> ChainRun:
         model = _programmed(self._model)
         steps = check_anneal(self.config, schedule, self.schedule_depth, record_every)
         start = int(energy(dense_couplings(self.topology, model.J), model.h, self._state))
@@ -253,9 +246,7 @@ class Emulator:
         self.close()
 
     def _session(self, part: Part):
-        """The golden model or the client that runs ``part``."""
-        if self.closed:
-            raise EmulatorError("the emulator is closed")
+        """The golden model or the client that runs ``part`` (an open emulator's)."""
         fabric, prefix = part.fabric, f"{part.name}_" if part.name else ""
         if self._link is None:
             kinds = {TileFabric: GoldenTile, NetworkFabric: GoldenNetwork}

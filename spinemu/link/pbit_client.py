@@ -28,7 +28,7 @@ from spinemu.sim.golden.pbit import (
 from .driver import Link
 from .protocol import MAX_PAYLOAD, FrameError, LinkError, Status
 
-__all__ = ["ChainRun", "PBitClient", "check_anneal"]
+__all__ = ["ChainRun", "PBitClient", "check_anneal", "check_program"]
 
 #: Largest ``record_every`` (a 16-bit field of the ``run`` word).
 MAX_RECORD_EVERY = (1 << 16) - 1
@@ -49,6 +49,20 @@ def check_anneal(config: PBitConfig, schedule, schedule_depth: int,
     if sweeps > MAX_SWEEPS:
         raise ConfigError(f"the schedule has {sweeps} sweeps; allowed at most {MAX_SWEEPS}")
     return steps
+
+
+def check_program(config: PBitConfig, topology: Topology, J_edges, h, seeds,
+                  initial_state=None) -> tuple[PBitModel, np.ndarray, dict[str, list]]:
+    """``(model, state, region values)`` of a p-bit core's program, checked as the golden model
+    and the fabric check them (:class:`~spinemu.config.ConfigError`): couplings ``J_edges[E]``,
+    biases ``h[n]``, LFSR seeds ``seeds[n]`` (1..2**32-1), the initial state (0/1, zeros when
+    omitted)."""
+    n = topology.n
+    model = PBitModel(config, topology, J_edges, h)
+    state = check_states("initial_state", np.zeros((1, n), np.uint8) if initial_state is None
+                         else np.asarray(initial_state).reshape(1, -1), (1, n))[0]
+    images = PBitFabric.images(config, topology, model.J, model.h, seeds, state)
+    return model, state, images
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,11 +179,8 @@ class PBitClient:
         """Write couplings ``J_edges[E]``, biases ``h[n]``, LFSR seeds ``seeds[n]`` (1..2**32-1)
         and the initial state (0/1, zeros when omitted); checked as the golden model checks
         them (:class:`~spinemu.config.ConfigError`)."""
-        n = self._topology.n
-        model = PBitModel(self._config, self._topology, J_edges, h)
-        state = check_states("initial_state", np.zeros((1, n), np.uint8) if initial_state is None
-                             else np.asarray(initial_state).reshape(1, -1), (1, n))[0]
-        images = PBitFabric.images(self._config, self._topology, model.J, model.h, seeds, state)
+        model, state, images = check_program(self._config, self._topology, J_edges, h, seeds,
+                                             initial_state)
         for name, values in images.items():
             self._link.write(self._prefix + name, values)
         self._problem, self._state = (model.J, model.h), state
