@@ -67,6 +67,8 @@ class Board:
         Board name for ``openFPGALoader -b``.
     cable : str
         The programming cable openFPGALoader drives for that board, for error messages.
+    nextpnr_options : tuple of str
+        Extra nextpnr arguments for this board's builds (default none).
     """
 
     name: str
@@ -77,6 +79,7 @@ class Board:
     clock_hz: int
     loader_board: str
     cable: str
+    nextpnr_options: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.family not in FAMILIES:

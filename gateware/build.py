@@ -150,7 +150,8 @@ def build(board_name: str, core_factory: CoreFactory, out_dir, *, synth_only: bo
     plan = board.platform().build(
         BoardTop(core_factory), name=DESIGN, do_build=False,
         script_after_synth=f"tee -q -o {_STAT} stat -json",
-        nextpnr_opts=f"--report {_PNR_REPORT} --timing-allow-fail",
+        nextpnr_opts=" ".join(("--report", _PNR_REPORT, "--timing-allow-fail",
+                               *board.nextpnr_options)),
     )
     plan.extract(out)
     commands = json.loads(plan.files[f"build_{DESIGN}.json"])["commands"]

@@ -85,14 +85,14 @@ def cycles_per_sweep(topology: Topology, units: int) -> int:
     """Clock cycles of one sweep of a core with ``units`` update units, not counting the one
     a recorded state adds.
 
-    Per colour: one clock to start the units, then the longest unit segment plus 4 clocks of
+    Per colour: one clock to start the units, then the longest unit segment plus 6 clocks of
     pipeline (1 clock if no unit has a p-bit of that colour); plus 2 per sweep.
     """
     programs = unit_programs(topology, units)
     total = 2
     for c in range(topology.num_colours):
         longest = max(end - start for start, end in (p.segments[c] for p in programs))
-        total += 1 + (longest + 4 if longest else 1)
+        total += 1 + (longest + 6 if longest else 1)
     return total
 
 
@@ -330,9 +330,10 @@ class PBitCore(wiring.Component):
     neighbour (reading that neighbour's state bit from the state register), so a p-bit
     of degree d takes ``max(d, 1)`` clocks; at its last step the field ``I`` goes through
     ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, the shared tanh ROM and a one-clock
-    LFSR leap of ``rng_bits`` steps, and the state, LFSR and energy are written back 3 clocks
-    later. A colour phase ends when every unit has drained (its steps + 4 clocks), so a sweep
-    takes about ``sum over colours c of (max over units u of steps(u, c) + 5)`` clocks
+    LFSR leap of ``rng_bits`` steps, and the state and LFSR are written back 5 clocks after
+    the step is fetched (the energy change one clock later). A colour phase ends when every
+    unit has drained (its steps + 6 clocks), so a sweep takes about
+    ``sum over colours c of (max over units u of steps(u, c) + 7)`` clocks
     (exactly :meth:`cycles_per_sweep`) for N updates: about ``U / mean degree`` updates per
     clock when the colours are large against U, and never more than one per unit per clock.
     Colours and units never change the results: each p-bit owns its LFSR and updates in the
@@ -566,12 +567,12 @@ class PBitCore(wiring.Component):
 
     def _unit(self, m, u, program, state, beta, colour, phase_go, lut, w_coupling, w_value,
               w_end, w_node_busy, w_node, w_home, read_back):
-        """One update unit: program ROM, coupling/bias/LFSR memories, a 3-stage pipeline.
+        """One update unit: program ROM, coupling/bias/LFSR memories, a 5-clock pipeline.
 
-        Returns ``(idle, delta, words)``: the unit has nothing in flight, this clock's energy
-        change of the p-bit it writes back, and the words its coupling, bias and LFSR memories
-        read at ``read_back.slot`` (by :class:`ReadBack` member name), their read ports lent
-        while ``read_back.busy`` (the core is idle then).
+        Returns ``(idle, delta, words)``: the unit has nothing in flight, the energy change of
+        the p-bit it wrote back the clock before (registered), and the words its coupling, bias
+        and LFSR memories read at ``read_back.slot`` (by :class:`ReadBack` member name), their
+        read ports lent while ``read_back.busy`` (the core is idle then).
         """
         cfg = self._config
         steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
@@ -622,45 +623,55 @@ class PBitCore(wiring.Component):
         with m.If(issue):
             m.d.sync += pc.eq(pc + 1)
 
-        # Stage A: add +-J of one neighbour; at the p-bit's last step read its bias and LFSR.
-        field = signed(self.field_bits)
-        a_valid, acc = Signal(), Signal(field)
+        # Stage A (2 clocks): A1 selects the neighbour's state bit (with the program word the
+        # ROM gives) and registers it with J; A2 adds +-J. Selecting and adding in one clock
+        # put a block-RAM output, the neighbour multiplexer and the adder on one path.
         step = step_rd.data
+        a1_valid = Signal()
+        a2_valid, a2_up, a2_j = Signal(), Signal(), Signal(signed(cfg.coupling_bits))
+        a2_step = Signal.like(step)
         # A shift (one multiplexer tree) rather than an ``Array`` (a decoder per neighbour):
         # a unit's neighbours can be most of the graph, and the decoders cost 5-10x the LUTs.
         neighbour_up = Cat(state[j] for j in neighbours).bit_select(step.neighbour, 1)
-        term = Mux(step.has_neighbour, Mux(neighbour_up, j_rd.data, -j_rd.data), 0)
-        partial = Mux(step.first, 0, acc) + term
-        m.d.sync += a_valid.eq(issue)
-        with m.If(a_valid):
+        m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid)]
+        with m.If(a1_valid):
+            m.d.sync += [a2_up.eq(neighbour_up), a2_j.eq(j_rd.data), a2_step.eq(step)]
+        field = signed(self.field_bits)
+        acc = Signal(field)
+        term = Mux(a2_step.has_neighbour, Mux(a2_up, a2_j, -a2_j), 0)
+        partial = Mux(a2_step.first, 0, acc) + term
+        with m.If(a2_valid):
             m.d.sync += acc.eq(partial)
-        local = Mux(reading, read_back.slot, step.local)
+        local = Mux(reading, read_back.slot, a2_step.local)
         m.d.comb += [h_rd.addr.eq(local), r_rd.addr.eq(local)]
 
-        # Stage B: I = sum + h; a = sat(rshift_round(I * B, beta_frac), lut_bits); leap.
-        b_valid, b_partial = Signal(), Signal(field)
-        b_local = Signal.like(step.local)
-        m.d.sync += b_valid.eq(a_valid & step.last)
-        with m.If(a_valid):
-            m.d.sync += [b_partial.eq(partial), b_local.eq(step.local)]
-        local_field = Signal(field)
-        m.d.comb += local_field.eq(b_partial + h_rd.data)
-        argument = sat(rshift_round(local_field * beta, cfg.beta_frac), cfg.lut_bits)
+        # Stage B (2 clocks): B1 registers I = sum + h and the LFSR leap; B2 computes
+        # a = sat(rshift_round(I * B, beta_frac), lut_bits), the tanh ROM's address.
+        b1_valid, b1_partial = Signal(), Signal(field)
+        b1_local = Signal.like(step.local)
+        m.d.sync += b1_valid.eq(a2_valid & a2_step.last)
+        with m.If(a2_valid):
+            m.d.sync += [b1_partial.eq(partial), b1_local.eq(a2_step.local)]
+        b2_valid, b2_field = Signal(), Signal(field)
+        b2_local = Signal.like(b1_local)
+        b2_lfsr = Signal(LFSR_BITS)
+        m.d.sync += b2_valid.eq(b1_valid)
+        with m.If(b1_valid):  # (a load enable: the simulator then skips the leap when idle)
+            m.d.sync += [b2_field.eq(b1_partial + h_rd.data), b2_local.eq(b1_local),
+                         b2_lfsr.eq(leap(r_rd.data, cfg.rng_bits))]
+        argument = sat(rshift_round(b2_field * beta, cfg.beta_frac), cfg.lut_bits)
         m.d.comb += lut_rd.addr.eq(argument[: cfg.lut_bits])
-        leaped = Signal(LFSR_BITS)
-        m.d.comb += leaped.eq(leap(r_rd.data, cfg.rng_bits))
 
-        # Stage C: s = T[a] > r; write back state, LFSR and the energy change.
+        # Stage C: s = T[a] > r; write back state and LFSR; register the energy change.
         c_valid, c_field = Signal(), Signal(field)
-        c_local = Signal.like(b_local)
-        c_lfsr, c_sample = Signal(LFSR_BITS), Signal(signed(cfg.rng_bits))
-        m.d.sync += c_valid.eq(b_valid)
-        with m.If(b_valid):   # (a load enable: the simulator then skips the leap when idle)
-            m.d.sync += [c_field.eq(local_field), c_local.eq(b_local), c_lfsr.eq(leaped),
-                         c_sample.eq(leaped[: cfg.rng_bits].as_signed())]
+        c_local = Signal.like(b2_local)
+        c_lfsr = Signal(LFSR_BITS)
+        m.d.sync += c_valid.eq(b2_valid)
+        with m.If(b2_valid):
+            m.d.sync += [c_field.eq(b2_field), c_local.eq(b2_local), c_lfsr.eq(b2_lfsr)]
         up = Signal()
         was_up = Cat(state[i] for i in program.nodes).bit_select(c_local, 1)
-        m.d.comb += up.eq(lut_rd.data > c_sample)
+        m.d.comb += up.eq(lut_rd.data > c_lfsr[: cfg.rng_bits].as_signed())
         for slot, i in enumerate(program.nodes):
             with m.If(c_valid & (c_local == slot)):
                 m.d.sync += state[i].eq(up)
@@ -670,9 +681,13 @@ class PBitCore(wiring.Component):
             r_wr.data.eq(Mux(w_node_busy, seed | (seed == 0), c_lfsr)),
             r_wr.en.eq(c_valid | (w_node_busy & (w_home.unit == u))),
         ]
+        # The change is registered: the core adds it to the energy a clock later, which the
+        # anneal controller reads no earlier than two clocks after the last write-back.
         delta = Signal(signed(self.field_bits + 2))
+        m.d.sync += delta.eq(0)
         with m.If(c_valid & (up != was_up)):
-            m.d.comb += delta.eq(Mux(up, -2 * c_field, 2 * c_field))
+            m.d.sync += delta.eq(Mux(up, -2 * c_field, 2 * c_field))
         idle = Signal()
-        m.d.comb += idle.eq((pc == end) & ~a_valid & ~b_valid & ~c_valid)
+        m.d.comb += idle.eq((pc == end) & ~Cat(a1_valid, a2_valid, b1_valid, b2_valid,
+                                               c_valid).any())
         return idle, delta, {"couplings": j_rd.data, "biases": h_rd.data, "lfsrs": r_rd.data}
