@@ -19,16 +19,9 @@ from collections.abc import Callable
 import cocotb
 from cocotb.triggers import Event, FallingEdge, ReadOnly, RisingEdge
 
+from spinemu.link.regmap import pack_fields  # re-exported: the benches pack payloads with it
+
 __all__ = ["StreamSource", "StreamSink", "pack_fields"]
-
-
-def pack_fields(values: list[int], widths: list[int]) -> int:
-    """Pack integers (two's complement, least significant field first) into one bit vector."""
-    word, offset = 0, 0
-    for value, width in zip(values, widths, strict=True):
-        word |= (int(value) & ((1 << width) - 1)) << offset
-        offset += width
-    return word
 
 
 class StreamSource:

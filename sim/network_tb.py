@@ -16,11 +16,11 @@ import cocotb
 import numpy as np
 
 from spinemu.config import NetworkConfig
-from spinemu.hdl.layer import WriteMap, network_writes
+from spinemu.hdl.writes import WriteMap, network_writes
+from spinemu.images import LayerImages
 from spinemu.plan import Plan
 from spinemu.sim.cocotb_bench import Span, check_equal, load_stimulus, save_result, start
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
-from spinemu.sim.golden.network import LayerImages
 from spinemu.sim.testbench import random_pause
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from spinemu.config import ConfigError, NetworkConfig
-from spinemu.sim.golden.network import LayerImages, NetworkModel
+from spinemu.images import LayerImages
+from spinemu.sim.golden.network import NetworkModel
 
 __all__ = ["Plan"]
 

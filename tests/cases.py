@@ -16,9 +16,9 @@ import pytest
 from hypothesis import strategies as st
 
 from spinemu.config import LayerConfig, NetworkConfig, TileConfig
+from spinemu.images import LayerImages
 from spinemu.numeric import signed_range, unsigned_range
 from spinemu.plan import Plan
-from spinemu.sim.golden.network import LayerImages
 from spinemu.sim.stimulus import random_images
 
 

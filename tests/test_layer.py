@@ -1,28 +1,31 @@
 # amaranth: UnusedElaboratable=no
-"""TiledLayer and Network in amaranth.sim against the golden model (DESIGN.md 3.2): random
-configs and images over full ranges, images baked in or written at run time, random stalls,
-measured cycles per vector and latency, the write address map."""
+"""TiledLayer, its row banks and column sums, and Network in amaranth.sim against the golden
+model (DESIGN.md 3.2): random configs and images over full ranges, images baked in or written at
+run time, random stalls, measured cycles per vector and latency, writes to nothing."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from amaranth.hdl import Const
+from amaranth.hdl import ClockDomain, Const, Module
 from amaranth.sim import Simulator
 
 from spinemu.config import ConfigError, LayerConfig, NetworkConfig, TileConfig
 from spinemu.hdl.layer import (
     MAX_IN_FLIGHT,
+    REPLAY_WAIT,
+    ColumnMerge,
+    ColumnSum,
     Network,
+    RowBanks,
     TiledLayer,
-    WriteKind,
-    WriteMap,
-    layer_writes,
-    network_writes,
-    periphery_layout,
 )
+from spinemu.hdl.periphery import periphery_layout
+from spinemu.hdl.writes import WriteKind, WriteMap, layer_writes, network_writes
+from spinemu.images import LayerImages
+from spinemu.numeric import signed_range
 from spinemu.plan import Plan
-from spinemu.sim.golden.network import LayerImages, LayerModel
+from spinemu.sim.golden.network import LayerModel
 from spinemu.sim.testbench import random_pause, stream_get, stream_get_timed, stream_put
 
 from cases import random_inputs, random_layer_images, random_plan
@@ -156,18 +159,11 @@ def test_blocked_output_holds_every_vector():
     assert (np.array(got).reshape(expected.shape) == expected).all()
 
 
-def small_layer() -> tuple[LayerConfig, LayerImages]:
-    """3 x 2 tiles (6 of the 8 tile addresses), padded rows and columns."""
-    tile = TileConfig(rows=3, cols=2, lanes=2, cell_bits=4, input_bits=3, adc_bits=6, out_bits=7)
-    layer = LayerConfig(7, 3, tile, act_bits=5, mult_bits=6, bias_bits=8)
-    return layer, random_layer_images(np.random.default_rng(11), layer)
-
-
-def test_writes_to_nothing_are_taken_and_ignored():
+def test_writes_to_nothing_are_taken_and_ignored(small_layer):
     """Kind 3, a tile past the grid, word, column and output addresses past their ends, a
     periphery write naming a tile, a shift above max_shift: each is taken (the stream does not
     hang) and changes nothing."""
-    layer, images = small_layer()
+    layer, images = small_layer
     wmap = WriteMap.of([layer])
     assert (layer.row_tiles, layer.col_tiles, wmap.tile_bits) == (3, 2, 3)
     periphery = periphery_layout(layer)
@@ -190,8 +186,8 @@ def test_writes_to_nothing_are_taken_and_ignored():
     assert (got == LayerModel(layer, images)(x)).all()
 
 
-def test_network_write_to_no_layer_is_ignored():
-    layer, images = small_layer()
+def test_network_write_to_no_layer_is_ignored(small_layer):
+    layer, images = small_layer
     second = LayerConfig(3, 2, TileConfig(rows=2, cols=2, lanes=1, input_bits=5), act_bits=4)
     third = LayerConfig(2, 3, TileConfig(rows=2, cols=3, lanes=2, input_bits=4), relu=False)
     config = NetworkConfig((layer, second, third))
@@ -211,8 +207,8 @@ def test_network_write_to_no_layer_is_ignored():
         network_writes(config, plan.images[:1])
 
 
-def test_writes_wait_while_a_vector_is_in_flight():
-    layer, images = small_layer()
+def test_writes_wait_while_a_vector_is_in_flight(small_layer):
+    layer, images = small_layer
     dut = TiledLayer(layer, images)
     log = []
 
@@ -237,20 +233,8 @@ def test_writes_wait_while_a_vector_is_in_flight():
     assert sum(out for *_, out in log) == layer.out_features
 
 
-def test_write_map_fields():
-    layer, images = small_layer()
-    wmap = WriteMap.of([layer])
-    assert wmap.address(0, WriteKind.COLUMNS, 5, 1) == 1 | 5 << wmap.local_bits | 1 << (
-        wmap.local_bits + wmap.tile_bits)
-    writes = layer_writes(layer, images)
-    t = layer.tile
-    tiles = layer.row_tiles * layer.col_tiles
-    assert len(writes) == tiles * (t.rows * t.groups + t.cols) + layer.out_features
-    assert all(a < 1 << wmap.addr_bits and d < 1 << wmap.data_bits for a, d in writes)
-
-
-def test_bad_arguments_are_refused():
-    layer, images = small_layer()
+def test_bad_arguments_are_refused(small_layer):
+    layer, images = small_layer
     with pytest.raises(TypeError, match=r"^layer must be a LayerConfig, not dict$"):
         TiledLayer({"in_features": 3})
     with pytest.raises(TypeError, match=r"^config must be a NetworkConfig, not LayerConfig$"):
@@ -262,3 +246,137 @@ def test_bad_arguments_are_refused():
         TiledLayer(layer, bad)
     with pytest.raises(ConfigError, match=r"^2 layer images for 1 layers$"):
         Network(NetworkConfig((layer,)), [images, images])
+
+
+# --- Sub-components ---------------------------------------------------------------------------
+
+def run(dut, *benches):
+    """Simulate ``dut`` (combinational ones too: the wrapper holds the clock domain)."""
+    m = Module()
+    m.domains.sync = ClockDomain()
+    m.submodules.dut = dut
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    for bench in benches:
+        sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("rows, in_features, stall", [(3, 7, 0.0), (3, 7, 0.4), (1, 5, 0.0),
+                                                     (4, 4, 0.3), (2, 9, 0.2)])
+def test_row_banks_replay_each_vector_row_by_row(rows, in_features, stall):
+    """RowBanks: a tile model that waits, takes R rows and computes for a while gets row t of
+    every bank in R consecutive cycles (zero past In), REPLAY_WAIT cycles later than it could
+    take them, when it asks for a vector that has landed; ``start`` marks each vector's first
+    code; ``room`` low holds it."""
+    tile = TileConfig(rows=rows, cols=2, lanes=1, input_bits=5, input_signed=True)
+    layer = LayerConfig(in_features, 2, tile)
+    rng = np.random.default_rng(rows * in_features)
+    x = random_inputs(rng, layer, 5)
+    dut = RowBanks(layer)
+    pause = random_pause(rng, stall) if stall else None
+    rows_got, waits, starts, held = [], [], [], []
+
+    async def drive(ctx):
+        ctx.set(dut.x.valid, 1)
+        for _ in range(4):  # no room: the first code waits
+            _, _, ready = await ctx.tick().sample(dut.x.ready)
+            held.append(ready)
+        ctx.set(dut.room, 1)
+        await stream_put(ctx, dut.x, x.reshape(-1).tolist(), pause)
+
+    async def count_starts(ctx):
+        async for _, _, start in ctx.tick().sample(dut.start):
+            starts.append(start)
+
+    async def tiles(ctx):
+        for _ in range(len(x)):
+            await ctx.tick().repeat(4 * in_features + 8)  # long enough for the vector to land
+            ctx.set(dut.tiles_ready, 1)
+            wait = 0
+            while True:
+                _, _, valid, payload = await ctx.tick().sample(dut.rows.valid, dut.rows.payload)
+                wait += 1
+                if valid:
+                    break
+            waits.append(wait)
+            got = [list(payload)]
+            for _ in range(rows - 1):
+                _, _, valid, payload = await ctx.tick().sample(dut.rows.valid, dut.rows.payload)
+                assert valid
+                got.append(list(payload))
+            ctx.set(dut.tiles_ready, 0)   # the tiles compute
+            rows_got.append(got)
+            await ctx.tick().repeat(int(rng.integers(1, 12)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(drive)
+    sim.add_testbench(count_starts, background=True)
+    sim.add_testbench(tiles)
+    sim.run()
+    padded = np.zeros((len(x), layer.row_tiles * rows), np.int64)
+    padded[:, :in_features] = x
+    expected = padded.reshape(len(x), layer.row_tiles, rows).transpose(0, 2, 1)
+    assert (np.array(rows_got) == expected).all()
+    # A tile fed directly would take its first code on the first clock edge after asking.
+    assert waits == [1 + REPLAY_WAIT] * len(x)
+    assert sum(starts) == len(x) and held == [0] * 4
+
+
+@pytest.mark.parametrize("row_tiles, kept, stall", [(1, 4, 0.0), (3, 4, 0.3), (4, 2, 0.0),
+                                                    (5, 1, 0.4), (2, 3, 0.2)])
+def test_column_sum_adds_row_tiles_and_drops_padding(row_tiles, kept, stall):
+    """ColumnSum: the exact sum of P row-tiles' outputs over the full Z-bit range, columns past
+    ``kept`` dropped, with every input and the output stalling at random."""
+    tile = TileConfig(rows=2, cols=4, lanes=1, out_bits=9)
+    layer = LayerConfig(2 * row_tiles, 4, tile)
+    rng = np.random.default_rng(row_tiles * 10 + kept)
+    z = rng.integers(*signed_range(tile.out_bits), size=(row_tiles, 3, tile.cols),
+                     endpoint=True)
+    dut = ColumnSum(layer, kept=kept)
+    got = []
+
+    def driver(p):
+        pause = random_pause(np.random.default_rng(p), stall) if stall else None
+
+        async def drive(ctx):
+            await stream_put(ctx, dut.z[p], z[p].reshape(-1).tolist(), pause)
+        return drive
+
+    async def collect(ctx):
+        pause = random_pause(rng, stall) if stall else None
+        got.extend(await stream_get(ctx, dut.y, 3 * kept, pause))
+
+    run(dut, *(driver(p) for p in range(row_tiles)), collect)
+    assert (np.array(got).reshape(3, kept) == z.sum(axis=0)[:, :kept]).all()
+
+
+@pytest.mark.parametrize("col_tiles, out_features, stall", [(1, 3, 0.0), (2, 7, 0.0),
+                                                            (3, 9, 0.3), (4, 13, 0.5)])
+def test_column_merge_puts_sums_in_output_order(col_tiles, out_features, stall):
+    """ColumnMerge: column of tiles q's sums (C per vector, fewer in the last) come out as
+    outputs q*C .. of each vector, whatever order the columns of tiles deliver them in."""
+    tile = TileConfig(rows=2, cols=4, lanes=1)
+    layer = LayerConfig(2, out_features, tile)
+    assert layer.col_tiles == col_tiles
+    rng = np.random.default_rng(out_features)
+    y = rng.integers(*signed_range(layer.y_bits), size=(3, out_features), endpoint=True)
+    dut = ColumnMerge(layer)
+    got = []
+
+    def driver(q):
+        pause = random_pause(np.random.default_rng(q), stall) if stall else None
+
+        async def drive(ctx):
+            await ctx.tick().repeat(3 * (col_tiles - q))  # the last column of tiles first
+            columns = y[:, q * tile.cols:(q + 1) * tile.cols]
+            await stream_put(ctx, dut.y[q], columns.reshape(-1).tolist(), pause)
+        return drive
+
+    async def collect(ctx):
+        pause = random_pause(rng, stall) if stall else None
+        got.extend(await stream_get(ctx, dut.o, y.size, pause))
+
+    run(dut, *(driver(q) for q in range(col_tiles)), collect)
+    assert (np.array(got).reshape(y.shape) == y).all()

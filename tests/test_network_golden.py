@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from spinemu.config import ConfigError, LayerConfig, NetworkConfig, TileConfig
+from spinemu.images import LayerImages
 from spinemu.numeric import signed_range, unsigned_range
 from spinemu.plan import Plan
 from spinemu.sim.golden import tile_forward
-from spinemu.sim.golden.network import LayerImages, LayerModel
+from spinemu.sim.golden.network import LayerModel
 from spinemu.sim.stimulus import random_images
 
 

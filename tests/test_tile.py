@@ -1,5 +1,6 @@
 # amaranth: UnusedElaboratable=no
-"""CrossbarTile in amaranth.sim against the golden model: small random configs, timing, writes."""
+"""CrossbarTile and its MAC and output stage in amaranth.sim against the golden model: small
+random configs, timing, writes."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import pytest
 from amaranth.sim import Simulator
 
 from spinemu.config import ConfigError, TileConfig
-from spinemu.hdl.tile import CrossbarTile, weight_words
-from spinemu.sim.golden import tile_forward
+from spinemu.hdl.tile import CrossbarTile, TileMac, TileOutput, weight_words
+from spinemu.numeric import signed_range
+from spinemu.sim.golden import adc, calibrate, column_sums, tile_forward
 from spinemu.sim.stimulus import random_images
-from spinemu.sim.testbench import random_pause, stream_get_timed, stream_put
+from spinemu.sim.testbench import random_pause, stream_get, stream_get_timed, stream_put
 
 from cases import random_tile_case
 
@@ -83,8 +85,8 @@ def test_cycles_per_vector_and_latency(rows, cols, lanes):
     assert (z == tile_forward(config, g, x, adc_shift, gain, offset)).all()
     firsts = arrivals[::cols]
     assert (np.diff(firsts) == CrossbarTile.cycles_per_vector(config)).all()
-    # The first input is taken on tick 1, the last on tick rows; then rows + 8 more.
-    assert firsts[0] == rows + rows + 8
+    # The first input is taken on tick 1, the last on tick rows; then rows + 9 more.
+    assert firsts[0] == rows + rows + 9
 
 
 def test_writes_out_of_range_are_ignored():
@@ -130,3 +132,129 @@ def test_images_that_do_not_fit_are_refused():
         CrossbarTile(config, gain=np.array([-1, 0, 0, 0]))
     with pytest.raises(TypeError, match=r"^config must be a TileConfig, not dict$"):
         CrossbarTile({"rows": 4})
+
+
+# --- Sub-components ---------------------------------------------------------------------------
+
+def group_sums(config, x, g) -> np.ndarray:
+    """The golden column sums of ``x[batch, R]``, as the MAC hands them: ``[batch, K, L]``,
+    lanes past the last column zero."""
+    acc = np.zeros((len(x), config.groups * config.lanes), np.int64)
+    acc[:, : config.cols] = column_sums(x, g)
+    return acc.reshape(len(x), config.groups, config.lanes)
+
+
+def run(dut, *benches):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    for bench in benches:
+        sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mac_hands_over_golden_column_sums(seed):
+    """TileMac: every group's L sums, in order, under random stalls on both sides; ``waiting``
+    only between vectors."""
+    case = random_tile_case(seed, max_rows=12, max_cols=10, batch=3)
+    config = case.config
+    dut = TileMac(config, weight_words(config, case.g))
+    rng = np.random.default_rng(seed)
+    pause = random_pause(rng, 0.3) if seed % 2 else None
+    got, waiting = [], []
+
+    async def drive(ctx):
+        waiting.append(ctx.get(dut.waiting))
+        await stream_put(ctx, dut.x, case.x.reshape(-1).tolist(), pause)
+
+    async def collect(ctx):
+        got.extend(await stream_get(ctx, dut.sums, len(case.x) * config.groups, pause))
+        waiting.append(ctx.get(dut.waiting))
+
+    run(dut, drive, collect)
+    sums = np.array([[int(v) for v in word] for word in got]).reshape(len(case.x),
+                                                                      config.groups, -1)
+    assert (sums == group_sums(config, case.x, case.g)).all(), case
+    assert waiting == [1, 1]
+
+
+def test_mac_weight_port_waits_for_idle():
+    """TileMac writes and reads the weight memory only while ``idle``; addresses past R*K
+    store nothing."""
+    config = TileConfig(rows=3, cols=5, lanes=2, cell_bits=4, input_bits=3)
+    dut = TileMac(config)
+    words = config.rows * config.groups
+    got = []
+
+    async def bench(ctx):
+        ctx.set(dut.weight_wr.valid, 1)
+        ctx.set(dut.weight_wr.payload, {"addr": 1, "data": [-8, 7]})
+        assert not ctx.get(dut.weight_wr.ready)
+        await ctx.tick().repeat(3)
+        ctx.set(dut.idle, 1)
+        await stream_put(ctx, dut.weight_wr, [{"addr": 1, "data": [-8, 7]},
+                                              {"addr": words, "data": [5, 5]},
+                                              {"addr": 2, "data": [3, -1]}])
+        for addr in (0, 1, 2):
+            await stream_put(ctx, dut.weight_rd.addr, [addr])
+            got.extend(await stream_get(ctx, dut.weight_rd.data, 1))
+
+    run(dut, bench)
+    assert [[int(v) for v in word] for word in got] == [[0, 0], [-8, 7], [3, -1]]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_output_stage_matches_golden_adc_and_calibration(seed):
+    """TileOutput: sums over the full W-bit range through ADC and calibration, one column per
+    transfer, lanes past the last column dropped, under random stalls."""
+    case = random_tile_case(seed, max_rows=12, max_cols=10, batch=3)
+    config = case.config
+    rng = np.random.default_rng(seed)
+    acc = rng.integers(*signed_range(config.acc_bits), size=(3, config.groups, config.lanes),
+                       endpoint=True)
+    dut = TileOutput(config, case.adc_shift, case.gain, case.offset)
+    pause = random_pause(rng, 0.3) if seed % 2 else None
+    got, empty = [], []
+
+    async def drive(ctx):
+        empty.append(ctx.get(dut.empty))
+        await stream_put(ctx, dut.i, acc.reshape(-1, config.lanes).tolist(), pause)
+
+    async def collect(ctx):
+        got.extend(await stream_get(ctx, dut.z, 3 * config.cols, pause))
+        await ctx.tick()
+        empty.append(ctx.get(dut.empty))
+
+    run(dut, drive, collect)
+    sums = acc.reshape(3, -1)[:, : config.cols]
+    expected = calibrate(adc(sums, case.adc_shift, config.adc_bits), case.gain, case.offset,
+                         config)
+    assert (np.array(got).reshape(expected.shape) == expected).all(), case
+    assert empty == [1, 1]
+
+
+def test_output_stage_registers_wait_for_idle():
+    """TileOutput writes and reads the calibration memory only while ``idle``; columns past C
+    and shifts past W store nothing."""
+    config = TileConfig(rows=3, cols=5, lanes=2, cell_bits=4, input_bits=3)
+    dut = TileOutput(config)
+    shift, gain, offset = config.default_calibration()
+    got = []
+
+    async def bench(ctx):
+        write = {"col": 1, "regs": {"adc_shift": 2, "gain": 3, "offset": -4}}
+        ctx.set(dut.column_wr.valid, 1)
+        ctx.set(dut.column_wr.payload, write)
+        assert not ctx.get(dut.column_wr.ready)
+        await ctx.tick().repeat(3)
+        ctx.set(dut.idle, 1)
+        await stream_put(ctx, dut.column_wr, [
+            write, {"col": config.cols, "regs": {"adc_shift": 0, "gain": 9, "offset": 9}},
+            {"col": 2, "regs": {"adc_shift": config.max_adc_shift + 1, "gain": 9, "offset": 9}}])
+        for col in (1, 2):
+            await stream_put(ctx, dut.column_rd.addr, [col])
+            got.extend(await stream_get(ctx, dut.column_rd.data, 1))
+
+    run(dut, bench)
+    assert [(r.adc_shift, r.gain, r.offset) for r in got] == [
+        (2, 3, -4), (shift[2], gain[2], offset[2])]

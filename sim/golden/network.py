@@ -13,71 +13,15 @@ layer::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from spinemu.config import ConfigError, LayerConfig, NetworkConfig, check_image
-from spinemu.numeric import rshift_round, sat, signed_range, unsigned_range, usat
+from spinemu.config import ConfigError, LayerConfig, NetworkConfig
+from spinemu.images import LayerImages
+from spinemu.numeric import rshift_round, sat, usat
 
 from .tile import CrossbarTileModel
 
-__all__ = ["LayerImages", "LayerModel", "NetworkModel", "requantize"]
-
-
-@dataclass(frozen=True)
-class LayerImages:
-    """What is programmed into one layer.
-
-    Attributes
-    ----------
-    g : int [In, Out]
-        Stored cell codes (signed ``tile.cell_bits``).
-    adc_shift, gain, offset : int [row_tiles, col_tiles, tile.cols]
-        Column registers of every tile.
-    bias : int [Out] (signed ``bias_bits``), mult : int [Out] (unsigned ``mult_bits``),
-    shift : int [Out] (0..``max_shift``)
-        Output periphery.
-    """
-
-    g: np.ndarray
-    adc_shift: np.ndarray
-    gain: np.ndarray
-    offset: np.ndarray
-    bias: np.ndarray
-    mult: np.ndarray
-    shift: np.ndarray
-
-    NAMES = ("g", "adc_shift", "gain", "offset", "bias", "mult", "shift")
-
-    def checked(self, layer: LayerConfig, where: str = "layer") -> LayerImages:
-        """A copy as int64 arrays, each checked against ``layer``; errors name ``where``."""
-        t = layer.tile
-        grid = (layer.row_tiles, layer.col_tiles, t.cols)
-        specs = {
-            "g": ((layer.in_features, layer.out_features), *signed_range(t.cell_bits)),
-            "adc_shift": (grid, 0, t.max_adc_shift),
-            "gain": (grid, *unsigned_range(t.gain_bits)),
-            "offset": (grid, *signed_range(t.offset_bits)),
-            "bias": ((layer.out_features,), *signed_range(layer.bias_bits)),
-            "mult": ((layer.out_features,), *unsigned_range(layer.mult_bits)),
-            "shift": ((layer.out_features,), 0, layer.max_shift),
-        }
-        return LayerImages(**{name: check_image(f"{where} {name}", getattr(self, name), *spec)
-                              for name, spec in specs.items()})
-
-    @classmethod
-    def identity(cls, layer: LayerConfig, g) -> LayerImages:
-        """Weights ``g`` with full-scale ADCs, identity calibration and an identity periphery
-        (bias 0, mult 1, shift 0)."""
-        t = layer.tile
-        grid = (layer.row_tiles, layer.col_tiles, t.cols)
-        shift, gain, offset = t.default_calibration()
-        out = layer.out_features
-        return cls(g=np.asarray(g), adc_shift=np.broadcast_to(shift, grid).copy(),
-                   gain=np.broadcast_to(gain, grid).copy(),
-                   offset=np.broadcast_to(offset, grid).copy(), bias=np.zeros(out, np.int64),
-                   mult=np.ones(out, np.int64), shift=np.zeros(out, np.int64))
+__all__ = ["LayerModel", "NetworkModel", "requantize"]
 
 
 def requantize(layer: LayerConfig, y: np.ndarray, bias, mult, shift) -> np.ndarray:

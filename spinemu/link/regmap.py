@@ -9,8 +9,8 @@ talks to.
 
 A word of a region is its layout's bits packed as Amaranth stores them (field offsets of a
 ``StructLayout``, elements of an ``ArrayLayout``, two's complement for signed fields), sent
-little-endian in ``word_bytes = ceil(bits / 8)`` bytes. :func:`pack` and :func:`unpack` are the
-only conversions between values and words in spinemu.
+little-endian in ``word_bytes = ceil(bits / 8)`` bytes. :func:`pack` (on :func:`pack_fields`) and
+:func:`unpack` are the only conversions between values and words in spinemu.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from spinemu.numeric import signed_range, unsigned_range
 
 __all__ = [
     "ADDRESS_BITS", "INDEX_BITS", "Access", "Region", "RegisterMap", "RegisterMapError",
-    "layout_text", "pack", "unpack", "words_to_bytes", "bytes_to_words",
+    "layout_text", "pack", "pack_fields", "unpack", "words_to_bytes", "bytes_to_words",
 ]
 
 INDEX_BITS = 24
@@ -76,19 +76,45 @@ def _flatten(layout, offset=0, name=""):
         yield name, offset, shape.width, shape.signed
 
 
-def _leaf_values(layout, value, name=""):
+def _leaf_values(layout, value, name="", out=None) -> list[int]:
+    """The leaf values of ``value`` in bit order (the order of :func:`_flatten`)."""
+    out = [] if out is None else out
     if isinstance(layout, data.StructLayout):
         for field_name, field in layout:
-            yield from _leaf_values(field.shape, value[field_name],
-                                    f"{name}.{field_name}" if name else field_name)
+            _leaf_values(field.shape, value[field_name],
+                         f"{name}.{field_name}" if name else field_name, out)
     elif isinstance(layout, data.ArrayLayout):
         if len(value) != layout.length:
             raise RegisterMapError(f"{name or 'value'} has {len(value)} elements, "
                                    f"{layout.length} expected")
-        for k in range(layout.length):
-            yield from _leaf_values(layout.elem_shape, value[k], f"{name}[{k}]")
+        if isinstance(layout.elem_shape, data.StructLayout | data.ArrayLayout):
+            for k in range(layout.length):
+                _leaf_values(layout.elem_shape, value[k], f"{name}[{k}]", out)
+        else:
+            out.extend(map(int, value))
     else:
-        yield int(value)
+        out.append(int(value))
+    return out
+
+
+#: Leaves of the layouts packed so far, by ``id``; each entry holds its layout, so that an id is
+#: not reused while it is cached. Hosts pack many words of a few layouts.
+_LEAVES: dict[int, tuple] = {}
+
+
+def _leaves(layout) -> tuple:
+    """``(name, low, high)`` and the widths of the leaves of ``layout``, in bit order."""
+    cached = _LEAVES.get(id(layout))
+    if cached is None or cached[0] is not layout:
+        if len(_LEAVES) >= 256:
+            _LEAVES.clear()
+        leaves = tuple(_flatten(layout))
+        cached = _LEAVES[id(layout)] = (
+            layout,
+            tuple((name, *(signed_range(width) if signed else unsigned_range(width)))
+                  for name, _, width, signed in leaves),
+            tuple(width for _, _, width, _ in leaves))
+    return cached[1:]
 
 
 def layout_text(layout) -> str:
@@ -101,21 +127,30 @@ def layout_text(layout) -> str:
     return f"{'s' if shape.signed else 'u'}{shape.width}"
 
 
+def pack_fields(values: Sequence[int], widths: Sequence[int]) -> int:
+    """Integers packed into one word, the first at bit 0, each in ``width`` bits (two's
+    complement; bits above a field's width are dropped, not checked)."""
+    word, offset = 0, 0
+    for value, width in zip(values, widths, strict=True):
+        word |= (int(value) & ((1 << width) - 1)) << offset
+        offset += width
+    return word
+
+
 def pack(layout, value) -> int:
     """``value`` (an int, a list for an ``ArrayLayout``, a dict for a ``StructLayout``) as a word.
 
     Every leaf is range-checked against its shape; the error names the leaf, the value and the
-    range allowed.
+    range allowed. The leaves of a struct or array layout lie end to end from bit 0, so the word
+    is :func:`pack_fields` of their values and widths.
     """
-    word = 0
-    for (name, offset, width, signed), v in zip(_flatten(layout), _leaf_values(layout, value),
-                                                strict=True):
-        low, high = signed_range(width) if signed else unsigned_range(width)
+    leaves, widths = _leaves(layout)
+    values = _leaf_values(layout, value)
+    for (name, low, high), v in zip(leaves, values, strict=True):
         if not low <= v <= high:
             raise RegisterMapError(
                 f"{name or 'value'} = {v} is out of range; allowed {low}..{high}")
-        word |= (v & ((1 << width) - 1)) << offset
-    return word
+    return pack_fields(values, widths)
 
 
 def unpack(layout, word: int):

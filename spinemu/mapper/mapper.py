@@ -29,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from spinemu.config import ConfigError, NetworkConfig
+from spinemu.images import LayerImages
 from spinemu.numeric import signed_range
 from spinemu.plan import Plan
-from spinemu.sim.golden.network import LayerImages, LayerModel, requantize
+from spinemu.sim.golden.network import LayerModel, requantize
 
 from .calibrate import calibrate_layer
 from .dense import DenseModel
