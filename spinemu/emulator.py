@@ -3,7 +3,8 @@
 
 :class:`Emulator` holds a fabric on a backend:
 
-- ``"golden"``: the numpy golden model (:mod:`spinemu.sim.golden`);
+- ``"golden"``: the numpy golden model (:mod:`spinemu.sim.golden`), in the parts of
+  :mod:`spinemu.golden_parts`;
 - ``"rtl"``: the fabric's RTL behind the host link, kept running across calls under Verilator or
   Icarus (:class:`~spinemu.sim.link_server.LinkServer`: built once, loaded once, run many);
 - ``"board"``: a serial port, a board or the virtual board (``spinemu board sim``).
@@ -40,32 +41,20 @@ from spinemu.config import (
 )
 from spinemu.gateware.fabrics import CompositeFabric, NetworkFabric, TileFabric
 from spinemu.gateware.pbit_fabric import PBitFabric
-from spinemu.hdl.layer import network_writes
+from spinemu.golden_parts import EmulatorError, GoldenNetwork, GoldenPBit, GoldenTile
 from spinemu.hdl.pbit import DEFAULT_SCHEDULE_DEPTH
-from spinemu.ising import BACKENDS
 from spinemu.link.clients import NetworkClient, TileClient
-from spinemu.link.pbit_client import ChainRun, PBitClient, check_anneal, check_program
+from spinemu.link.pbit_client import ChainRun, PBitClient
 from spinemu.plan import Plan
-from spinemu.sim.golden.network import NetworkModel
-from spinemu.sim.golden.pbit import (
-    PBitModel,
-    PBitRun,
-    check_schedule,
-    dense_couplings,
-    energy,
-)
-from spinemu.sim.golden.tile import CrossbarTileModel
+from spinemu.sim.golden.pbit import PBitModel, PBitRun, check_schedule
 
 __all__ = ["BACKENDS", "Emulator", "EmulatorError", "run_replicas"]
 
+#: The backends an :class:`Emulator` runs on (module docstring).
+BACKENDS = ("golden", "rtl", "board")
 #: What ``fabric`` may be (for messages).
 FABRIC_KINDS = ("TileConfig", "TileFabric", "Plan", "NetworkFabric", "PBitFabric",
                 "(PBitConfig, Topology)", "CompositeFabric")
-
-
-class EmulatorError(SpinemuError):
-    """A use of :class:`Emulator` it does not allow: an unknown backend, a closed emulator, a
-    command the fabric has no part for, a device whose map is not the fabric's."""
 
 
 def as_fabric(fabric):
@@ -81,77 +70,6 @@ def as_fabric(fabric):
         return fabric, None
     raise EmulatorError(f"fabric is a {type(fabric).__name__}; allowed: "
                         f"{', '.join(FABRIC_KINDS)}")
-
-
-# --- Golden parts: what a device keeps, in numpy ---------------------------------------------
-
-class GoldenTile:
-    """A tile on the golden model, with :class:`~spinemu.link.clients.TileClient`'s methods."""
-
-    def __init__(self, config: TileConfig):
-        self.config, self._model = config, None
-
-    def program(self, g, adc_shift=None, gain=None, offset=None) -> None:
-        self._model = CrossbarTileModel(self.config, g, adc_shift, gain, offset)
-
-    def read_images(self) -> tuple[np.ndarray, ...]:
-        m = _programmed(self._model)
-        return m.g, m.adc_shift, m.gain, m.offset
-
-    def run(self, x) -> np.ndarray:
-        return _programmed(self._model)(x)
-
-
-class GoldenNetwork:
-    """A mapped network on the golden model, with
-    :class:`~spinemu.link.clients.NetworkClient`'s methods."""
-
-    def __init__(self, config):
-        self.config, self._model = config, None
-
-    def program(self, images) -> None:
-        self._model = NetworkModel(self.config, list(images))
-
-    def read_writes(self) -> list[tuple[int, int]]:
-        layers = _programmed(self._model).layers
-        return network_writes(self.config, [layer.images for layer in layers])
-
-    def run(self, x) -> np.ndarray:
-        return _programmed(self._model)(self.config.check_inputs(x))
-
-
-class GoldenPBit:
-    """A p-bit core on the golden model, with :class:`~spinemu.link.pbit_client.PBitClient`'s
-    methods: it keeps the state and the LFSRs across anneals as the core does."""
-
-    def __init__(self, fabric: PBitFabric):
-        self.config, self.topology = fabric.config, fabric.topology
-        self.schedule_depth = fabric.schedule_depth
-        self._model: PBitModel | None = None
-        self._lfsr = self._state = None
-
-    def program(self, J_edges, h, seeds, initial_state=None) -> None:
-        self._model, self._state, _ = check_program(self.config, self.topology, J_edges, h,
-                                                    seeds, initial_state)
-        self._lfsr = np.asarray(seeds, np.uint32).copy()
-
-    def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        m = _programmed(self._model)
-        return m.J.astype(np.int64), m.h.astype(np.int64), self._lfsr.copy(), self._state.copy()
-
-    def anneal(self, schedule, record_every: int = 0) -> ChainRun:
-        model = _programmed(self._model)
-        steps = check_anneal(self.config, schedule, self.schedule_depth, record_every)
-        start = int(energy(dense_couplings(self.topology, model.J), model.h, self._state))
-        run = model.run(steps, self._lfsr[None], self._state[None], record=record_every)
-        self._state, self._lfsr = run.states[0].copy(), run.lfsr[0].copy()
-        return ChainRun.from_golden(run, start, record_every)
-
-
-def _programmed(model):
-    if model is None:
-        raise EmulatorError("the fabric is not programmed; call program() first")
-    return model
 
 
 # --- The emulator -------------------------------------------------------------------------------

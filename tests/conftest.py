@@ -1,0 +1,49 @@
+"""Fixtures shared by the test modules (plain helpers live in ``cases.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spinemu.config import LayerConfig, TileConfig
+from spinemu.images import LayerImages
+from spinemu.ising import MaxCut
+
+from cases import random_layer_images
+
+
+@pytest.fixture
+def small_layer() -> tuple[LayerConfig, LayerImages]:
+    """A layer on 3 x 2 tiles (6 of the 8 tile addresses), padded rows and columns, with random
+    images (seed 11)."""
+    tile = TileConfig(rows=3, cols=2, lanes=2, cell_bits=4, input_bits=3, adc_bits=6, out_bits=7)
+    layer = LayerConfig(7, 3, tile, act_bits=5, mult_bits=6, bias_bits=8)
+    return layer, random_layer_images(np.random.default_rng(11), layer)
+
+
+@pytest.fixture
+def random_graph():
+    """``random_graph(rng, n, density=0.5, integer=False)``: a :class:`~spinemu.ising.MaxCut`
+    on ``n`` nodes, each pair an edge with probability ``density``, weights normal (or
+    integers in -3..3)."""
+    def make(rng, n: int, density: float = 0.5, integer: bool = False) -> MaxCut:
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < density]
+        edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        weights = (rng.integers(-3, 4, len(edges)) if integer
+                   else rng.normal(size=len(edges))).astype(np.float64)
+        return MaxCut(n, edges, weights, "random")
+
+    return make
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    """``text_file(text, name="g.txt")``: the path of a file holding ``text`` in ``tmp_path``."""
+    def write(text: str, name: str = "g.txt") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write
