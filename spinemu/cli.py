@@ -13,14 +13,22 @@ import tempfile
 from pathlib import Path
 
 import click
-import numpy as np
-from rich.console import Console
 from rich.table import Table
 
-from spinemu.config import ConfigError, SpinemuError, TileConfig
+from spinemu.checks import TILE_DUMP_KEYS as DUMP_KEYS
+from spinemu.checks import check_tile, stream_tile, write_tile, write_tile_dump
+from spinemu.cli_common import (
+    backend_options,
+    check_stream_options,
+    console,
+    emulator_args,
+    out,
+    print_mismatches,
+    rows_table,
+)
+from spinemu.config import SpinemuError, TileConfig
 
-console = Console(stderr=True)
-out = Console(highlight=False)
+__all__ = ["main", "DUMP_KEYS", "write_tile"]
 
 
 class UserError(click.ClickException):
@@ -86,22 +94,6 @@ def generate():
     """Write HDL for a fabric part."""
 
 
-def write_tile(config: TileConfig, directory: Path) -> list[Path]:
-    """Write ``crossbar_tile.v``, ``crossbar_tile.il`` and ``tile.toml`` into ``directory``."""
-    from spinemu.gateware.convert import to_rtlil, to_verilog
-    from spinemu.hdl.tile import CrossbarTile
-
-    directory.mkdir(parents=True, exist_ok=True)
-    files = {
-        "crossbar_tile.v": to_verilog(CrossbarTile(config), "crossbar_tile"),
-        "crossbar_tile.il": to_rtlil(CrossbarTile(config), "crossbar_tile"),
-        "tile.toml": config.to_toml(),
-    }
-    for name, text in files.items():
-        (directory / name).write_text(text)
-    return [directory / name for name in files]
-
-
 @generate.command("tile")
 @tile_options
 @click.option("-o", "--output", type=click.Path(file_okay=False), required=True,
@@ -121,88 +113,80 @@ def generate_tile(output, **kwargs):
 
 @main.group()
 def sim():
-    """Simulate RTL under cocotb against the golden model."""
+    """Run a fabric on a backend (RTL under cocotb by default) against the golden model."""
 
 
-def simulate_tile(config: TileConfig, *, vectors: int, seed: int, simulator: str,
-                  load: str = "runtime", stall: float = 0.0, waves=None):
-    """Random stimulus from ``seed``, one RTL run; returns (images, run, golden outputs)."""
-    from spinemu.sim.golden import tile_forward
-    from spinemu.sim.runner import run_tile
-    from spinemu.sim.stimulus import random_images
-
-    if vectors < 1:
-        raise ConfigError(f"vectors = {vectors} is out of range; allowed >= 1")
-    g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), config, vectors)
-    with console.status(f"building and simulating on {simulator}"):
-        run = run_tile(config, g, x, adc_shift, gain, offset, simulator=simulator, load=load,
-                       seed=seed, stall=stall, waves=waves)
-    expected = tile_forward(config, g, x, adc_shift, gain, offset)
-    return (g, x, adc_shift, gain, offset), run, expected
-
-
-DUMP_KEYS = {
-    "config": "TileConfig as JSON (every width named as in TileConfig)",
-    "g": "int64 [rows, cols] stored cell codes",
-    "x": "int64 [vectors, rows] input codes",
-    "adc_shift": "int64 [cols] ADC right shift per column",
-    "gain": "int64 [cols] unsigned calibration gain, gain_frac fraction bits",
-    "offset": "int64 [cols] signed calibration offset",
-    "z_rtl": "int64 [vectors, cols] outputs of the RTL simulation",
-    "simulator": "simulator that produced z_rtl",
-    "seed": "seed of the random stimulus",
-    "keys": "this table, as JSON",
-}
+def stream_options(function):
+    """``--streams`` and the options of the stream testbench it selects."""
+    for option in reversed([
+        click.option("--streams", is_flag=True,
+                     help="rtl only: the fabric's own stream testbench instead of the host "
+                          "link (clock cycles per vector; --load, --stall, --waves)."),
+        click.option("--load", type=click.Choice(["runtime", "init"]), default=None,
+                     show_default="runtime",
+                     help="With --streams: load weights through the write port or as memory "
+                          "init."),
+        click.option("--stall", type=float, default=None, show_default="0.0",
+                     help="With --streams: probability of a random idle cycle on every stream "
+                          "(back-pressure test)."),
+        click.option("--waves", type=click.Path(dir_okay=False),
+                     help="With --streams: write a trace, .vcd or .fst on Verilator, .fst on "
+                          "Icarus."),
+    ]):
+        function = option(function)
+    return function
 
 
-def write_dump(path: Path, config: TileConfig, images, z_rtl, simulator: str, seed: int):
-    g, x, adc_shift, gain, offset = images
-    np.savez_compressed(path, config=np.array(config.to_json()), g=g, x=x, adc_shift=adc_shift,
-                        gain=gain, offset=offset, z_rtl=z_rtl, simulator=np.array(simulator),
-                        seed=np.array(seed), keys=np.array(json.dumps(DUMP_KEYS)))
+def _tile_rows(check, vectors: int) -> list:
+    from spinemu.hdl.tile import CrossbarTile
+
+    config, full_rate = check.config, CrossbarTile.cycles_per_vector(check.config)
+    rows = [("outputs compared", f"{check.expected.size} ({vectors} vectors x {config.cols} "
+                                 f"columns)"),
+            ("mismatches", str(check.mismatches))]
+    if check.read_back_equal is not None:
+        rows.append(("read-back of weights and calibration",
+                     "equal" if check.read_back_equal else "DIFFERS"))
+    if check.cycles is not None:
+        rows += [("cycles", f"{check.cycles} ({check.cycles / vectors:.1f} per vector; "
+                            f"{full_rate} at full rate)"),
+                 ("simulated cycles/s", f"{check.cycles_per_second:,.0f}")]
+    else:
+        rows.append(("full-rate cycles", f"{full_rate} per vector"))
+    return rows + [("wall time", f"{check.wall_seconds:.2f} s")]
 
 
 @sim.command("tile")
 @tile_options
 @click.option("--vectors", type=int, default=16, show_default=True, help="Input vectors.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Stimulus seed.")
-@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator",
-              show_default=True)
-@click.option("--load", type=click.Choice(["runtime", "init"]), default="runtime",
-              show_default=True, help="Load weights through the write port or as memory init.")
-@click.option("--stall", type=float, default=0.0, show_default=True,
-              help="Probability of a random idle cycle on every stream (back-pressure test).")
+@backend_options(default="rtl")
+@stream_options
 @click.option("--dump", type=click.Path(dir_okay=False), help="Write stimuli and outputs (.npz).")
-@click.option("--waves", type=click.Path(dir_okay=False),
-              help="Write a trace: .vcd or .fst on Verilator, .fst on Icarus.")
-def sim_tile(vectors, seed, simulator, load, stall, dump, waves, **kwargs):
-    """Random weights, registers and inputs through one tile's RTL, checked against golden."""
-    from spinemu.hdl.tile import CrossbarTile
-
+def sim_tile(vectors, seed, backend, port, simulator, streams, load, stall, waves, dump,
+             **kwargs):
+    """Random weights, registers and inputs through one tile on a backend, checked against
+    golden: programmed, read back and run through spinemu.Emulator (the RTL behind the host
+    link by default; --streams: the tile's own stream testbench)."""
     config = _pop_tile_fields(kwargs)
-    images, run, expected = simulate_tile(config, vectors=vectors, seed=seed,
-                                          simulator=simulator, load=load, stall=stall,
-                                          waves=waves)
-    mismatches = int((run.z != expected).sum())
-    table = Table(title=f"{config.rows}x{config.cols} tile on {simulator}", show_header=False)
-    for key, value in [
-        ("outputs compared", f"{expected.size} ({vectors} vectors x {config.cols} columns)"),
-        ("mismatches", str(mismatches)),
-        ("cycles", f"{run.cycles} ({run.cycles / vectors:.1f} per vector; "
-                   f"{CrossbarTile.cycles_per_vector(config)} at full rate)"),
-        ("simulated cycles/s", f"{run.cycles_per_second:,.0f}"),
-        ("wall time", f"{run.wall_seconds:.2f} s"),
-    ]:
-        table.add_row(key, value)
-    out.print(table)
+    emulator = emulator_args(backend, port, simulator)
+    check_stream_options(streams, backend, load=load, stall=stall, waves=waves)
+    with console.status(f"running the tile on {backend}"):
+        if streams:
+            check = stream_tile(config, vectors=vectors, seed=seed,
+                                simulator=emulator["simulator"], load=load or "runtime",
+                                stall=stall or 0.0, waves=waves)
+        else:
+            check = check_tile(config, vectors=vectors, seed=seed, backend=backend, **emulator)
+    out.print(rows_table(f"{config.rows}x{config.cols} tile on {check.where}",
+                         _tile_rows(check, vectors)))
     if dump:
-        write_dump(Path(dump), config, images, run.z, simulator, seed)
+        write_tile_dump(dump, check)
         out.print(f"wrote {dump}")
     if waves:
         out.print(f"wrote {waves}")
-    if mismatches:
-        for b, c in np.argwhere(run.z != expected)[:10]:
-            out.print(f"  vector {b} column {c}: rtl {run.z[b, c]} golden {expected[b, c]}")
+    print_mismatches(check.z, check.expected, "column", backend)
+    if not check.ok:
         sys.exit(1)
 
 
@@ -246,33 +230,47 @@ def synth_tile(target, json_path, **kwargs):
 @click.option("--no-build", is_flag=True,
               help="Skip the iCEBreaker bitstream (place and route take a few minutes).")
 def demo(output, vectors, seed, no_build):
-    """The fabric end to end on built-in defaults and bundled data.
+    """The fabric end to end on built-in defaults and bundled data, every run through
+    spinemu.Emulator.
 
-    1. The default crossbar tile: random weights, registers and inputs through its RTL on every
-       available simulator, checked against the golden model.
+    1. The default crossbar tile: random weights, registers and inputs programmed, read back
+       and run on the rtl backend on every available simulator, against the golden backend.
     2. The bundled digits MLP mapped onto 128x128 tiles without retraining: float against
-       emulated accuracy, then held-out inputs through the whole network's RTL.
+       emulated accuracy, then held-out inputs through the whole network on the rtl backend.
     3. p-bits: Boltzmann sampling of a 10-spin problem against its exact distribution, and
-       an anneal of a random Max-Cut on the golden model and on the p-bit core's RTL.
+       an anneal of a random Max-Cut on the golden and rtl backends.
     4. The host link: the default tile on the virtual board (its board top under Verilator on
-       a pseudo-terminal), programmed, read back and run through spinemu.Emulator's board
-       backend, against its golden backend.
+       a pseudo-terminal), programmed, read back and run through the board backend, against
+       the golden backend.
     5. The default tile's iCEBreaker bitstream and its report (skipped with --no-build).
     """
+    from spinemu import demo as steps
     from spinemu.sim.runner import available_simulators
 
     with tempfile.TemporaryDirectory(prefix="spinemu-demo-") as tmp:
         folder = Path(output or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        simulators = available_simulators()
-        checks = [_demo_tile(folder, simulators, vectors, seed),
-                  _demo_network(folder, vectors),
-                  _demo_pbits(seed),
-                  _demo_virtual_board(vectors, seed)]
+        tiles = _step(steps.tile_step, folder, available_simulators(), vectors, seed)
+        out.print(_tile_table(tiles, vectors))
+        network = _step(steps.network_step, folder, vectors)
+        out.print(_network_table(network, vectors))
+        pbits = _step(steps.pbit_step, seed)
+        out.print(_pbit_table(pbits))
+        board = _step(steps.virtual_board_step, vectors, seed)
+        out.print(rows_table(
+            "4. the default tile on the virtual board, through the serial driver",
+            [("read-back of weights and calibration",
+              "equal" if board.read_back_equal else "DIFFERS"),
+             ("outputs", f"{board.expected.size} of {vectors} inputs, {board.mismatches} "
+                         f"mismatches")]))
         if not no_build:
-            _demo_build(folder)
+            report = _step(steps.build_step, folder)
+            out.print("5. the default tile on the iCEBreaker (yosys, nextpnr-ice40, icepack)")
+            out.print(report.table())
         out.print(f"HDL, dumps and plan in {folder}" if output
                   else "(-o DIR keeps the HDL, dumps and plan)")
+    checks = [("tile", all(check.ok for check in tiles)), ("network", network.check.ok),
+              ("p-bits", pbits.same), ("virtual board", board.ok)]
     failed = [name for name, ok in checks if not ok]
     out.print("result: " + (f"MISMATCH in {', '.join(failed)}" if failed
                             else "RTL == golden, bit for bit, everywhere"))
@@ -280,131 +278,56 @@ def demo(output, vectors, seed, no_build):
         sys.exit(1)
 
 
-def _demo_virtual_board(vectors: int, seed: int) -> tuple[str, bool]:
-    from spinemu import Emulator
-    from spinemu.gateware.fabrics import default_fabric
-    from spinemu.sim.stimulus import random_images
-    from spinemu.sim.vboard import fabric_board
-
-    fabric = default_fabric()
-    g, x, adc_shift, gain, offset = random_images(np.random.default_rng(seed), fabric.config,
-                                                  vectors)
-    with console.status("building the virtual board (tile + host link, UART pins, Verilator)"):
-        board = fabric_board(fabric)
-    results = {}
-    with board, console.status(f"driving the virtual board on {board.port}"):
-        for backend, port in (("golden", None), ("board", board.port)):
-            with Emulator(fabric, backend, port=port) as emulator:
-                emulator.program(g, adc_shift, gain, offset)
-                results[backend] = emulator.read_back(), emulator.vmm(x)
-    (images, expected), (board_images, z) = results["golden"], results["board"]
-    same_images = all((a == b).all() for a, b in zip(board_images, images, strict=True))
-    mismatches = int((z != expected).sum())
-    table = Table(title="4. the default tile on the virtual board, through the serial driver",
-                  show_header=False)
-    table.add_row("read-back of weights and calibration", "equal" if same_images else "DIFFERS")
-    table.add_row("outputs", f"{expected.size} of {vectors} inputs, {mismatches} mismatches")
-    out.print(table)
-    return "virtual board", same_images and mismatches == 0
+def _step(step, *args):
+    """One demo step under a status line that it updates."""
+    with console.status("starting") as status:
+        return step(*args, status=status.update)
 
 
-def _demo_build(folder: Path) -> None:
-    from spinemu.gateware.build import build
-    from spinemu.gateware.fabrics import resolve_fabric
-
-    with console.status("iCEBreaker: starting") as status:
-        report = build("icebreaker", resolve_fabric(None), folder / "icebreaker",
-                       progress=status.update)
-    out.print("5. the default tile on the iCEBreaker (yosys, nextpnr-ice40, icepack)")
-    out.print(report.table())
-
-
-def _demo_tile(folder: Path, simulators, vectors: int, seed: int) -> tuple[str, bool]:
+def _tile_table(checks, vectors: int) -> Table:
     from spinemu.hdl.tile import CrossbarTile
 
     config = TileConfig()
-    with console.status("generating the default tile"):
-        write_tile(config, folder)
     table = Table(title=f"1. crossbar tile {config.rows}x{config.cols}, {config.cell_bits}-bit "
                         f"cells, {config.input_bits}-bit inputs, {config.adc_bits}-bit ADC, "
-                        f"{config.lanes} lanes: RTL against golden")
-    for column in ("simulator", "outputs", "mismatches", "cycles/vector", "sim cycles/s"):
+                        f"{config.lanes} lanes: RTL against golden",
+                  caption=f"full-rate cycles per vector: {CrossbarTile.cycles_per_vector(config)}")
+    for column in ("simulator", "outputs", "mismatches", "read-back", "wall s"):
         table.add_column(column, justify="right")
-    ok = True
-    for simulator in simulators:
-        images, run, expected = simulate_tile(config, vectors=vectors, seed=seed,
-                                              simulator=simulator)
-        mismatches = int((run.z != expected).sum())
-        ok &= mismatches == 0
-        table.add_row(simulator, str(expected.size), str(mismatches),
-                      f"{run.cycles / vectors:.1f}", f"{run.cycles_per_second:,.0f}")
-        write_dump(folder / f"demo_{simulator}.npz", config, images, run.z, simulator, seed)
-    out.print(table)
-    out.print(f"   full-rate cycles per vector: {CrossbarTile.cycles_per_vector(config)}")
-    return "tile", ok
+    for check in checks:
+        table.add_row(check.simulator, str(check.expected.size), str(check.mismatches),
+                      "equal" if check.read_back_equal else "DIFFERS",
+                      f"{check.wall_seconds:.1f}")
+    return table
 
 
-def _demo_network(folder: Path, vectors: int) -> tuple[str, bool]:
-    from spinemu.mapper import map_model
-    from spinemu.models import load_dataset
-    from spinemu.sim.network_runner import run_network
+def _network_table(step, vectors: int) -> Table:
+    from spinemu.hdl.layer import Network
 
-    data = load_dataset("digits")
-    with console.status("mapping the bundled digits MLP"):
-        result = map_model("digits", data.calibration(256), data.test_x, data.test_y)
-    result.save(folder / "digits_plan")
-    report = result.report
-    x = result.mapping.input_codes(data.test_x[:vectors])
-    with console.status("the mapped network's RTL on Verilator"):
-        run = run_network(result.plan, x, simulator="verilator")
-    expected = result.plan.model()(x)
-    mismatches = int((run.a != expected).sum())
-    table = Table(title="2. digits MLP mapped onto 128x128 tiles (4-bit weights and inputs, "
-                        "8-bit ADC)", show_header=False)
-    for key, value in [
-        ("held-out accuracy", f"float {100 * report.float_metric:.2f} %, emulated "
-                              f"{100 * report.emulated_metric:.2f} % ({len(data.test_x)} "
-                              f"inputs)"),
-        ("network RTL (Verilator)", f"{expected.size} output codes of {vectors} inputs, "
-                                    f"{mismatches} mismatches"),
-        ("cycles per inference", f"{run.cycles / vectors:.1f}"),
-    ]:
-        table.add_row(key, value)
-    out.print(table)
-    return "network", mismatches == 0
+    report, check = step.report, step.check
+    return rows_table(
+        "2. digits MLP mapped onto 128x128 tiles (4-bit weights and inputs, 8-bit ADC)",
+        [("held-out accuracy", f"float {100 * report.float_metric:.2f} %, emulated "
+                               f"{100 * report.emulated_metric:.2f} % ({step.test_inputs} "
+                               f"inputs)"),
+         ("network RTL (Verilator)", f"{check.expected.size} output codes of {vectors} inputs, "
+                                     f"{check.mismatches} mismatches"),
+         ("read-back of the images", "equal" if check.read_back_equal else "DIFFERS"),
+         ("cycles per inference", f"{Network.cycles_per_vector(check.plan.config)} at full "
+                                  f"rate")])
 
 
-def _demo_pbits(seed: int) -> tuple[str, bool]:
-    from spinemu import ising
-
-    rng = np.random.default_rng(seed)
-    n = 10
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.4]
-    problem = ising.IsingProblem(n, edges, rng.integers(-7, 8, len(edges)).astype(float),
-                                 rng.integers(-3, 4, n).astype(float), "demo")
-    with console.status("sampling a 10-spin problem on the golden p-bit model"):
-        sampled = ising.sample(problem, beta=0.15, samples=200_000, seed=seed)
-    pairs = np.array([(i, j) for i in range(48) for j in range(i + 1, 48)])
-    cut_edges = pairs[rng.random(len(pairs)) < 0.15]
-    graph = ising.MaxCut(48, cut_edges, np.ones(len(cut_edges)), "random 48-node graph")
-    runs = {}
-    for backend in ("golden", "rtl"):
-        with console.status(f"annealing a 48-node Max-Cut, {backend}"):
-            runs[backend] = ising.anneal(graph, sweeps=40, steps=4, replicas=2, seed=seed,
-                                         backend=backend, record=1)
-    same = all(np.array_equal(getattr(runs["golden"].run, name), getattr(runs["rtl"].run, name))
-               for name in ("trajectory", "energies", "best_state", "best_energy"))
-    table = Table(title="3. p-bits", show_header=False)
-    table.add_row("Boltzmann sampling", f"{n} spins, beta {sampled.beta:.3f}, "
-                                        f"{len(sampled.states):,} samples")
-    table.add_row("KL to exact", f"{sampled.kl:.4f} nats")
-    table.add_row("Max-Cut anneal", f"{len(graph.edges)} edges, 40 sweeps, 2 replicas: best cut "
-                                    f"{runs['golden'].best_cut:g}")
-    table.add_row("p-bit core RTL", "trajectory equals golden after every sweep" if same
-                  else "trajectory DIFFERS from golden")
-    out.print(table)
-    return "p-bits", same
+def _pbit_table(step) -> Table:
+    sampled = step.sampled
+    return rows_table("3. p-bits", [
+        ("Boltzmann sampling", f"{step.n} spins, beta {sampled.beta:.3f}, "
+                               f"{len(sampled.states):,} samples"),
+        ("KL to exact", f"{sampled.kl:.4f} nats"),
+        ("Max-Cut anneal", f"{len(step.graph.edges)} edges, {step.sweeps} sweeps, "
+                           f"{step.replicas} replicas: best cut {step.best_cut:g}"),
+        ("p-bit core RTL", "trajectory equals golden after every sweep" if step.same
+         else "trajectory DIFFERS from golden"),
+    ])
 
 
 # --- Commands that live in their own modules ------------------------------------------------

@@ -12,14 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from spinemu.boards import BOARDS, get_board
+from spinemu.cli_common import console, out
 
 __all__ = ["build_command"]
-
-console = Console(stderr=True)
-out = Console(highlight=False)
 
 
 @click.command("build")

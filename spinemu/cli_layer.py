@@ -1,119 +1,96 @@
-"""``spinemu sim layer PLAN_DIR``: a mapped network's RTL against the golden model.
+"""``spinemu sim layer PLAN_DIR``: a mapped network on a backend against the golden model.
 
 The inputs are test inputs: when the plan folder's ``mapping.json`` names a bundled model, the
 first ``--vectors`` inputs of its data set's held-out split, quantized to codes as the mapping
-says; otherwise random codes over the whole input range, drawn from ``--seed``.
+says; otherwise random codes over the whole input range, drawn from ``--seed``
+(:func:`spinemu.checks.plan_inputs`). The run is :func:`spinemu.checks.check_network` (through
+:class:`spinemu.Emulator`) or, with ``--streams``, :func:`spinemu.checks.stream_network`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
-import numpy as np
-from rich.console import Console
-from rich.table import Table
 
+from spinemu.checks import NETWORK_DUMP_KEYS as DUMP_KEYS
+from spinemu.checks import check_network, plan_inputs, stream_network, write_network_dump
+from spinemu.cli_common import (
+    backend_options,
+    check_stream_options,
+    console,
+    emulator_args,
+    out,
+    print_mismatches,
+    rows_table,
+)
 from spinemu.config import ConfigError
 
 __all__ = ["layer", "DUMP_KEYS"]
-
-DUMP_KEYS = {
-    "config": "NetworkConfig as TOML (the plan's network.toml)",
-    "x": "int64 [vectors, in_features] input codes of layer 0",
-    "a_rtl": "int64 [vectors, out_features] output codes of the last layer, RTL",
-    "a_golden": "int64 [vectors, out_features] output codes of the last layer, golden model",
-    "inputs": "where x came from: held-out inputs of a data set, or random codes",
-    "simulator": "simulator that produced a_rtl",
-    "seed": "seed of random inputs and of stream stalls",
-    "cycles": "clock cycles from the first input taken to the last output taken",
-    "keys": "this table, as JSON",
-}
-
-console = Console(stderr=True)
-out = Console(highlight=False)
-
-
-def plan_inputs(plan, directory: Path, vectors: int, seed: int) -> tuple[np.ndarray, str]:
-    """``vectors`` input codes for ``plan`` and a note of where they came from."""
-    from spinemu.mapper import Mapping
-    from spinemu.mapper.mapping import MAPPING_FILE
-    from spinemu.models import BUNDLED, load_dataset
-
-    if (directory / MAPPING_FILE).is_file():
-        mapping = Mapping.load(directory)
-        if mapping.model_name in BUNDLED:
-            data = load_dataset(BUNDLED[mapping.model_name])
-            if vectors > len(data.test_x):
-                raise ConfigError(f"vectors = {vectors} is out of range; allowed "
-                                  f"1..{len(data.test_x)} (the held-out inputs of {data.name})")
-            return (mapping.input_codes(data.test_x[:vectors]),
-                    f"first {vectors} held-out inputs of {data.name}")
-    first = plan.config.layers[0]
-    x = np.random.default_rng(seed).integers(*first.tile.input_range,
-                                             size=(vectors, first.in_features), endpoint=True)
-    return x, f"random codes (seed {seed})"
 
 
 @click.command("layer")
 @click.argument("plan_dir", type=click.Path(file_okay=False))
 @click.option("--vectors", type=int, default=16, show_default=True, help="Inputs to run.")
-@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator",
-              show_default=True)
+@backend_options(default="rtl")
+@click.option("--streams", is_flag=True,
+              help="rtl only: the network's own stream testbench instead of the host link "
+                   "(clock cycles per inference).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of random inputs (plans of models that are not bundled).")
 @click.option("--dump", type=click.Path(dir_okay=False),
-              help="Write inputs and RTL and golden outputs (.npz).")
-def layer(plan_dir, vectors, simulator, seed, dump):
-    """Test inputs through the whole network's RTL, checked against the golden model.
+              help="Write inputs and backend and golden outputs (.npz).")
+def layer(plan_dir, vectors, backend, port, simulator, streams, seed, dump):
+    """Test inputs through the whole network on a backend, checked against the golden model:
+    the plan's images programmed, read back and run through spinemu.Emulator (the RTL behind
+    the host link by default; --streams: the network's own stream testbench).
 
     The inputs are the held-out split of the data set of a bundled model (named in the plan's
     mapping.json), otherwise random codes.
     """
     from spinemu.hdl.layer import Network, TiledLayer
     from spinemu.plan import Plan
-    from spinemu.sim.network_runner import run_network
 
+    emulator = emulator_args(backend, port, simulator)
+    check_stream_options(streams, backend)
     if vectors < 1:
         raise ConfigError(f"vectors = {vectors} is out of range; allowed >= 1")
     directory = Path(plan_dir)
     plan = Plan.load(directory)
     config = plan.config
     x, source = plan_inputs(plan, directory, vectors, seed)
-    with console.status(f"building and simulating on {simulator}"):
-        run = run_network(plan, x, simulator=simulator, seed=seed)
-    expected = plan.model()(x)
-    mismatches = int((run.a != expected).sum())
+    with console.status(f"running the network on {backend}"):
+        if streams:
+            check = stream_network(plan, x, simulator=emulator["simulator"], seed=seed,
+                                   source=source)
+        else:
+            check = check_network(plan, x, backend=backend, source=source, seed=seed,
+                                  **emulator)
 
     shape = "-".join(str(n) for n in [config.layers[0].in_features]
                      + [layer.out_features for layer in config.layers])
     grids = ", ".join(f"{layer.row_tiles}x{layer.col_tiles} of {layer.tile.rows}x"
                       f"{layer.tile.cols}" for layer in config.layers)
-    table = Table(title=f"network {shape} on {simulator}", show_header=False)
-    for key, value in [
-        ("tiles per layer", grids),
-        ("inputs", source),
-        ("outputs compared", f"{expected.size} ({vectors} vectors x "
-                             f"{config.layers[-1].out_features} outputs)"),
-        ("mismatches", str(mismatches)),
-        ("cycles", f"{run.cycles} ({run.cycles / vectors:.1f} per inference)"),
-        ("steady state", f"{Network.cycles_per_vector(config)} cycles per inference (layers: "
-                         + ", ".join(str(TiledLayer.cycles_per_vector(layer))
-                                     for layer in config.layers) + ")"),
-        ("simulated cycles/s", f"{run.cycles_per_second:,.0f}"),
-        ("wall time", f"{run.wall_seconds:.2f} s"),
-    ]:
-        table.add_row(key, value)
-    out.print(table)
+    rows = [("tiles per layer", grids), ("inputs", source),
+            ("outputs compared", f"{check.expected.size} ({vectors} vectors x "
+                                 f"{config.layers[-1].out_features} outputs)"),
+            ("mismatches", str(check.mismatches))]
+    if check.read_back_equal is not None:
+        rows.append(("read-back of the images", "equal" if check.read_back_equal
+                     else "DIFFERS"))
+    if check.cycles is not None:
+        rows.append(("cycles", f"{check.cycles} ({check.cycles / vectors:.1f} per inference)"))
+    rows.append(("steady state", f"{Network.cycles_per_vector(config)} cycles per inference "
+                 "(layers: " + ", ".join(str(TiledLayer.cycles_per_vector(layer))
+                                         for layer in config.layers) + ")"))
+    if check.cycles is not None:
+        rows.append(("simulated cycles/s", f"{check.cycles_per_second:,.0f}"))
+    rows.append(("wall time", f"{check.wall_seconds:.2f} s"))
+    out.print(rows_table(f"network {shape} on {check.where}", rows))
     if dump:
-        np.savez_compressed(dump, config=np.array(config.to_toml()), x=x, a_rtl=run.a,
-                            a_golden=expected, inputs=np.array(source),
-                            simulator=np.array(simulator), seed=np.array(seed),
-                            cycles=np.array(run.cycles), keys=np.array(json.dumps(DUMP_KEYS)))
+        write_network_dump(dump, check)
         out.print(f"wrote {dump}")
-    if mismatches:
-        for b, o in np.argwhere(run.a != expected)[:10]:
-            out.print(f"  vector {b} output {o}: rtl {run.a[b, o]} golden {expected[b, o]}")
+    print_mismatches(check.a, check.expected, "output", backend)
+    if not check.ok:
         sys.exit(1)

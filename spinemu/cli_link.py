@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from spinemu.cli import out
+from spinemu.cli_common import out
 
 
 def _regmap_table(regmap) -> Table:

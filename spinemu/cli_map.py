@@ -10,16 +10,14 @@ import re
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from spinemu.cli_common import console, out
 from spinemu.config import ConfigError
 from spinemu.mapper.settings import MapSettings
 
 __all__ = ["map_command", "format_report"]
 
-console = Console(stderr=True)
-out = Console(highlight=False)
 DEFAULTS = MapSettings()
 
 

@@ -9,18 +9,17 @@ the file).
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import click
 import numpy as np
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from spinemu.checks import save_npz
+from spinemu.cli_common import backend_options, console, emulator_args, out, rows_table
 from spinemu.config import PBitConfig
 from spinemu.ising import (
-    BACKENDS,
     DEFAULT_CONFIG,
     SCHEDULES,
     STRATEGIES,
@@ -34,9 +33,6 @@ from spinemu.ising import anneal as anneal_problem
 from spinemu.ising import sample as sample_problem
 
 __all__ = ["anneal", "sample", "DUMP_KEYS", "write_dump"]
-
-console = Console(stderr=True)
-out = Console(highlight=False)
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(PBitConfig)]
 #: Largest n whose states ``sample`` lists bit by bit (larger problems: energies).
@@ -77,20 +73,6 @@ def pbit_options(function):
                              "options given on the command line override it.")(function)
 
 
-def backend_options(function):
-    """``--backend``, ``--port`` (board) and ``--simulator`` (rtl): :class:`spinemu.Emulator`'s."""
-    for option in reversed([
-        click.option("--backend", type=click.Choice(BACKENDS), default="golden",
-                     show_default=True, help="golden model, RTL simulation or a board."),
-        click.option("--port", help="Serial port of the board backend (a board, or the pty "
-                                    "of spinemu board sim)."),
-        click.option("--simulator", type=click.Choice(["verilator", "icarus"]),
-                     default="verilator", show_default=True, help="Of the rtl backend."),
-    ]):
-        function = option(function)
-    return function
-
-
 def pbit_config(kwargs: dict) -> PBitConfig:
     """The config of a command's options, popping them from ``kwargs``."""
     config_file = kwargs.pop("config_file")
@@ -104,24 +86,18 @@ def write_dump(path: Path, result: AnnealResult, seed: int, backend: str) -> Non
     """Everything needed to replay ``result``'s trajectory (keys: :data:`DUMP_KEYS`)."""
     config, run, topology = result.config, result.run, result.topology
     problem = result.problem.to_ising() if isinstance(result.problem, MaxCut) else result.problem
-    np.savez_compressed(
-        path, keys=np.array(json.dumps(DUMP_KEYS)), config=np.array(config.to_json()),
-        **{name: np.array(getattr(config, name)) for name in CONFIG_FIELDS},
-        n=np.array(topology.n), edges=np.array(topology.edges, dtype=np.int64).reshape(-1, 2),
+    save_npz(
+        path, DUMP_KEYS, config=config.to_json(),
+        **{name: getattr(config, name) for name in CONFIG_FIELDS},
+        n=topology.n, edges=np.array(topology.edges, dtype=np.int64).reshape(-1, 2),
         J=result.quantized.J, h=result.quantized.h,
-        colours=np.array(topology.colours, dtype=np.int64), seed=np.array(seed),
+        colours=np.array(topology.colours, dtype=np.int64), seed=seed,
         seeds=result.seeds, initial=result.initial,
         schedule=np.array(result.schedule, dtype=np.int64).reshape(-1, 2),
         states=run.trajectory, energies=run.energies, lfsr=run.lfsr,
         best_energy=run.best_energy, best_state=run.best_state,
-        scale=np.array(result.quantized.scale), problem_J=problem.J, problem_h=problem.h,
-        maxcut=np.array(int(isinstance(result.problem, MaxCut))), backend=np.array(backend))
-
-
-def _rows(table: Table, rows) -> Table:
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
+        scale=result.quantized.scale, problem_J=problem.J, problem_h=problem.h,
+        maxcut=int(isinstance(result.problem, MaxCut)), backend=backend)
 
 
 @click.command()
@@ -136,7 +112,7 @@ def _rows(table: Table, rows) -> Table:
 @click.option("--steps", type=int, help="Distinct betas. Default: min(sweeps, 100).")
 @click.option("--replicas", type=int, default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Master seed of the LFSRs.")
-@backend_options
+@backend_options()
 @click.option("--colouring", type=click.Choice(STRATEGIES), default="DSATUR",
               show_default=True, help="networkx greedy colouring strategy.")
 @click.option("--dump", type=click.Path(dir_okay=False),
@@ -146,17 +122,16 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
            simulator, colouring, dump, **kwargs):
     """Anneal GRAPH: a G-set/rudy Max-Cut file, or an Ising problem as .json."""
     config = pbit_config(kwargs)
+    emulator = emulator_args(backend, port, simulator)
     problem = load_problem(graph)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"annealing {Path(graph).name}", total=None)
         result = anneal_problem(
             problem, sweeps=sweeps, beta_start=beta_start, beta_end=beta_end,
             schedule=schedule, steps=steps, replicas=replicas, seed=seed, config=config,
-            strategy=colouring, backend=backend, record=1 if dump else 0, port=port,
-            simulator=simulator,
+            strategy=colouring, backend=backend, record=1 if dump else 0, **emulator,
             progress=lambda done, total: progress.update(task, completed=done, total=total))
     q = result.quantized
-    table = Table(title=f"{problem.name}: {backend} p-bit core", show_header=False)
     rows = [
         ("p-bits, couplings", f"{result.topology.n}, {len(result.topology.edges)}"),
         ("colours", f"{result.topology.num_colours} ({colouring})"),
@@ -174,7 +149,7 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
         ("spin updates", f"{result.spin_updates:,}"),
         ("spin updates/s", f"{result.updates_per_second:,.0f}"),
     ]
-    out.print(_rows(table, rows))
+    out.print(rows_table(f"{problem.name}: {backend} p-bit core", rows))
     if dump:
         write_dump(Path(dump), result, seed, backend)
         out.print(f"wrote {dump}")
@@ -190,7 +165,7 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
 @click.option("--replicas", type=int, default=100, show_default=True,
               help="Chains; each gives one sample per sweep.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@backend_options
+@backend_options()
 @click.option("--colouring", type=click.Choice(STRATEGIES), default="DSATUR",
               show_default=True)
 @click.option("--top", type=int, default=10, show_default=True,
@@ -200,15 +175,14 @@ def sample(problem_file, beta, samples, burn_in, replicas, seed, backend, port, 
            colouring, top, **kwargs):
     """Sample exp(-beta E) of PROBLEM; for n <= 16 compare with the exact distribution."""
     config = pbit_config(kwargs)
+    emulator = emulator_args(backend, port, simulator)
     problem = load_problem(problem_file)
     with console.status("sampling"):
         result = sample_problem(problem, beta=beta, samples=samples, burn_in=burn_in,
                                 replicas=replicas, seed=seed, config=config,
-                                strategy=colouring, backend=backend, port=port,
-                                simulator=simulator)
+                                strategy=colouring, backend=backend, **emulator)
     n, size = result.problem.n, len(result.states)
     states, counts = np.unique(result.states, axis=0, return_counts=True)
-    table = Table(title=f"{result.problem.name}: {size:,} samples", show_header=False)
     rows = [
         ("beta", f"{result.beta:.6g} (B = {result.code}; asked {beta:g})"),
         ("scale", f"{result.quantized.scale:g} (max relative error "
@@ -223,7 +197,7 @@ def sample(problem_file, beta, samples, burn_in, replicas, seed, backend, port, 
         bias = ((1 << n) - 1) / (2 * size)
         rows += [("exact mean energy", f"{mean:.4f}"),
                  ("KL(sampled || exact)", f"{result.kl:.5f} nats (a perfect sampler: ~{bias:.5f})")]
-    out.print(_rows(table, rows))
+    out.print(rows_table(f"{result.problem.name}: {size:,} samples", rows))
     if n > LIST_STATES_MAX_N:
         levels, counts = np.unique(result.energies, return_counts=True)
         listing = Table(title="most frequent energies")

@@ -89,7 +89,7 @@ def test_sim_layer_command_runs_held_out_inputs(tmp_path):
     result = map_model("digits", data.calibration(256), data.test_x, data.test_y)
     result.save(tmp_path / "plan")
     dump = tmp_path / "d.npz"
-    output = invoke(tmp_path / "plan", "--vectors", 3, "--dump", dump)
+    output = invoke(tmp_path / "plan", "--streams", "--vectors", 3, "--dump", dump)
     assert output.exit_code == 0, output.output
     assert re.search(r"mismatches\s+│ 0 ", output.output), output.output
     assert "first 3 held-out inputs of digits" in output.output
@@ -106,7 +106,7 @@ def test_sim_layer_command_runs_held_out_inputs(tmp_path):
 def test_sim_layer_command_draws_random_inputs(tmp_path):
     plan, _ = network_case(3)  # the build of test_network_rtl_matches_golden[3-verilator]
     plan.save(tmp_path / "plan")
-    result = invoke(tmp_path / "plan", "--vectors", 3, "--seed", 4)
+    result = invoke(tmp_path / "plan", "--streams", "--vectors", 3, "--seed", 4)
     assert result.exit_code == 0, result.output
     assert "random codes (seed 4)" in result.output
     with pytest.raises(ConfigError, match=r"^vectors = 0 is out of range; allowed >= 1$"):
