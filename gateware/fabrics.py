@@ -245,7 +245,7 @@ class CompositeFabric(wiring.Component):
 
 
 #: Update units of the p-bit core in the ULX3S default fabric.
-ULX3S_UPDATE_UNITS = 8
+ULX3S_UPDATE_UNITS = 2
 
 #: What FABRIC may be (for messages).
 FABRIC_KINDS = ("a tile config (.toml with [tile], or .json)", "a plan folder from spinemu map",

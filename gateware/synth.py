@@ -93,8 +93,9 @@ DEVICES = {
 }
 
 # the tile is the submodule ``tile`` of :class:`_ComputeOnly`
-_MEMORY_MAPPED = re.compile(rf"^mapping memory {TOP}\.(?:tile\.)?(\S+) via (\S+)$", re.MULTILINE)
-_MEMORY_IN_FFS = re.compile(rf"^using FF mapping for memory {TOP}\.(?:tile\.)?(\S+)$",
+# a memory by its own name, whichever sub-component of the tile holds it
+_MEMORY_MAPPED = re.compile(rf"^mapping memory {TOP}\.(?:\S+\.)?(\w+) via (\S+)$", re.MULTILINE)
+_MEMORY_IN_FFS = re.compile(rf"^using FF mapping for memory {TOP}\.(?:\S+\.)?(\w+)$",
                             re.MULTILINE)
 
 

@@ -78,7 +78,8 @@ class BusSignature(wiring.Signature):
     """The executor's access to regions (initiator side).
 
     ``region``, ``index``, ``count`` and ``write`` describe the access and stay put while it
-    runs; ``status`` (OK, BAD_ADDRESS or BUSY) and ``word_bytes`` answer them combinationally.
+    runs; ``word_bytes`` answers them combinationally, ``status`` (OK, BAD_ADDRESS or BUSY)
+    one clock later.
     A write sends ``count`` words on ``w``, ``index`` advancing after each; a read pulses
     ``rreq`` for the word at ``index`` and waits for ``rdata``.
     """
@@ -114,9 +115,11 @@ class RegionSignature(wiring.Signature):
 class RegionDecoder(wiring.Component):
     """Bus to one :class:`RegionSignature` port per region of ``regmap``, named as the region.
 
-    Checks an access combinationally: an unknown region, a write to a read-only region or a read
-    of a push stream, an index range past a memory's depth, a stream index other than 0 give
-    BAD_ADDRESS; a region not ``ready``, or a stream count over its ``level``, gives BUSY.
+    Checks an access: an unknown region, a write to a read-only region or a read of a push
+    stream, an index range past a memory's depth, a stream index other than 0 give BAD_ADDRESS;
+    a region not ``ready``, or a stream count over its ``level``, gives BUSY. ``bus.status`` is
+    registered: it answers the bus fields (and the regions' ``ready`` and ``level``) of the
+    clock before, so that the check is not one combinational path with the engine's own logic.
     """
 
     def __init__(self, regmap: RegisterMap):
@@ -129,7 +132,9 @@ class RegionDecoder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        m.d.comb += [bus.status.eq(Status.BAD_ADDRESS), bus.rdata.valid.eq(0)]
+        status = Signal(STATUS_SHAPE)
+        m.d.sync += bus.status.eq(status)
+        m.d.comb += [status.eq(Status.BAD_ADDRESS), bus.rdata.valid.eq(0)]
         for region in self._regmap.regions:
             port = getattr(self, region.name)
             acc = region.access
@@ -144,8 +149,8 @@ class RegionDecoder(wiring.Component):
             with m.If(bus.region == region.id):
                 m.d.comb += [
                     bus.word_bytes.eq(region.word_bytes),
-                    bus.status.eq(Mux(~allowed | ~fits, Status.BAD_ADDRESS,
-                                      Mux(port.ready & in_range, Status.OK, Status.BUSY))),
+                    status.eq(Mux(~allowed | ~fits, Status.BAD_ADDRESS,
+                                  Mux(port.ready & in_range, Status.OK, Status.BUSY))),
                     port.w.valid.eq(bus.w.valid), bus.w.ready.eq(port.w.ready),
                     port.rreq.eq(bus.rreq),
                     bus.rdata.valid.eq(port.rdata.valid), bus.rdata.payload.eq(port.rdata.payload),
@@ -313,8 +318,9 @@ class Executor(wiring.Component):
         info = self._info_bytes()
         m.d.comb += [self.rd_addr.eq(ptr), wr.addr.eq(ptr), bus.w.payload.eq(word),
                      wr.data.eq(word.word_select(byte, 8))]
-        # the region's verdict and word size, registered: the check takes two clocks so that
-        # neither the decoder nor the length product sits on a long combinational path
+        # the region's word size (CHECK) and verdict (MEASURE: the decoder registers it),
+        # registered, so that neither the decoder nor the length product sits on a long
+        # combinational path
         verdict = Signal(STATUS_SHAPE)
         word_bytes = Signal(8)
         wants = Signal(range(ARG_BYTES + (1 << 16) * (self._regmap.data_bits // 8) + 1))
@@ -344,10 +350,10 @@ class Executor(wiring.Component):
                         m.d.sync += self.executed.eq(self.executed + 1)
                         m.next = "CHECK"
             with m.State("CHECK"):
-                m.d.sync += [verdict.eq(bus.status), word_bytes.eq(bus.word_bytes)]
+                m.d.sync += word_bytes.eq(bus.word_bytes)
                 m.next = "MEASURE"
             with m.State("MEASURE"):
-                m.d.sync += wants.eq(ARG_BYTES + bus.count * word_bytes)
+                m.d.sync += [verdict.eq(bus.status), wants.eq(ARG_BYTES + bus.count * word_bytes)]
                 m.next = "DECODE"
             with m.State("DECODE"):
                 with m.Switch(f.cmd):

@@ -85,14 +85,14 @@ def cycles_per_sweep(topology: Topology, units: int) -> int:
     """Clock cycles of one sweep of a core with ``units`` update units, not counting the one
     a recorded state adds.
 
-    Per colour: one clock to start the units, then the longest unit segment plus 6 clocks of
+    Per colour: one clock to start the units, then the longest unit segment plus 7 clocks of
     pipeline (1 clock if no unit has a p-bit of that colour); plus 2 per sweep.
     """
     programs = unit_programs(topology, units)
     total = 2
     for c in range(topology.num_colours):
         longest = max(end - start for start, end in (p.segments[c] for p in programs))
-        total += 1 + (longest + 6 if longest else 1)
+        total += 1 + (longest + 7 if longest else 1)
     return total
 
 
@@ -181,7 +181,7 @@ class ReadBack(wiring.Component):
     -------
     coupling_rd, node_rd, schedule_rd : In(ReadSignature(address, word of image_layouts()))
         One read at a time (coupling first, then node, then schedule when addresses wait
-        together). A coupling or node word is valid 3 clocks after its address is taken, a
+        together). A coupling or node word is valid 4 clocks after its address is taken, a
         schedule word 1 clock after; each stays until taken.
     enable : In(1)
         Addresses are taken only while high: the core idle and no write offered or in flight.
@@ -221,28 +221,33 @@ class ReadBack(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         couplings, nodes, schedule = self.coupling_rd, self.node_rd, self.schedule_rd
-        looking, fetching = Signal(), Signal()   # the map word, then the unit words, arrive
+        # the map word arrives, is registered, then the unit words arrive
+        looking, addressing, fetching = Signal(), Signal(), Signal()
         of_node = Signal()                       # the read in flight is a node's
         node = Signal.like(nodes.addr.payload)
         unit = Signal.like(self.edge_home.unit)
         waiting = couplings.data.valid | nodes.data.valid | schedule.data.valid
-        free = self.enable & ~looking & ~fetching & ~waiting
+        free = self.enable & ~looking & ~addressing & ~fetching & ~waiting
         m.d.comb += [
             couplings.addr.ready.eq(free),
             nodes.addr.ready.eq(free & ~couplings.addr.valid),
             schedule.addr.ready.eq(free & ~couplings.addr.valid & ~nodes.addr.valid),
-            self.busy.eq(looking | fetching),
+            self.busy.eq(looking | addressing | fetching),
         ]
         for port in (couplings, nodes, schedule):
             with m.If(port.data.ready):
                 m.d.sync += port.data.valid.eq(0)
 
-        m.d.sync += [looking.eq(0), fetching.eq(looking)]
+        m.d.sync += [looking.eq(0), addressing.eq(looking), fetching.eq(addressing)]
         with m.If(couplings.addr.valid & couplings.addr.ready):
             m.d.sync += [looking.eq(1), of_node.eq(0)]
         with m.If(nodes.addr.valid & nodes.addr.ready):
             m.d.sync += [looking.eq(1), of_node.eq(1), node.eq(nodes.addr.payload)]
-        home = data.View(self._slot_layout, Mux(of_node, self.node_home, self.edge_home))
+        # The map word goes through a register before it addresses the unit memories: straight
+        # from the map's block RAM it was one of the ULX3S default fabric's longest paths.
+        home = Signal(self._slot_layout)
+        with m.If(looking):
+            m.d.sync += home.eq(Mux(of_node, self.node_home, self.edge_home))
         m.d.comb += self.slot.eq(home.slot)
         m.d.sync += unit.eq(home.unit)
         with m.If(fetching & of_node):
@@ -280,7 +285,7 @@ class PBitCore(wiring.Component):
         J of ``topology.edges[edge]``; 3 clocks per write.
     node_wr : In(stream.Signature({node, bias: signed(bias_bits), seed: unsigned(32),
         state: unsigned(1)}))
-        h, LFSR seed (0 becomes 1) and initial state of one p-bit; 2 clocks per write.
+        h, LFSR seed (0 becomes 1) and initial state of one p-bit; 3 clocks per write.
     schedule_wr : In(stream.Signature({index, beta: unsigned(beta_bits), sweeps: unsigned(32)}))
         Anneal step ``index``: ``sweeps`` sweeps at inverse-temperature code ``beta``.
     run : In(stream.Signature({steps, record_every: unsigned(16), energy: signed(E)}))
@@ -315,12 +320,12 @@ class PBitCore(wiring.Component):
     Read-back latency
     -----------------
     The read ports take an address only while the core is idle and no write is offered or in
-    flight, one read at a time (:class:`ReadBack`). A coupling or node word is on ``data`` 3
-    clocks after its address is taken (edge or node map, then the unit memories, then the
-    owning unit's word), a schedule word 1 clock after; it stays until taken. The maps' and
-    units' memory read ports serve read-back while the core is idle and compute while it
-    anneals: read-back adds no memory. An address past the image reads an unspecified word.
-    ``run`` is not taken while a read is in flight.
+    flight, one read at a time (:class:`ReadBack`). A coupling or node word is on ``data`` 4
+    clocks after its address is taken (edge or node map, its word registered, the unit
+    memories, then the owning unit's word), a schedule word 1 clock after; it stays until
+    taken. The maps' and units' memory read ports serve read-back while the core is idle and
+    compute while it anneals: read-back adds no memory. An address past the image reads an
+    unspecified word. ``run`` is not taken while a read is in flight.
 
     Architecture and throughput
     ---------------------------
@@ -330,10 +335,10 @@ class PBitCore(wiring.Component):
     neighbour (reading that neighbour's state bit from the state register), so a p-bit
     of degree d takes ``max(d, 1)`` clocks; at its last step the field ``I`` goes through
     ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, the shared tanh ROM and a one-clock
-    LFSR leap of ``rng_bits`` steps, and the state and LFSR are written back 5 clocks after
+    LFSR leap of ``rng_bits`` steps, and the state and LFSR are written back 6 clocks after
     the step is fetched (the energy change one clock later). A colour phase ends when every
-    unit has drained (its steps + 6 clocks), so a sweep takes about
-    ``sum over colours c of (max over units u of steps(u, c) + 7)`` clocks
+    unit has drained (its steps + 7 clocks), so a sweep takes about
+    ``sum over colours c of (max over units u of steps(u, c) + 8)`` clocks
     (exactly :meth:`cycles_per_sweep`) for N updates: about ``U / mean degree`` updates per
     clock when the colours are large against U, and never more than one per unit per clock.
     Colours and units never change the results: each p-bit owns its LFSR and updates in the
@@ -438,8 +443,10 @@ class PBitCore(wiring.Component):
         w_slots = Signal(slot_layout.size * 2)
         w_node = Signal(self.node_wr.payload.shape())
         w_coupling = Signal(3)  # one-hot: map read, write end a, write end b
-        w_node_busy = Signal()
-        writing = w_coupling.any() | w_node_busy
+        w_node_step = Signal(2)  # one-hot: map read, write (the map word registered between)
+        w_node_home = Signal(slot_layout)
+        w_node_busy = w_node_step[1]
+        writing = w_coupling.any() | w_node_step.any()
         m.d.comb += [
             self.coupling_wr.ready.eq(idle & ~writing),
             self.node_wr.ready.eq(idle & ~writing & ~self.coupling_wr.valid),
@@ -451,9 +458,11 @@ class PBitCore(wiring.Component):
         with m.If(w_coupling[0]):
             m.d.sync += w_slots.eq(edge_rd.data.as_value())
         with m.If(self.node_wr.valid & self.node_wr.ready):
-            m.d.sync += [w_node_busy.eq(1), w_node.eq(self.node_wr.payload)]
+            m.d.sync += [w_node_step.eq(1), w_node.eq(self.node_wr.payload)]
+        with m.If(w_node_step[0]):
+            m.d.sync += [w_node_step.eq(2), w_node_home.eq(node_rd.data)]
         with m.If(w_node_busy):
-            m.d.sync += [w_node_busy.eq(0), state.bit_select(w_node.node, 1).eq(w_node.state)]
+            m.d.sync += [w_node_step.eq(0), state.bit_select(w_node.node, 1).eq(w_node.state)]
         w_end = data.View(slot_layout, Mux(w_coupling[2], w_slots[slot_layout.size:],
                                            w_slots[: slot_layout.size]))
 
@@ -477,7 +486,7 @@ class PBitCore(wiring.Component):
         for u, program in enumerate(programs):
             unit_idle, delta, words = self._unit(m, u, program, state, beta, colour, phase_go,
                                                  lut, w_coupling, w_value, w_end, w_node_busy,
-                                                 w_node, node_rd.data, read_back)
+                                                 w_node, w_node_home, read_back)
             units_idle.append(unit_idle)
             deltas.append(delta)
             for name, word in words.items():
@@ -567,7 +576,7 @@ class PBitCore(wiring.Component):
 
     def _unit(self, m, u, program, state, beta, colour, phase_go, lut, w_coupling, w_value,
               w_end, w_node_busy, w_node, w_home, read_back):
-        """One update unit: program ROM, coupling/bias/LFSR memories, a 5-clock pipeline.
+        """One update unit: program ROM, coupling/bias/LFSR memories, a 6-clock pipeline.
 
         Returns ``(idle, delta, words)``: the unit has nothing in flight, the energy change of
         the p-bit it wrote back the clock before (registered), and the words its coupling, bias
@@ -623,42 +632,46 @@ class PBitCore(wiring.Component):
         with m.If(issue):
             m.d.sync += pc.eq(pc + 1)
 
-        # Stage A (2 clocks): A1 selects the neighbour's state bit (with the program word the
-        # ROM gives) and registers it with J; A2 adds +-J. Selecting and adding in one clock
-        # put a block-RAM output, the neighbour multiplexer and the adder on one path.
-        step = step_rd.data
+        # Stage A (3 clocks): A1 registers the program word and J the memories give; A2
+        # selects the neighbour's state bit; A3 adds +-J. In one clock, the block-RAM output,
+        # the neighbour multiplexer and the adder were the ULX3S default fabric's longest path.
         a1_valid = Signal()
-        a2_valid, a2_up, a2_j = Signal(), Signal(), Signal(signed(cfg.coupling_bits))
-        a2_step = Signal.like(step)
+        a2_valid, a2_j = Signal(), Signal(signed(cfg.coupling_bits))
+        a2_step = Signal.like(step_rd.data)
+        a3_valid, a3_up, a3_j = Signal(), Signal(), Signal(signed(cfg.coupling_bits))
+        a3_step = Signal.like(step_rd.data)
+        m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid), a3_valid.eq(a2_valid)]
+        with m.If(a1_valid):
+            m.d.sync += [a2_step.eq(step_rd.data), a2_j.eq(j_rd.data)]
         # A shift (one multiplexer tree) rather than an ``Array`` (a decoder per neighbour):
         # a unit's neighbours can be most of the graph, and the decoders cost 5-10x the LUTs.
-        neighbour_up = Cat(state[j] for j in neighbours).bit_select(step.neighbour, 1)
-        m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid)]
-        with m.If(a1_valid):
-            m.d.sync += [a2_up.eq(neighbour_up), a2_j.eq(j_rd.data), a2_step.eq(step)]
+        neighbour_up = Cat(state[j] for j in neighbours).bit_select(a2_step.neighbour, 1)
+        with m.If(a2_valid):
+            m.d.sync += [a3_up.eq(neighbour_up), a3_j.eq(a2_j), a3_step.eq(a2_step)]
         field = signed(self.field_bits)
         acc = Signal(field)
-        term = Mux(a2_step.has_neighbour, Mux(a2_up, a2_j, -a2_j), 0)
-        partial = Mux(a2_step.first, 0, acc) + term
-        with m.If(a2_valid):
+        term = Mux(a3_step.has_neighbour, Mux(a3_up, a3_j, -a3_j), 0)
+        partial = Mux(a3_step.first, 0, acc) + term
+        with m.If(a3_valid):
             m.d.sync += acc.eq(partial)
-        local = Mux(reading, read_back.slot, a2_step.local)
+        local = Mux(reading, read_back.slot, a3_step.local)
         m.d.comb += [h_rd.addr.eq(local), r_rd.addr.eq(local)]
 
-        # Stage B (2 clocks): B1 registers I = sum + h and the LFSR leap; B2 computes
-        # a = sat(rshift_round(I * B, beta_frac), lut_bits), the tanh ROM's address.
+        # Stage B (2 clocks): B1 registers I = sum + h and the LFSR word; B2 computes
+        # a = sat(rshift_round(I * B, beta_frac), lut_bits), the tanh ROM's address, and the
+        # leap of ``rng_bits`` LFSR steps.
         b1_valid, b1_partial = Signal(), Signal(field)
-        b1_local = Signal.like(step.local)
-        m.d.sync += b1_valid.eq(a2_valid & a2_step.last)
-        with m.If(a2_valid):
-            m.d.sync += [b1_partial.eq(partial), b1_local.eq(a2_step.local)]
+        b1_local = Signal.like(a3_step.local)
+        m.d.sync += b1_valid.eq(a3_valid & a3_step.last)
+        with m.If(a3_valid):
+            m.d.sync += [b1_partial.eq(partial), b1_local.eq(a3_step.local)]
         b2_valid, b2_field = Signal(), Signal(field)
         b2_local = Signal.like(b1_local)
         b2_lfsr = Signal(LFSR_BITS)
         m.d.sync += b2_valid.eq(b1_valid)
-        with m.If(b1_valid):  # (a load enable: the simulator then skips the leap when idle)
+        with m.If(b1_valid):
             m.d.sync += [b2_field.eq(b1_partial + h_rd.data), b2_local.eq(b1_local),
-                         b2_lfsr.eq(leap(r_rd.data, cfg.rng_bits))]
+                         b2_lfsr.eq(r_rd.data)]
         argument = sat(rshift_round(b2_field * beta, cfg.beta_frac), cfg.lut_bits)
         m.d.comb += lut_rd.addr.eq(argument[: cfg.lut_bits])
 
@@ -667,8 +680,9 @@ class PBitCore(wiring.Component):
         c_local = Signal.like(b2_local)
         c_lfsr = Signal(LFSR_BITS)
         m.d.sync += c_valid.eq(b2_valid)
-        with m.If(b2_valid):
-            m.d.sync += [c_field.eq(b2_field), c_local.eq(b2_local), c_lfsr.eq(b2_lfsr)]
+        with m.If(b2_valid):  # (a load enable: the simulator then skips the leap when idle)
+            m.d.sync += [c_field.eq(b2_field), c_local.eq(b2_local),
+                         c_lfsr.eq(leap(b2_lfsr, cfg.rng_bits))]
         up = Signal()
         was_up = Cat(state[i] for i in program.nodes).bit_select(c_local, 1)
         m.d.comb += up.eq(lut_rd.data > c_lfsr[: cfg.rng_bits].as_signed())
@@ -688,6 +702,6 @@ class PBitCore(wiring.Component):
         with m.If(c_valid & (up != was_up)):
             m.d.sync += delta.eq(Mux(up, -2 * c_field, 2 * c_field))
         idle = Signal()
-        m.d.comb += idle.eq((pc == end) & ~Cat(a1_valid, a2_valid, b1_valid, b2_valid,
-                                               c_valid).any())
+        m.d.comb += idle.eq((pc == end) & ~Cat(a1_valid, a2_valid, a3_valid, b1_valid,
+                                               b2_valid, c_valid).any())
         return idle, delta, {"couplings": j_rd.data, "biases": h_rd.data, "lfsrs": r_rd.data}

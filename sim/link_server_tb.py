@@ -65,7 +65,11 @@ async def serve(dut):
     master, slave = os.openpty()
     tty.setraw(slave)
     os.set_blocking(master, False)
-    port_file.write_text(os.ttyname(slave))
+    # written whole, then renamed: the host waits for the name to exist and must never read a
+    # file that is still empty
+    partial = port_file.with_name(port_file.name + ".partial")
+    partial.write_text(os.ttyname(slave))
+    partial.replace(port_file)
     span, bytes_in, sent, outgoing = Span(), 0, 0, b""
     last_byte, looks, step = time.monotonic(), 0, STEP
     try:
