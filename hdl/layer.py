@@ -388,10 +388,10 @@ class TiledLayer(wiring.Component):
         """Cycles from the last input code taken to the first output code, from idle.
 
         The fan-out and adder trees (``ceil(log2 P)`` each), the row banks (1), loading the tiles
-        (R), the tile's own latency (R + 9) and the periphery (5); the FIFOs of Q > 1 add 2.
+        (R), the tile's own latency (R + 8) and the periphery (5); the FIFOs of Q > 1 add 2.
         """
         depth = clog2(layer.row_tiles)
-        return 2 * depth + 2 * layer.tile.rows + 15 + (2 if layer.col_tiles > 1 else 0)
+        return 2 * depth + 2 * layer.tile.rows + 14 + (2 if layer.col_tiles > 1 else 0)
 
     def elaborate(self, platform):
         layer, t, images = self._layer, self._layer.tile, self._images

@@ -224,11 +224,9 @@ class TileOutput(wiring.Component):
 
     Timing
     ------
-    One column per clock through 5 register stages: the sum (with the column's registers read
-    from a C-word memory), the sum with the registers (out of the block RAM before the ADC's
-    shift: in one clock they were the longest path of the ULX3S default fabric), the ADC, the
-    gain product, and the offset and saturation in ``z``. Every stage advances while ``z`` is
-    empty or taken: latency 5, one column per clock.
+    One column per clock through 4 register stages: the sum (with the column's registers read
+    from a C-word memory), the ADC, the gain product, and the offset and saturation in ``z``.
+    Every stage advances while ``z`` is empty or taken: latency 4, one column per clock.
     """
 
     def __init__(self, config: TileConfig, adc_shift=None, gain=None, offset=None):
@@ -258,7 +256,6 @@ class TileOutput(wiring.Component):
         lane = Signal(range(L))
         col = Signal(range(C))
         s1_valid, s1_acc = Signal(), Signal(signed(W))
-        r_valid, r_acc, regs = Signal(), Signal(signed(W)), Signal(column_layout(cfg))
         s2_valid, s2_q = Signal(), Signal(signed(cfg.adc_bits))
         s2_gain, s2_offset = Signal(unsigned(cfg.gain_bits)), Signal(signed(cfg.offset_bits))
         s3_valid = Signal()
@@ -276,10 +273,10 @@ class TileOutput(wiring.Component):
                     m.d.sync += lane.eq(0)
                 with m.If(col == C - 1):
                     m.d.sync += col.eq(0)
+            regs = c_rd.data
             m.d.sync += [
-                r_valid.eq(s1_valid), r_acc.eq(s1_acc), regs.eq(c_rd.data),
-                s2_valid.eq(r_valid),
-                s2_q.eq(sat(rshift_round_var(r_acc, regs.adc_shift, cfg.max_adc_shift),
+                s2_valid.eq(s1_valid),
+                s2_q.eq(sat(rshift_round_var(s1_acc, regs.adc_shift, cfg.max_adc_shift),
                             cfg.adc_bits)),
                 s2_gain.eq(regs.gain),
                 s2_offset.eq(regs.offset),
@@ -290,7 +287,7 @@ class TileOutput(wiring.Component):
                 self.z.payload.eq(sat(rshift_round(s3_prod, cfg.gain_frac) + s3_offset,
                                       cfg.out_bits)),
             ]
-        m.d.comb += self.empty.eq(~(self.i.valid | s1_valid | r_valid | s2_valid | s3_valid
+        m.d.comb += self.empty.eq(~(self.i.valid | s1_valid | s2_valid | s3_valid
                                     | self.z.valid))
 
         wr = self.column_wr
@@ -348,10 +345,10 @@ class CrossbarTile(wiring.Component):
     group streams R weight words through L multipliers (R cycles, 3 more to flush and hand the
     L sums to the output stage), so with ``z`` always ready a vector takes ``R + K * (R + 3)``
     cycles when ``L <= R + 3`` (:meth:`cycles_per_vector` has the general form). The output
-    stage turns one sum per clock into ``z`` through a 5-stage pipeline (calibration read,
-    registers, ADC, gain multiply, offset/saturate) while the next group computes; the next
-    vector loads while the last group drains. Latency from the last input transfer to the
-    first ``z`` is R + 9 cycles.
+    stage turns one sum per clock into ``z`` through a 4-stage pipeline (calibration read, ADC,
+    gain multiply, offset/saturate) while the next group computes; the next vector loads while
+    the last group drains. Latency from the last input transfer to the first ``z`` is R + 8
+    cycles.
     """
 
     def __init__(self, config: TileConfig, weights=None, adc_shift=None, gain=None, offset=None):

@@ -85,8 +85,8 @@ def test_cycles_per_vector_and_latency(rows, cols, lanes):
     assert (z == tile_forward(config, g, x, adc_shift, gain, offset)).all()
     firsts = arrivals[::cols]
     assert (np.diff(firsts) == CrossbarTile.cycles_per_vector(config)).all()
-    # The first input is taken on tick 1, the last on tick rows; then rows + 9 more.
-    assert firsts[0] == rows + rows + 9
+    # The first input is taken on tick 1, the last on tick rows; then rows + 8 more.
+    assert firsts[0] == rows + rows + 8
 
 
 def test_writes_out_of_range_are_ignored():
