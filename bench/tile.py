@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest.mock import patch
 
 import numpy as np
 from rich.console import Console
@@ -184,14 +183,14 @@ def golden_bench(plan: Plan, progress: Progress, rng) -> dict:
 # RTL simulation -----------------------------------------------------------------------------
 
 
-def timed_run(config: TileConfig, g, x, simulator: str) -> dict:
+def timed_run(config: TileConfig, g, x, simulator: str, cache_dir: Path) -> dict:
     """One :func:`run_tile`: its figures, the setup time outside the simulator and a match check.
 
     ``setup_seconds`` is the host time before the simulator starts: image checks, Verilog
-    conversion and, unless cached, the simulator build.
+    conversion and, unless cached in ``cache_dir``, the simulator build.
     """
     started = time.perf_counter()
-    run = run_tile(config, g, x, simulator=simulator)
+    run = run_tile(config, g, x, simulator=simulator, cache_dir=cache_dir)
     total = time.perf_counter() - started
     return {"cycles": run.cycles, "cycles_per_second": run.cycles_per_second,
             "sim_seconds": run.sim_seconds, "wall_seconds": run.wall_seconds,
@@ -205,18 +204,19 @@ def vectors_for(config: TileConfig, warm: dict, seconds: float) -> int:
     return max(1, round(cycles / CrossbarTile.cycles_per_vector(config)))
 
 
-def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, task) -> dict:
+def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, task,
+             cache_dir: Path) -> dict:
     """Warm-up run (builds, sizes the batch), then ``rtl_repeats`` timed runs of the build."""
     config = tile_config(size, wide=False)
     warm_vectors = max(2, 20_000 // CrossbarTile.cycles_per_vector(config))
     g, x = random_weights(config, rng), random_inputs(config, warm_vectors, rng)
-    warm = timed_run(config, g, x, simulator)
+    warm = timed_run(config, g, x, simulator, cache_dir)
     progress.advance(task)
     vectors = vectors_for(config, warm, plan.rtl_seconds)
     x = random_inputs(config, vectors, rng)
     runs = []
     for _ in range(plan.rtl_repeats):
-        runs.append(timed_run(config, g, x, simulator))
+        runs.append(timed_run(config, g, x, simulator, cache_dir))
         progress.advance(task)
     setup = summary([r["setup_seconds"] for r in runs])
     return {
@@ -239,11 +239,10 @@ def rtl_bench(plan: Plan, progress: Progress, rng) -> dict:
     cases = [(sim, size) for sim in simulators for size in plan.rtl_sizes]
     task = progress.add_task("RTL", total=len(cases) * (1 + plan.rtl_repeats))
     results = []
-    with (tempfile.TemporaryDirectory(prefix="spinemu-bench-") as cache,
-          patch.dict(os.environ, {"SPINEMU_CACHE": cache})):
+    with tempfile.TemporaryDirectory(prefix="spinemu-bench-") as cache:
         for simulator, size in cases:
             progress.update(task, description=f"RTL {simulator} {size}x{size}")
-            results.append(rtl_case(simulator, size, plan, rng, progress, task))
+            results.append(rtl_case(simulator, size, plan, rng, progress, task, Path(cache)))
     return {"target_sim_seconds": plan.rtl_seconds,
             "skipped": [s for s in SIMULATORS if s not in simulators],
             "match": all(case["match"] for case in results), "cases": results}

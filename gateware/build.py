@@ -28,6 +28,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from spinemu.boards import Board, get_board
@@ -136,68 +137,108 @@ def build(board_name: str, core_factory: CoreFactory, out_dir, *, synth_only: bo
     ToolchainError
         A tool is not installed.
     """
+    flow = _start(board_name, out_dir, progress)
+    for argv in _write_plan(flow, core_factory):
+        if _run_step(flow, argv) == "synthesis":
+            result = _write_report(flow)
+            _check_fit(flow.board, result)
+            if synth_only:
+                return result
+    result = _write_report(flow, json.loads((flow.out / _PNR_REPORT).read_text()))
+    _check_timing(flow.board, result, allow_timing_fail)
+    return result
+
+
+@dataclass
+class _Flow:
+    """One build under way: its board, folder and tool environment, and what it measured."""
+
+    board: Board
+    out: Path
+    env: dict[str, str]
+    notify: Callable[[str], None]
+    started: float
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    tools: dict[str, str] = field(default_factory=dict)  # yosys / nextpnr / packer -> version
+
+    @property
+    def bitstream(self) -> Path:
+        return self.out / f"{DESIGN}{self.board.bitstream_suffix}"
+
+
+def _start(board_name: str, out_dir, progress: Callable[[str], None] | None) -> _Flow:
+    """Check the board and the tools, then make ``out_dir`` and clear an earlier build's report
+    and bitstream from it (so that a failing build leaves none to be mistaken for its own)."""
     started = time.perf_counter()
     board = get_board(board_name)
     notify = progress or (lambda message: None)
     env = {**os.environ, **toolchain_env()}
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    bitstream = out / f"{DESIGN}{board.bitstream_suffix}"
-    for stale in (out / "report.json", out / _STAT, out / _PNR_REPORT, bitstream):
+    flow = _Flow(board, out, env, notify, started)
+    for stale in (out / "report.json", out / _STAT, out / _PNR_REPORT, flow.bitstream):
         stale.unlink(missing_ok=True)
+    return flow
 
-    notify(f"{board.name}: elaborating")
-    plan = board.platform().build(
+
+def _write_plan(flow: _Flow, core_factory: CoreFactory) -> list[list[str]]:
+    """Amaranth's plan for the board, written into the folder; its tool command lines."""
+    flow.notify(f"{flow.board.name}: elaborating")
+    plan = flow.board.platform().build(
         BoardTop(core_factory), name=DESIGN, do_build=False,
         script_after_synth=f"tee -q -o {_STAT} stat -json",
         nextpnr_opts=" ".join(("--report", _PNR_REPORT, "--timing-allow-fail",
-                               *board.nextpnr_options)),
+                               *flow.board.nextpnr_options)),
     )
-    plan.extract(out)
-    commands = json.loads(plan.files[f"build_{DESIGN}.json"])["commands"]
+    plan.extract(flow.out)
+    return json.loads(plan.files[f"build_{DESIGN}.json"])["commands"]
 
-    steps: dict[str, float] = {}
-    tools: dict[str, str] = {}
 
-    def report(pnr=None) -> BuildReport:
-        clocks, placement = parse_nextpnr_report(pnr) if pnr is not None else ((), {})
-        stat = json.loads((out / _STAT).read_text())
-        used = count_resources(stat["design"]["num_cells_by_type"], board.family)
-        available = board.capacity.as_dict()
-        result = BuildReport(
-            board=board.name, device=board.device, family=board.family,
-            resources={name: (used[name], available[name]) for name in available},
-            clocks=clocks, placement=placement, tools=dict(tools),
-            seconds=time.perf_counter() - started, steps=dict(steps),
-            bitstream=str(bitstream) if pnr is not None else None,
-        )
-        (out / "report.json").write_text(result.to_json() + "\n")
-        return result
+def _run_step(flow: _Flow, argv: list[str]) -> str:
+    """Run one of the plan's commands (synthesis, place and route or packing), timing it and
+    noting its tool's version; the step's name."""
+    step = _step(argv[0])
+    flow.notify(f"{flow.board.name}: {STEPS[step]}: {argv[0]}")
+    step_started = time.perf_counter()
+    _run(step, argv, flow.board, flow.out, flow.env)
+    flow.steps[step] = time.perf_counter() - step_started
+    flow.tools[{"synthesis": "yosys", "place_and_route": "nextpnr"}.get(step, "packer")] = \
+        tool_version(tool_env_var(argv[0]), flow.env)
+    return step
 
-    for argv in commands:
-        step = _step(argv[0])
-        notify(f"{board.name}: {STEPS[step]}: {argv[0]}")
-        step_started = time.perf_counter()
-        _run(step, argv, board, out, env)
-        steps[step] = time.perf_counter() - step_started
-        tools[{"synthesis": "yosys", "place_and_route": "nextpnr"}.get(step, "packer")] = \
-            tool_version(tool_env_var(argv[0]), env)
-        if step == "synthesis":
-            result = report()
-            problems = fit_problems({n: u for n, (u, _) in result.resources.items()},
-                                    board.capacity.as_dict())
-            if problems:
-                raise FitError(f"does not fit {board.device}: {', '.join(problems)}")
-            if synth_only:
-                return result
 
-    result = report(json.loads((out / _PNR_REPORT).read_text()))
+def _write_report(flow: _Flow, pnr: dict | None = None) -> BuildReport:
+    """The report so far, written as ``report.json``: resources after synthesis and, given
+    nextpnr's ``pnr`` report, clocks, placement and the bitstream."""
+    board = flow.board
+    clocks, placement = parse_nextpnr_report(pnr) if pnr is not None else ((), {})
+    stat = json.loads((flow.out / _STAT).read_text())
+    used = count_resources(stat["design"]["num_cells_by_type"], board.family)
+    available = board.capacity.as_dict()
+    result = BuildReport(
+        board=board.name, device=board.device, family=board.family,
+        resources={name: (used[name], available[name]) for name in available},
+        clocks=clocks, placement=placement, tools=dict(flow.tools),
+        seconds=time.perf_counter() - flow.started, steps=dict(flow.steps),
+        bitstream=str(flow.bitstream) if pnr is not None else None,
+    )
+    (flow.out / "report.json").write_text(result.to_json() + "\n")
+    return result
+
+
+def _check_fit(board: Board, result: BuildReport) -> None:
+    problems = fit_problems({n: u for n, (u, _) in result.resources.items()},
+                            board.capacity.as_dict())
+    if problems:
+        raise FitError(f"does not fit {board.device}: {', '.join(problems)}")
+
+
+def _check_timing(board: Board, result: BuildReport, allow_timing_fail: bool) -> None:
     failing = [clock for clock in result.clocks if not clock.passed]
     if failing and not allow_timing_fail:
         raise TimingError(f"timing fails on {board.name} ({board.device}): " + "; ".join(
             f"{c.name} {c.achieved_mhz:.2f} MHz achieved, {c.constraint_mhz:.2f} MHz required "
             f"(slack {c.slack_ns:.2f} ns)" for c in failing))
-    return result
 
 
 # openFPGALoader's words for "no cable / no board there" (FTDI, USB, JTAG probing).

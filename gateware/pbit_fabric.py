@@ -43,7 +43,7 @@ from amaranth.hdl import Module, Shape
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from spinemu.config import ConfigError, PBitConfig, Topology
+from spinemu.config import ConfigError, PBitConfig, Topology, check_image
 from spinemu.hdl.link import ARG_BYTES, RegionSignature
 from spinemu.hdl.pbit import (
     DEFAULT_SCHEDULE_DEPTH,
@@ -55,6 +55,7 @@ from spinemu.hdl.pbit import (
 from spinemu.hdl.regions import MemoryRegion, PopRegion, RegisterRegion
 from spinemu.link.protocol import MAX_PAYLOAD
 from spinemu.link.regmap import Access, Region, RegisterMapError, pack
+from spinemu.numeric import LFSR_BITS, unsigned_range
 
 __all__ = ["RESULT_FIELDS", "STATES_DEPTH", "PBitFabric", "pbit_regions"]
 
@@ -177,10 +178,8 @@ class PBitFabric(wiring.Component):
                                   "p-bit); pass all three")
             h, seeds, state = (_vector(name, v, n) for name, v in
                                zip(("h", "seeds", "state"), node_images, strict=True))
-            zero = np.flatnonzero(seeds == 0)
-            if zero.size:
-                raise ConfigError(f"seeds[{zero[0]}] = 0 is out of range; allowed "
-                                  f"1..{(1 << 32) - 1} (an LFSR state is never 0)")
+            check_image("seeds", seeds, (n,), 1, unsigned_range(LFSR_BITS)[1],
+                        note="an LFSR state is never 0")
             values["nodes"] = [{"bias": int(b), "seed": int(s), "state": int(x)}
                                for b, s, x in zip(h, seeds, state, strict=True)]
         if schedule is not None:

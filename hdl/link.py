@@ -8,7 +8,8 @@ Bytes in, bytes out: :class:`FrameEngine` parses request frames of
 - :class:`FrameReceiver`: hunts for ``SOF``, buffers the payload, checks the CRC and the length,
   drops a frame that stalls for ``timeout`` clocks;
 - :class:`Executor`: answers a frame (the cached reply for a repeated ``seq``, or runs the
-  command on the bus into the reply buffer);
+  command on the bus into the reply buffer), from three parts: :class:`CommandChecker`,
+  :class:`AccessSequencer` and :class:`ReplyBuilder`;
 - :class:`FrameSender`: frames the reply and appends its CRC.
 """
 
@@ -18,7 +19,7 @@ from functools import reduce
 from operator import xor
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from spinemu.link.protocol import (
@@ -33,13 +34,16 @@ from spinemu.link.protocol import (
 from spinemu.link.regmap import INDEX_BITS, LEVEL_BITS, RegisterMap
 
 __all__ = [
-    "BusSignature", "Executor", "FrameEngine", "FrameReceiver", "FrameSender", "RegionDecoder",
-    "RegionSignature", "crc16_byte",
+    "AccessSequencer", "Action", "BusSignature", "CommandChecker", "Executor", "FrameEngine",
+    "FrameReceiver", "FrameSender", "RegionDecoder", "RegionSignature", "ReplyBuilder",
+    "access_layout", "crc16_byte", "frame_layout", "reply_layout", "result_layout",
 ]
 
 STATUS_SHAPE = unsigned(8)
 #: Request arguments of READ and WRITE: address (4 bytes) and count (2 bytes).
 ARG_BYTES = 6
+#: Address bits of the request and reply payload buffers.
+REPLY_ADDR_BITS = (MAX_PAYLOAD - 1).bit_length()
 
 
 def _crc_shift8(value: int) -> int:
@@ -70,8 +74,20 @@ def frame_layout() -> data.StructLayout:
     })
 
 
+def access_layout() -> data.StructLayout:
+    """The arguments of READ and WRITE, as their :data:`ARG_BYTES` bytes arrive (``args`` of
+    :func:`frame_layout`): the address ``region << 24 | index`` and the count, little-endian."""
+    return data.StructLayout({"index": INDEX_BITS, "region": 8, "count": 16})
+
+
 def reply_layout() -> data.StructLayout:
+    """A reply's header as the executor hands it to the sender."""
     return data.StructLayout({"status": STATUS_SHAPE, "seq": 8, "echo": 16, "length": 16})
+
+
+def result_layout() -> data.StructLayout:
+    """The outcome of a command: the reply's status and payload length."""
+    return data.StructLayout({"status": STATUS_SHAPE, "length": 16})
 
 
 class BusSignature(wiring.Signature):
@@ -261,8 +277,328 @@ class FrameReceiver(wiring.Component):
         return m
 
 
+class Action(enum.Enum, shape=2):
+    """What the executor does with a checked command (:attr:`CommandChecker.action`)."""
+
+    REPLY = 0   #: reply at once with the checker's ``status`` and no payload
+    INFO = 1    #: write the INFO payload (:class:`ReplyBuilder`), reply OK
+    WRITE = 2   #: run the access on the bus (:class:`AccessSequencer`), reply OK
+    READ = 3    #: run the access on the bus, reply OK with the words read
+
+
+class CommandChecker(wiring.Component):
+    """Checks a command whole before anything runs, in the order of docs/link.md ("Commands"):
+    the frame's lengths, then the region's verdict from the bus, then a zero count.
+
+    Parameters
+    ----------
+    max_word_bytes : int
+        Bytes of the widest word (the bus's ``data_bits // 8``), >= 1: sizes the length product.
+
+    Members
+    -------
+    start : In(1)
+        Pulse with a command to check, in the clock its access is loaded onto the bus. ``cmd``,
+        ``length`` and ``count`` are held from then until ``done``.
+    cmd : In(8), length : In(16)
+        The request's command and payload length.
+    count : In(16)
+        Words to access (READ, WRITE).
+    word_bytes : In(8)
+        The bus's bytes per word of the addressed region (0: no such region), sampled one clock
+        after ``start``.
+    region_status : In(STATUS_SHAPE)
+        The bus's verdict on the access (OK, BAD_ADDRESS, BUSY), sampled two clocks after
+        ``start`` (the region decoder registers it one clock after the access is loaded).
+    done : Out(1)
+        Pulses three clocks after ``start``.
+    action : Out(Action), status : Out(STATUS_SHAPE)
+        The verdict, valid with ``done`` and held until the next ``start``: ``REPLY`` with an
+        error status (or OK for a zero ``count``), or the action to run.
+    word_size : Out(8)
+        ``word_bytes`` as sampled, held until the next check: the bytes per word of the access.
+
+    Both samples are registers so that neither the decoder nor the product ``count * word_bytes``
+    shares a combinational path with the checks.
+    """
+
+    def __init__(self, max_word_bytes: int):
+        if max_word_bytes < 1:
+            raise ValueError(f"max_word_bytes must be >= 1, not {max_word_bytes}")
+        self._max_word_bytes = max_word_bytes
+        super().__init__({
+            "start": In(1), "cmd": In(8), "length": In(16), "count": In(16),
+            "word_bytes": In(8), "region_status": In(STATUS_SHAPE),
+            "done": Out(1), "action": Out(Action), "status": Out(STATUS_SHAPE),
+            "word_size": Out(8),
+        })
+
+    @property
+    def max_word_bytes(self) -> int:
+        return self._max_word_bytes
+
+    def elaborate(self, platform):
+        m = Module()
+        stage = Signal(3)   # start, one, two and three clocks ago
+        verdict = Signal(STATUS_SHAPE)
+        wants = Signal(range(ARG_BYTES + (1 << 16) * self._max_word_bytes + 1))
+        m.d.sync += stage.eq(Cat(self.start, stage[:2]))
+        with m.If(stage[0]):
+            m.d.sync += self.word_size.eq(self.word_bytes)
+        with m.If(stage[1]):
+            m.d.sync += [verdict.eq(self.region_status),
+                         wants.eq(ARG_BYTES + self.count * self.word_size)]
+        m.d.comb += self.done.eq(stage[2])
+
+        def reply(status):
+            m.d.comb += [self.action.eq(Action.REPLY), self.status.eq(status)]
+
+        write, length = self.cmd == Command.WRITE, self.length
+        with m.Switch(self.cmd):
+            with m.Case(Command.INFO):
+                with m.If(length != 0):
+                    reply(Status.BAD_LENGTH)
+                with m.Else():
+                    m.d.comb += self.action.eq(Action.INFO)
+            with m.Case(Command.WRITE, Command.READ):
+                # the frame's own lengths first, then the region's verdict
+                with m.If(length < ARG_BYTES):
+                    reply(Status.BAD_LENGTH)
+                with m.Elif(self.word_size == 0):
+                    reply(Status.BAD_ADDRESS)
+                with m.Elif(write & (length != wants)):
+                    reply(Status.BAD_LENGTH)
+                with m.Elif(~write & ((length != ARG_BYTES) | (wants > MAX_PAYLOAD + ARG_BYTES))):
+                    reply(Status.BAD_LENGTH)
+                with m.Elif(verdict != Status.OK):
+                    reply(verdict)
+                with m.Elif(self.count == 0):
+                    reply(Status.OK)
+                with m.Else():
+                    m.d.comb += self.action.eq(Mux(write, Action.WRITE, Action.READ))
+            with m.Default():
+                reply(Status.UNKNOWN_COMMAND)
+        return m
+
+
+class AccessSequencer(wiring.Component):
+    """Runs a checked READ or WRITE on the bus: a burst of ``count`` words from ``index`` on (a
+    memory's consecutive words, or ``count`` pushes or pops of a stream region at index 0).
+
+    Parameters
+    ----------
+    data_bits : int
+        Bus width, a positive multiple of 8 (the register map's ``data_bits``).
+
+    Members
+    -------
+    args : In(access_layout())
+        The command's arguments: region, index and count.
+    write : In(1)
+        The access is a WRITE (else a READ).
+    load : In(1)
+        Latch ``args`` and ``write`` onto ``bus``; the bus's answers (``word_bytes``,
+        ``status``) follow from the next clock on.
+    start : In(1)
+        Run the loaded access (``count`` >= 1), while idle; ``word_bytes`` is held until ``done``.
+    word_bytes : In(8)
+        Bytes per word of the region, 1 .. ``data_bits // 8``.
+    done : Out(1)
+        High in the clock the last word completes, with ``length``; idle from the next clock.
+    length : Out(range(MAX_PAYLOAD + 1))
+        Reply payload bytes: ``count * word_bytes`` for a READ, 0 for a WRITE.
+    bus : Out(BusSignature(data_bits))
+        ``index`` advances after each word.
+    rd_addr : Out(range(MAX_PAYLOAD)), rd_data : In(8)
+        The request payload buffer (read latency one clock): a WRITE's words from byte
+        :data:`ARG_BYTES` on.
+    reply : In(memory.WritePort.Signature(addr_width=8, shape=8))
+        Writes a READ's words into the reply buffer from byte 0 (the memory's signature, flipped:
+        driven here).
+
+    Timing, from ``start`` in clock ``s``: a WRITE word is fetched in ``2 * word_bytes`` clocks
+    and offered on ``bus.w`` until taken (``w.valid`` first in clock ``s + 1 + 2 * word_bytes``);
+    a READ word pulses ``rreq`` (first in clock ``s + 1``), waits for ``rdata`` (the region's
+    latency, one clock at least) and writes a byte per clock. ``done`` comes with the last
+    ``w`` transfer, or with the last byte written.
+    """
+
+    def __init__(self, data_bits: int):
+        if data_bits < 8 or data_bits % 8:
+            raise ValueError(f"data_bits must be a positive multiple of 8, not {data_bits}")
+        self._data_bits = data_bits
+        super().__init__({
+            "args": In(access_layout()), "write": In(1), "load": In(1), "start": In(1),
+            "word_bytes": In(8),
+            "done": Out(1), "length": Out(range(MAX_PAYLOAD + 1)),
+            "bus": Out(BusSignature(data_bits)),
+            "rd_addr": Out(range(MAX_PAYLOAD)), "rd_data": In(8),
+            "reply": In(memory.WritePort.Signature(addr_width=REPLY_ADDR_BITS, shape=8)),
+        })
+
+    @property
+    def data_bits(self) -> int:
+        return self._data_bits
+
+    def elaborate(self, platform):
+        m = Module()
+        bus, args = self.bus, self.args
+        word = Signal(self._data_bits)
+        byte = Signal(range(self._data_bits // 8))   # byte of word
+        ptr = Signal(range(MAX_PAYLOAD + 1))         # next request byte / next reply byte
+        left = Signal(16)
+        last_byte = byte == self.word_bytes - 1
+        m.d.comb += [self.rd_addr.eq(ptr), self.reply.addr.eq(ptr), bus.w.payload.eq(word),
+                     self.reply.data.eq(word.word_select(byte, 8))]
+        with m.If(self.load):
+            m.d.sync += [bus.region.eq(args.region), bus.index.eq(args.index),
+                         bus.count.eq(args.count), bus.write.eq(self.write)]
+
+        def done(length=0):
+            m.d.comb += [self.done.eq(1), self.length.eq(length)]
+            m.next = "IDLE"
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [byte.eq(0), word.eq(0), left.eq(bus.count)]
+                    with m.If(bus.write):
+                        m.d.sync += ptr.eq(ARG_BYTES)
+                        m.next = "W_FETCH"
+                    with m.Else():
+                        m.d.sync += ptr.eq(0)
+                        m.next = "R_REQ"
+            with m.State("W_FETCH"):   # payload byte at ptr arrives next clock
+                m.next = "W_BYTE"
+            with m.State("W_BYTE"):
+                m.d.sync += [word.word_select(byte, 8).eq(self.rd_data), ptr.eq(ptr + 1),
+                             byte.eq(byte + 1)]
+                m.next = "W_FETCH"
+                with m.If(last_byte):
+                    m.d.sync += byte.eq(0)
+                    m.next = "W_PUSH"
+            with m.State("W_PUSH"):
+                m.d.comb += bus.w.valid.eq(1)
+                with m.If(bus.w.ready):
+                    m.d.sync += [bus.index.eq(bus.index + 1), left.eq(left - 1), word.eq(0)]
+                    m.next = "W_FETCH"
+                    with m.If(left == 1):
+                        done()
+            with m.State("R_REQ"):
+                m.d.comb += bus.rreq.eq(1)
+                m.next = "R_WAIT"
+            with m.State("R_WAIT"):
+                m.d.comb += bus.rdata.ready.eq(1)
+                with m.If(bus.rdata.valid):
+                    m.d.sync += word.eq(bus.rdata.payload)
+                    m.next = "R_BYTE"
+            with m.State("R_BYTE"):
+                m.d.comb += self.reply.en.eq(1)
+                m.d.sync += [ptr.eq(ptr + 1), byte.eq(byte + 1)]
+                with m.If(last_byte):
+                    m.d.sync += [byte.eq(0), bus.index.eq(bus.index + 1), left.eq(left - 1)]
+                    m.next = "R_REQ"
+                    with m.If(left == 1):
+                        done(ptr + 1)
+        return m
+
+
+class ReplyBuilder(wiring.Component):
+    """Holds the reply: its payload in the reply buffer, its header on ``reply`` until the sender
+    takes it, and the last reply sent OK, for a repeated frame.
+
+    Parameters
+    ----------
+    info : sequence of int
+        The INFO reply payload, 1 .. :data:`MAX_PAYLOAD` bytes.
+
+    Members
+    -------
+    seq : In(8), echo : In(16)
+        The frame being answered (its seq and CRC field), held until its reply is taken.
+    cached : Out(1), cached_length : Out(16)
+        The frame repeats the last one answered OK (same ``seq`` and ``echo``), and that reply's
+        payload length: the payload is still in the buffer. Combinational.
+    w : Out(memory.WritePort.Signature(addr_width=8, shape=8))
+        Payload bytes into the reply buffer (:class:`AccessSequencer`), while no INFO payload is
+        being written.
+    info : In(1)
+        Pulse: write the INFO payload into the buffer from byte 0, one byte per clock from the
+        next clock on.
+    info_done : Out(1)
+        High in the clock the INFO payload's last byte is written, ``len(info)`` clocks after
+        ``info``.
+    finish : In(stream.Signature(result_layout()))
+        The reply's status and payload length; ready while no reply is held. On ``reply`` the
+        next clock, with ``seq`` and ``echo``.
+    reply : Out(stream.Signature(reply_layout()))
+        Held until taken. Taking an OK reply makes it the cached one.
+    reply_addr : In(range(MAX_PAYLOAD)), reply_data : Out(8)
+        The reply buffer, read one clock after ``reply_addr``.
+    """
+
+    def __init__(self, info):
+        self._info = tuple(int(b) for b in info)
+        if not 1 <= len(self._info) <= MAX_PAYLOAD or not all(0 <= b < 256 for b in self._info):
+            raise ValueError(f"info must be 1..{MAX_PAYLOAD} bytes, not {list(self._info)}")
+        super().__init__({
+            "seq": In(8), "echo": In(16), "cached": Out(1), "cached_length": Out(16),
+            "w": Out(memory.WritePort.Signature(addr_width=REPLY_ADDR_BITS, shape=8)),
+            "info": In(1), "info_done": Out(1),
+            "finish": In(stream.Signature(result_layout())),
+            "reply": Out(stream.Signature(reply_layout())),
+            "reply_addr": In(range(MAX_PAYLOAD)), "reply_data": Out(8),
+        })
+
+    @property
+    def info_bytes(self) -> tuple[int, ...]:
+        return self._info
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.buf = buf = memory.Memory(shape=8, depth=MAX_PAYLOAD, init=[])
+        wr, rd = buf.write_port(), buf.read_port()
+        m.d.comb += [rd.addr.eq(self.reply_addr), self.reply_data.eq(rd.data)]
+
+        info, pos, writing = self._info, Signal(range(len(self._info))), Signal()
+        with m.If(self.info):
+            m.d.sync += [writing.eq(1), pos.eq(0)]
+        with m.If(writing):
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(pos)]
+            with m.Switch(pos):
+                for k, value in enumerate(info):
+                    with m.Case(k):
+                        m.d.comb += wr.data.eq(value)
+            m.d.sync += pos.eq(pos + 1)
+            with m.If(pos == len(info) - 1):
+                m.d.comb += self.info_done.eq(1)
+                m.d.sync += writing.eq(0)
+        with m.Else():
+            m.d.comb += [wr.en.eq(self.w.en), wr.addr.eq(self.w.addr), wr.data.eq(self.w.data)]
+
+        r, done = self.reply.payload, self.finish.payload
+        last = Signal(data.StructLayout({"seq": 8, "echo": 16, "length": 16, "valid": 1}))
+        m.d.comb += [self.finish.ready.eq(~self.reply.valid),
+                     self.cached.eq(last.valid & (last.seq == self.seq) & (last.echo == self.echo)),
+                     self.cached_length.eq(last.length)]
+        with m.If(self.finish.valid & self.finish.ready):
+            m.d.sync += [r.status.eq(done.status), r.length.eq(done.length), r.seq.eq(self.seq),
+                         r.echo.eq(self.echo), self.reply.valid.eq(1)]
+        with m.If(self.reply.valid & self.reply.ready):
+            m.d.sync += self.reply.valid.eq(0)
+            with m.If(r.status == Status.OK):
+                m.d.sync += [last.seq.eq(r.seq), last.echo.eq(r.echo), last.length.eq(r.length),
+                             last.valid.eq(1)]
+        return m
+
+
 class Executor(wiring.Component):
     """Answers received frames: runs a command on the bus, or repeats the cached reply.
+
+    Three parts, each with its own tests: :class:`CommandChecker` (lengths and the bus's
+    verdict), :class:`AccessSequencer` (the words of a READ or WRITE on the bus) and
+    :class:`ReplyBuilder` (the reply buffer, the INFO payload, the reply and the cache); this
+    component sequences them.
 
     Parameters
     ----------
@@ -283,7 +619,10 @@ class Executor(wiring.Component):
     bad_crc, executed : Out(32)
         Frames refused for their CRC; commands run (cached repeats not counted).
 
-    A READ or WRITE takes about ``word_bytes + 2`` clocks per word plus the region's latency.
+    Latency, from ``frame.valid`` in clock ``t``: ``reply.valid`` in clock ``t + 1`` for an
+    oversized frame, a bad CRC or a repeat; ``t + 4`` for a command refused by the checks (or a
+    zero count); ``t + 4 + len(info)`` for INFO; one clock after the sequencer's ``done`` for a
+    READ or WRITE (about ``word_bytes + 2`` clocks per word plus the region's latency).
     Only OK replies are cached: a command refused (BUSY, BAD_ADDRESS, ...) changed nothing and
     runs again when repeated.
     """
@@ -305,133 +644,64 @@ class Executor(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.buf = buf = memory.Memory(shape=8, depth=MAX_PAYLOAD, init=[])
-        wr, rd = buf.write_port(), buf.read_port()
-        m.d.comb += [rd.addr.eq(self.reply_addr), self.reply_data.eq(rd.data)]
-
-        f, bus, r = self.frame.payload, self.bus, self.reply.payload
-        last = Signal(data.StructLayout({"seq": 8, "crc": 16, "length": 16, "valid": 1}))
-        word = Signal(self._regmap.data_bits)
-        ptr = Signal(range(MAX_PAYLOAD + 1))   # next payload byte / next reply byte
-        byte = Signal(range(self._regmap.data_bits // 8))
-        left = Signal(16)
         info = self._info_bytes()
-        m.d.comb += [self.rd_addr.eq(ptr), wr.addr.eq(ptr), bus.w.payload.eq(word),
-                     wr.data.eq(word.word_select(byte, 8))]
-        # the region's word size (CHECK) and verdict (MEASURE: the decoder registers it),
-        # registered, so that neither the decoder nor the length product sits on a long
-        # combinational path
-        verdict = Signal(STATUS_SHAPE)
-        word_bytes = Signal(8)
-        wants = Signal(range(ARG_BYTES + (1 << 16) * (self._regmap.data_bits // 8) + 1))
-        last_byte = byte == word_bytes - 1
+        m.submodules.check = check = CommandChecker(self._regmap.data_bits // 8)
+        m.submodules.access = access = AccessSequencer(self._regmap.data_bits)
+        m.submodules.builder = builder = ReplyBuilder(info)
+        f, bus = self.frame.payload, self.bus
+        wiring.connect(m, access.bus, wiring.flipped(bus))
+        wiring.connect(m, access.reply, builder.w)
+        wiring.connect(m, builder.reply, wiring.flipped(self.reply))
+        m.d.comb += [
+            self.rd_addr.eq(access.rd_addr), access.rd_data.eq(self.rd_data),
+            builder.reply_addr.eq(self.reply_addr), self.reply_data.eq(builder.reply_data),
+            access.args.eq(f.args.as_value()), access.write.eq(f.cmd == Command.WRITE),
+            access.word_bytes.eq(check.word_size),
+            check.cmd.eq(f.cmd), check.length.eq(f.length), check.count.eq(bus.count),
+            check.word_bytes.eq(bus.word_bytes), check.region_status.eq(bus.status),
+            builder.seq.eq(f.seq), builder.echo.eq(f.crc),
+        ]
 
         def finish(status, length=0):
-            m.d.sync += [r.status.eq(status), r.length.eq(length), self.reply.valid.eq(1)]
+            m.d.comb += [builder.finish.valid.eq(1), builder.finish.payload.status.eq(status),
+                         builder.finish.payload.length.eq(length)]
             m.next = "REPLY"
 
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.frame.valid):
-                    m.d.sync += [r.seq.eq(f.seq), r.echo.eq(f.crc), ptr.eq(0), byte.eq(0),
-                                 word.eq(0),
-                                 bus.region.eq(f.args[3]), bus.index.eq(f.args.as_value()[:24]),
-                                 bus.count.eq(f.args.as_value()[32:48]),
-                                 left.eq(f.args.as_value()[32:48]),
-                                 bus.write.eq(f.cmd == Command.WRITE)]
+                    m.d.comb += access.load.eq(1)
                     with m.If(f.oversize):
                         finish(Status.BAD_LENGTH)
                     with m.Elif(~f.crc_ok):
                         m.d.sync += self.bad_crc.eq(self.bad_crc + 1)
                         finish(Status.BAD_CRC)
-                    with m.Elif(last.valid & (last.seq == f.seq) & (last.crc == f.crc)):
-                        finish(Status.OK, last.length)
+                    with m.Elif(builder.cached):
+                        finish(Status.OK, builder.cached_length)
                     with m.Else():
                         m.d.sync += self.executed.eq(self.executed + 1)
+                        m.d.comb += check.start.eq(1)
                         m.next = "CHECK"
             with m.State("CHECK"):
-                m.d.sync += word_bytes.eq(bus.word_bytes)
-                m.next = "MEASURE"
-            with m.State("MEASURE"):
-                m.d.sync += [verdict.eq(bus.status), wants.eq(ARG_BYTES + bus.count * word_bytes)]
-                m.next = "DECODE"
-            with m.State("DECODE"):
-                with m.Switch(f.cmd):
-                    with m.Case(Command.INFO):
-                        with m.If(f.length != 0):
-                            finish(Status.BAD_LENGTH)
-                        with m.Else():
+                with m.If(check.done):
+                    with m.Switch(check.action):
+                        with m.Case(Action.REPLY):
+                            finish(check.status)
+                        with m.Case(Action.INFO):
+                            m.d.comb += builder.info.eq(1)
                             m.next = "INFO"
-                    with m.Case(Command.WRITE, Command.READ):
-                        # the frame's own lengths first, then the region's verdict
-                        with m.If(f.length < ARG_BYTES):
-                            finish(Status.BAD_LENGTH)
-                        with m.Elif(word_bytes == 0):
-                            finish(Status.BAD_ADDRESS)
-                        with m.Elif(bus.write & (f.length != wants)):
-                            finish(Status.BAD_LENGTH)
-                        with m.Elif(~bus.write & ((f.length != ARG_BYTES) |
-                                                  (wants > MAX_PAYLOAD + ARG_BYTES))):
-                            finish(Status.BAD_LENGTH)
-                        with m.Elif(verdict != Status.OK):
-                            finish(verdict)
-                        with m.Elif(bus.count == 0):
-                            finish(Status.OK)
-                        with m.Elif(bus.write):
-                            m.d.sync += ptr.eq(ARG_BYTES)
-                            m.next = "W_FETCH"
-                        with m.Else():
-                            m.next = "R_REQ"
-                    with m.Default():
-                        finish(Status.UNKNOWN_COMMAND)
+                        with m.Default():
+                            m.d.comb += access.start.eq(1)
+                            m.next = "ACCESS"
             with m.State("INFO"):
-                m.d.comb += wr.en.eq(1)
-                with m.Switch(ptr):
-                    for k, value in enumerate(info):
-                        with m.Case(k):
-                            m.d.comb += wr.data.eq(value)
-                m.d.sync += ptr.eq(ptr + 1)
-                with m.If(ptr == len(info) - 1):
+                with m.If(builder.info_done):
                     finish(Status.OK, len(info))
-            with m.State("W_FETCH"):   # payload byte at ptr arrives next clock
-                m.next = "W_BYTE"
-            with m.State("W_BYTE"):
-                m.d.sync += [word.word_select(byte, 8).eq(self.rd_data), ptr.eq(ptr + 1),
-                             byte.eq(byte + 1)]
-                m.next = "W_FETCH"
-                with m.If(last_byte):
-                    m.d.sync += byte.eq(0)
-                    m.next = "W_PUSH"
-            with m.State("W_PUSH"):
-                m.d.comb += bus.w.valid.eq(1)
-                with m.If(bus.w.ready):
-                    m.d.sync += [bus.index.eq(bus.index + 1), left.eq(left - 1), word.eq(0)]
-                    m.next = "W_FETCH"
-                    with m.If(left == 1):
-                        finish(Status.OK)
-            with m.State("R_REQ"):
-                m.d.comb += bus.rreq.eq(1)
-                m.next = "R_WAIT"
-            with m.State("R_WAIT"):
-                m.d.comb += bus.rdata.ready.eq(1)
-                with m.If(bus.rdata.valid):
-                    m.d.sync += word.eq(bus.rdata.payload)
-                    m.next = "R_BYTE"
-            with m.State("R_BYTE"):
-                m.d.comb += wr.en.eq(1)
-                m.d.sync += [ptr.eq(ptr + 1), byte.eq(byte + 1)]
-                with m.If(last_byte):
-                    m.d.sync += [byte.eq(0), bus.index.eq(bus.index + 1), left.eq(left - 1)]
-                    m.next = "R_REQ"
-                    with m.If(left == 1):
-                        finish(Status.OK, ptr + 1)
-            with m.State("REPLY"):
+            with m.State("ACCESS"):
+                with m.If(access.done):
+                    finish(Status.OK, access.length)
+            with m.State("REPLY"):   # the reply is held until taken, then the frame is
+                m.d.comb += self.frame.ready.eq(self.reply.ready)
                 with m.If(self.reply.ready):
-                    m.d.sync += self.reply.valid.eq(0)
-                    m.d.comb += self.frame.ready.eq(1)
-                    with m.If(~f.oversize & f.crc_ok & (r.status == Status.OK)):
-                        m.d.sync += [last.seq.eq(f.seq), last.crc.eq(f.crc),
-                                     last.length.eq(r.length), last.valid.eq(1)]
                     m.next = "IDLE"
         return m
 

@@ -2,9 +2,9 @@
 
 One place for the write address map: its fields (:class:`WriteKind`, :class:`WriteMap`), the
 host-side writes that load a plan's images (:func:`layer_writes`, :func:`network_writes`, packed
-with :func:`spinemu.link.regmap.pack`), and the gateware that decodes it: :class:`LayerTargets`
-names the store an address of a layer means, :class:`WriteDemux` routes the stream there (the
-layer to its tiles and periphery, the network to its layers).
+with :func:`spinemu.link.regmap.pack_fields`), and the gateware that decodes it:
+:class:`LayerTargets` names the store an address of a layer means, :class:`WriteDemux` routes
+the stream there (the layer to its tiles and periphery, the network to its layers).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from spinemu.config import ConfigError, LayerConfig, NetworkConfig
 from spinemu.images import LayerImages
-from spinemu.link.regmap import pack
+from spinemu.link.regmap import leaf_widths, pack_fields
 from spinemu.numeric import clog2
 
 from .periphery import periphery_layout
@@ -114,26 +114,36 @@ def layer_addresses(layer: LayerConfig, *, write_map: WriteMap | None = None,
                         for o in range(layer.out_features)]
 
 
+def _rows(layout: data.StructLayout, arrays: dict) -> list[tuple]:
+    """Per word, the values of ``arrays`` (field name -> values over the words) in the field
+    order of ``layout``."""
+    return list(zip(*(arrays[name].tolist() for name, _ in layout), strict=True))
+
+
 def layer_writes(layer: LayerConfig, images: LayerImages, *, write_map: WriteMap | None = None,
                  index: int = 0) -> list[tuple[int, int]]:
     """The ``(addr, data)`` writes that load ``images`` into layer ``index`` of ``write_map``, at
-    the addresses of :func:`layer_addresses`."""
+    the addresses of :func:`layer_addresses`.
+
+    Each image is range-checked once, as a whole array (:meth:`LayerImages.checked`); its
+    ranges lie inside the fields of the word layouts, so the words are packed without checking
+    every field again (:func:`~spinemu.link.regmap.leaf_widths`).
+    """
     images = images.checked(layer)
     g = images.tile_weights(layer)
     t = layer.tile
-    cells = weight_write_layout(t)["data"].shape
+    cells = leaf_widths(weight_write_layout(t)["data"].shape)
     columns, periphery = column_layout(t), periphery_layout(layer)
+    column_widths, periphery_widths = leaf_widths(columns), leaf_widths(periphery)
     words = []
     for p in range(layer.row_tiles):
         for q in range(layer.col_tiles):
-            words += [pack(cells, word) for word in weight_words(t, g[p][q]).tolist()]
-            words += [pack(columns, {"adc_shift": images.adc_shift[p, q, col],
-                                     "gain": images.gain[p, q, col],
-                                     "offset": images.offset[p, q, col]})
-                      for col in range(t.cols)]
-    words += [pack(periphery, {"bias": images.bias[o], "mult": images.mult[o],
-                               "shift": images.shift[o]})
-              for o in range(layer.out_features)]
+            words += [pack_fields(word, cells) for word in weight_words(t, g[p][q]).tolist()]
+            registers = {"adc_shift": images.adc_shift[p, q], "gain": images.gain[p, q],
+                         "offset": images.offset[p, q]}
+            words += [pack_fields(row, column_widths) for row in _rows(columns, registers)]
+    registers = {"bias": images.bias, "mult": images.mult, "shift": images.shift}
+    words += [pack_fields(row, periphery_widths) for row in _rows(periphery, registers)]
     return list(zip(layer_addresses(layer, write_map=write_map, index=index), words,
                     strict=True))
 

@@ -19,12 +19,7 @@ from cocotb.utils import get_sim_time
 
 from spinemu.sim.runner import CLOCK_NS
 
-__all__ = ["load_stimulus", "start", "Span", "save_result", "check_equal", "to_signed"]
-
-
-def to_signed(value: int, bits: int) -> int:
-    """A ``bits``-wide two's-complement field read as an unsigned int, as a signed int."""
-    return value - (1 << bits) if value >> (bits - 1) & 1 else value
+__all__ = ["load_stimulus", "start", "Span", "save_result", "check_equal"]
 
 
 def load_stimulus() -> dict:

@@ -18,6 +18,7 @@ import numpy as np
 from spinemu.config import NetworkConfig
 from spinemu.hdl.writes import WriteMap, network_writes
 from spinemu.images import LayerImages
+from spinemu.numeric import to_signed
 from spinemu.plan import Plan
 from spinemu.sim.cocotb_bench import Span, check_equal, load_stimulus, save_result, start
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
@@ -56,8 +57,8 @@ class NetworkTB:
     async def receive(self, batch: int) -> np.ndarray:
         last = self.config.layers[-1]
         raw = np.array(await self.o.receive(batch * last.out_features), dtype=np.int64)
-        if not last.relu:  # two's complement act_bits codes
-            raw -= (raw >> (last.act_bits - 1) & 1) << last.act_bits
+        if not last.relu:
+            raw = to_signed(raw, last.act_bits)
         return raw.reshape(batch, last.out_features)
 
     def stop(self) -> None:

@@ -17,7 +17,9 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from spinemu.config import PBitConfig, Topology
 from spinemu.hdl.pbit import stream_layouts
-from spinemu.sim.cocotb_bench import Span, load_stimulus, save_result, start, to_signed
+from spinemu.link.regmap import unpack
+from spinemu.numeric import to_signed
+from spinemu.sim.cocotb_bench import Span, load_stimulus, save_result, start
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
 
 
@@ -40,13 +42,9 @@ class PBitTB:
             await source.wait_idle()
 
     def unpack_state(self, word: int) -> tuple[int, int, np.ndarray]:
-        layout = self.layouts["states"]
-        fields = {}
-        for name, field in layout:
-            fields[name] = (word >> field.offset) & ((1 << field.width) - 1)
-        energy = to_signed(fields["energy"], layout["energy"].width)
+        fields = unpack(self.layouts["states"], word)
         bits = np.array([(fields["state"] >> i) & 1 for i in range(self.topology.n)], np.uint8)
-        return fields["sweep"], energy, bits
+        return fields["sweep"], fields["energy"], bits
 
     def stop(self) -> None:
         for part in (*self.sources.values(), self.states):

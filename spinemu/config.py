@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from .numeric import clog2, signed_range, unsigned_range
+from .numeric import clog2, code_range, signed_range, unsigned_range
 
 __all__ = [
     "ConfigError", "SpinemuError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig",
@@ -49,24 +49,31 @@ def check_float(name: str, value, lo: float, hi: float) -> None:
         raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
 
 
-def check_image(name: str, image, shape: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
-    """Return ``image`` as int64 after checking its shape and that every element is in lo..hi."""
+def check_image(name: str, image, shape: tuple[int, ...], lo: int, hi: int, *,
+                note: str = "") -> np.ndarray:
+    """Return ``image`` as int64 after checking its shape and that every element is an integer
+    in ``lo..hi``: the one range check of arrays (images, codes, states, seeds).
+
+    The error names ``name``, the index and value of the first element outside and the range;
+    ``note`` (the width, the unit) goes into its parentheses, as in ``weights[0, 1] = 8 is out
+    of range; allowed -8..7 (cell_bits = 4; 3 element(s) outside)``.
+    """
     array = np.asarray(image)
     if array.shape != shape:
         raise ConfigError(f"{name} has shape {array.shape}; expected {shape}")
     if array.size and not np.issubdtype(array.dtype, np.integer):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise ConfigError(f"{name} must hold integers, got dtype {array.dtype}")
-    array = array.astype(np.int64)
     if array.size:
+        # Compared before the cast, so that a uint64 beyond int64 is refused with its value.
         bad = np.flatnonzero((array < lo) | (array > hi))
         if bad.size:
             where = np.unravel_index(bad[0], shape)
             raise ConfigError(
                 f"{name}{list(map(int, where))} = {int(array[where])} is out of range; "
-                f"allowed {lo}..{hi} ({bad.size} element(s) outside)"
+                f"allowed {lo}..{hi} ({note + '; ' if note else ''}{bad.size} element(s) outside)"
             )
-    return array
+    return array.astype(np.int64)
 
 
 class _Serialisable:
@@ -210,9 +217,7 @@ class TileConfig(_Serialisable):
 
     @property
     def input_range(self) -> tuple[int, int]:
-        if self.input_signed:
-            return signed_range(self.input_bits)
-        return unsigned_range(self.input_bits)
+        return code_range(self.input_bits, self.input_signed)
 
     @property
     def full_scale_shift(self) -> int:
@@ -327,7 +332,7 @@ class LayerConfig(_Serialisable):
 
     @property
     def act_range(self) -> tuple[int, int]:
-        return unsigned_range(self.act_bits) if self.relu else signed_range(self.act_bits)
+        return code_range(self.act_bits, not self.relu)
 
 
 @dataclass(frozen=True)
@@ -428,7 +433,8 @@ class PBitConfig(_Serialisable):
 
     def field_bits(self, max_degree: int) -> int:
         """Signed width of ``I = sum_j J m_j + h`` for p-bits of at most ``max_degree``."""
-        bound = max_degree * (1 << (self.coupling_bits - 1)) + (1 << (self.bias_bits - 1))
+        j_lo, h_lo = signed_range(self.coupling_bits)[0], signed_range(self.bias_bits)[0]
+        bound = -(max_degree * j_lo + h_lo)
         return bound.bit_length() + 1
 
 

@@ -253,7 +253,7 @@ class Part:
 
     def read_back(self):
         """Tile: ``(g, adc_shift, gain, offset)``; network: the ``(address, word)`` writes
-        (:func:`~spinemu.hdl.layer.network_writes`); p-bit core: ``(J_edges, h, lfsr, state)``
+        (:func:`~spinemu.hdl.writes.network_writes`); p-bit core: ``(J_edges, h, lfsr, state)``
         (``lfsr``: the seeds as written until an anneal, then the LFSR states reached)."""
         session = self._session
         if isinstance(self.fabric, NetworkFabric):

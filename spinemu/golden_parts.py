@@ -12,7 +12,7 @@ import numpy as np
 
 from spinemu.config import SpinemuError, TileConfig
 from spinemu.gateware.pbit_fabric import PBitFabric
-from spinemu.hdl.layer import network_writes
+from spinemu.hdl.writes import network_writes
 from spinemu.link.pbit_client import ChainRun, check_anneal, check_program
 from spinemu.sim.golden.network import NetworkModel
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy

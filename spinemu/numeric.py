@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 __all__ = [
-    "clog2", "signed_range", "unsigned_range", "sat", "usat", "rshift_round",
+    "clog2", "signed_range", "unsigned_range", "code_range", "to_signed", "to_unsigned", "sat",
+    "usat", "rshift_round", "round_half_up", "round_half_away",
     "LFSR_BITS", "LFSR_TAPS", "lfsr_step", "lfsr_leap_matrix", "lfsr_sample", "splitmix64",
-    "derive_seeds", "round_half_away", "tanh_table",
+    "derive_seeds", "tanh_table",
 ]
 
 
@@ -33,6 +34,35 @@ def signed_range(bits: int) -> tuple[int, int]:
 def unsigned_range(bits: int) -> tuple[int, int]:
     """Inclusive range ``(0, 2**bits - 1)`` of an unsigned ``bits``-bit value."""
     return 0, (1 << bits) - 1
+
+
+def code_range(bits: int, signed: bool) -> tuple[int, int]:
+    """Inclusive range of a ``bits``-bit code: :func:`signed_range` or :func:`unsigned_range`."""
+    return signed_range(bits) if signed else unsigned_range(bits)
+
+
+# --- Two's complement ---------------------------------------------------------------------------
+
+def to_unsigned(v, bits: int):
+    """The low ``bits`` bits of ``v`` as an unsigned value: a signed code as the two's-complement
+    word that holds it (``v mod 2**bits``); higher bits are dropped, not checked.
+
+    An array keeps its dtype, so ``bits`` must leave the mask ``2**bits - 1`` inside it (up to 32
+    for uint32, 63 for int64).
+    """
+    return v & ((1 << bits) - 1)
+
+
+def to_signed(v, bits: int):
+    """The low ``bits`` bits of ``v`` read as a signed two's-complement value (``bits >= 1``):
+    the inverse of :func:`to_unsigned` on the signed ``bits``-bit range. An int for an int or a
+    numpy integer, int64 for an array (``bits <= 63``)."""
+    if isinstance(v, np.ndarray):
+        v = v.astype(np.int64)
+    elif isinstance(v, np.integer):
+        v = int(v)
+    half = 1 << (bits - 1)
+    return (to_unsigned(v, bits) ^ half) - half
 
 
 def sat(v, bits: int, out=None):
@@ -61,6 +91,19 @@ def rshift_round(v, s, out=None):
         out = np.add(v, half, out=out)
         return np.right_shift(out, s, out=out)
     return (v + (1 << (s - 1))) >> s if s > 0 else v
+
+
+def round_half_up(v) -> np.ndarray:
+    """``floor(v + 0.5)`` as float64: the nearest integer, halves up (towards +inf), as
+    :func:`rshift_round` rounds; the mapper rounds floats to codes with it."""
+    return np.floor(np.asarray(v, dtype=np.float64) + 0.5)
+
+
+def round_half_away(v):
+    """The nearest integer, halves away from zero: an int for a number, int64 for an array."""
+    if isinstance(v, np.ndarray):
+        return np.copysign(np.floor(np.abs(v) + 0.5), v).astype(np.int64)
+    return int(math.copysign(math.floor(abs(v) + 0.5), v))
 
 
 # --- LFSR (DESIGN.md 3.3) --------------------------------------------------------------------
@@ -100,10 +143,7 @@ def lfsr_sample(state, bits: int):
     low ``bits`` bits of the new state read as a signed two's-complement value."""
     for _ in range(bits):
         state = lfsr_step(state)
-    low = state & ((1 << bits) - 1)
-    if isinstance(low, np.ndarray):
-        low = low.astype(np.int64)
-    return state, low - ((low >> (bits - 1)) & 1) * (1 << bits)
+    return state, to_signed(state, bits)
 
 
 def splitmix64(value: int) -> int:
@@ -123,11 +163,6 @@ def derive_seeds(master: int, count: int) -> np.ndarray:
 
 # --- p-bit activation table (DESIGN.md 3.4) ---------------------------------------------------
 
-def round_half_away(v: float) -> int:
-    """Round to the nearest integer, halves away from zero."""
-    return int(math.copysign(math.floor(abs(v) + 0.5), v))
-
-
 def tanh_table(lut_bits: int, lut_frac: int, rng_bits: int) -> np.ndarray:
     """``T[a]`` for the signed ``lut_bits`` argument ``a``, indexed by ``a mod 2**lut_bits``.
 
@@ -135,8 +170,8 @@ def tanh_table(lut_bits: int, lut_frac: int, rng_bits: int) -> np.ndarray:
     the one table both the golden model and the RTL use.
     """
     lo, hi = signed_range(lut_bits)
-    scale = (1 << (rng_bits - 1)) - 1
+    scale = signed_range(rng_bits)[1]
     table = np.zeros(1 << lut_bits, dtype=np.int64)
     for a in range(lo, hi + 1):
-        table[a % (1 << lut_bits)] = round_half_away(math.tanh(a / (1 << lut_frac)) * scale)
+        table[to_unsigned(a, lut_bits)] = round_half_away(math.tanh(a / (1 << lut_frac)) * scale)
     return table

@@ -1,13 +1,14 @@
-"""TileConfig validation and round trips."""
+"""TileConfig validation and round trips; check_image, the range check of every array."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from spinemu.config import ConfigError, TileConfig
+from spinemu.config import ConfigError, TileConfig, check_image
 
 from cases import tile_configs
 
@@ -71,3 +72,38 @@ def test_load_reads_toml_and_json(tmp_path):
     (tmp_path / "a.json").write_text(config.to_json())
     assert TileConfig.load(tmp_path / "a.toml") == config
     assert TileConfig.load(tmp_path / "a.json") == config
+
+
+# --- check_image ------------------------------------------------------------------------------
+
+def test_check_image_returns_int64_of_integers_in_range():
+    for image in ([[-8, 7], [0, 3]], np.array([[-8, 7], [0, 3]], np.int8),
+                  np.array([[-8.0, 7.0], [0.0, 3.0]]), np.array([[-8, 7], [0, 3]], np.int64)):
+        got = check_image("w", image, (2, 2), -8, 7)
+        assert got.dtype == np.int64 and got.tolist() == [[-8, 7], [0, 3]]
+    assert check_image("s", np.array([True, False]), (2,), 0, 1).tolist() == [1, 0]
+    assert check_image("e", np.zeros((0, 3)), (0, 3), 1, 1).shape == (0, 3)
+
+
+@pytest.mark.parametrize("image, note, message", [
+    ([[0, 1], [8, 9]], "",
+     r"^w\[1, 0\] = 8 is out of range; allowed -8\.\.7 \(2 element\(s\) outside\)$"),
+    ([[0, -9], [0, 0]], "cell_bits = 4",
+     r"^w\[0, 1\] = -9 is out of range; allowed -8\.\.7 \(cell_bits = 4; 1 element\(s\) "
+     r"outside\)$"),
+    ([[0, 0.5], [0, 0]], "", r"^w must hold integers, got dtype float64$"),
+    ([[0, np.nan], [0, 0]], "", r"^w must hold integers, got dtype float64$"),
+    ([0, 1], "", r"^w has shape \(2,\); expected \(2, 2\)$"),
+])
+def test_check_image_names_field_value_and_range(image, note, message):
+    with pytest.raises(ConfigError, match=message):
+        check_image("w", image, (2, 2), -8, 7, note=note)
+
+
+def test_check_image_compares_wide_unsigned_values_exactly():
+    """A uint64 beyond int64 is refused with its own value, not the negative one its int64 cast
+    would show."""
+    seeds = np.array([1, 2**63 + 5], dtype=np.uint64)
+    with pytest.raises(ConfigError, match=rf"^seeds\[1\] = {2**63 + 5} is out of range; "
+                                          rf"allowed 1\.\.4294967295 "):
+        check_image("seeds", seeds, (2,), 1, 2**32 - 1)

@@ -7,8 +7,7 @@ import numpy as np
 from spinemu.config import PBitConfig
 from spinemu.ising.problem import IsingProblem
 from spinemu.ising.scaling import DEFAULT_CONFIG, quantize
-from spinemu.mapper.quantize import round_half_up
-from spinemu.numeric import round_half_away
+from spinemu.numeric import round_half_away, round_half_up
 
 
 def test_integer_problems_that_fit_are_kept(random_graph):

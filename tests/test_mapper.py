@@ -238,9 +238,9 @@ def test_signed_inputs_and_linear_hidden_layer():
 
 def test_refusals_name_the_layer(digits):
     calibration = digits.calibration(32)
-    with pytest.raises(ConfigError, match=r"^layer 0 \('coefs_\[0\]'\): bias\[\d+\] = -?\d+ \(in "
-                                          r"units of the column sum\) does not fit bias_bits = 4; "
-                                          r"allowed -8\.\.7 \(\d+ output\(s\) outside\)$"):
+    with pytest.raises(ConfigError, match=r"^layer 0 \('coefs_\[0\]'\): bias\[\d+\] = -?\d+ is out "
+                                          r"of range; allowed -8\.\.7 \(bias_bits = 4, in units "
+                                          r"of the column sum; \d+ element\(s\) outside\)$"):
         map_model("digits", calibration, settings=MapSettings(bias_bits=4))
     with pytest.raises(ConfigError, match=r"^layer 0 \('coefs_\[0\]'\): output \d+ needs a "
                                           r"requantization ratio .* allowed 1\.6%"):

@@ -66,8 +66,8 @@ def test_map_onnx_file_with_bundled_data_and_options(tmp_path):
     (["digits", "--weight-bits", "10", "--frac-bits", "4"],
      r"cell_bits = weight_bits \+ frac_bits = 10 \+ 4 = 14 is out of range; allowed 2\.\.12"),
     (["digits", "--bias-bits", "4"],
-     r"layer 0 \('coefs_\[0\]'\): bias\[\d+\] = -?\d+ \(in units of the column sum\) does not "
-     r"fit bias_bits = 4; allowed -8\.\.7 \(\d+ output\(s\) outside\)"),
+     r"layer 0 \('coefs_\[0\]'\): bias\[\d+\] = -?\d+ is out of range; allowed -8\.\.7 "
+     r"\(bias_bits = 4, in units of the column sum; \d+ element\(s\) outside\)"),
     (["digits", "--sigma", "11"], r"sigma = 11\.0 is out of range; allowed 0\.0\.\.10\.0"),
     (["model.onnx"], r"model 'model\.onnx' is not bundled: give --data \(a bundled data set "
                      r"\['digits', 'digits32'\] or an \.npz file\)"),

@@ -313,7 +313,8 @@ def test_images_name_the_value_out_of_range():
                                           r"allowed -8\.\.7$"):
         PBitFabric.images(config, topology, J_edges=[0, 8, 0])
     with pytest.raises(ConfigError, match=r"^seeds\[2\] = 0 is out of range; allowed "
-                                          r"1\.\.4294967295 \(an LFSR state is never 0\)$"):
+                                          r"1\.\.4294967295 \(an LFSR state is never 0; "
+                                          r"1 element\(s\) outside\)$"):
         PBitFabric.images(config, topology, h=[0] * 4, seeds=[1, 2, 0, 3], state=[0] * 4)
     with pytest.raises(ConfigError, match=r"^nodes\[3\]: state = 2 is out of range; "
                                           r"allowed 0\.\.1$"):

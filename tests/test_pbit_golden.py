@@ -269,12 +269,12 @@ TOPOLOGY = Topology(3, ((0, 1), (1, 2)), (0, 1, 0))
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"J_edges": [3, 128]},
-     r"^couplings: edge 1 = 128 is out of range; allowed -128\.\.127 \(8 bits; 1 value\(s\) "
-     r"outside\)$"),
+     r"^couplings\[1\] = 128 is out of range; allowed -128\.\.127 \(coupling_bits = 8; 1 "
+     r"element\(s\) outside\)$"),
     ({"J_edges": [3, 1.5]}, r"^couplings must hold integers, got dtype float64$"),
     ({"J_edges": [1]}, r"^couplings has shape \(1,\); expected \(2,\)$"),
     ({"J_edges": [1, 1], "h": [0, -2049, 0]},
-     r"^biases: node 1 = -2049 is out of range; allowed -2048\.\.2047 \(12 bits; "),
+     r"^biases\[1\] = -2049 is out of range; allowed -2048\.\.2047 \(bias_bits = 12; "),
 ])
 def test_bad_images_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -300,9 +300,13 @@ def test_bad_schedules_are_refused(schedule, message):
 
 
 @pytest.mark.parametrize("seeds, initial, message", [
-    ([[1, 0, 2]], None, r"^seeds must be LFSR states in 1\.\.0xFFFFFFFF \(never 0\)$"),
+    ([[1, 0, 2]], None, r"^seeds\[0, 1\] = 0 is out of range; allowed 1\.\.4294967295 \(an LFSR "
+                        r"state is never 0; 1 element\(s\) outside\)$"),
+    ([[1, 2, 1 << 32]], None, r"^seeds\[0, 2\] = 4294967296 is out of range; allowed "),
+    ([[1.0, 2.0, 3.0]], None, r"^seeds must hold integers, got dtype float64$"),
     ([[1, 2]], None, r"^seeds has shape \(1, 2\); expected \(replicas >= 1, 3\)$"),
-    ([[1, 2, 3]], [[0, 2, 1]], r"^initial\[0, 1\] = 2; allowed 0 or 1$"),
+    ([[1, 2, 3]], [[0, 2, 1]], r"^initial\[0, 1\] = 2 is out of range; allowed 0\.\.1 \(1 "
+                               r"element\(s\) outside\)$"),
 ])
 def test_bad_seeds_and_states_are_refused(seeds, initial, message):
     model = PBitModel(PBitConfig(), TOPOLOGY, [1, 1])

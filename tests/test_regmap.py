@@ -17,7 +17,9 @@ from spinemu.link.regmap import (
     RegisterMap,
     RegisterMapError,
     bytes_to_words,
+    leaf_widths,
     pack,
+    pack_fields,
     unpack,
     words_to_bytes,
 )
@@ -35,6 +37,19 @@ def test_pack_matches_amaranth_const_and_round_trips():
         word = pack(LAYOUT, value)
         assert word == LAYOUT.const(value).as_bits()
         assert unpack(LAYOUT, word) == value
+
+
+def test_leaf_widths_pack_as_pack_does_without_checks():
+    assert leaf_widths(LAYOUT) == (5, 3, 4, 4, 4)
+    assert leaf_widths(data.ArrayLayout(unsigned(7), 2)) == (7, 7)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        a, b, *c = (int(v) for v in rng.integers(-100, 100, size=5))
+        in_range = {"a": (a + 16) % 32 - 16, "b": b % 8, "c": [(v + 8) % 16 - 8 for v in c]}
+        leaves = [in_range["a"], in_range["b"], *in_range["c"]]
+        assert pack_fields(leaves, leaf_widths(LAYOUT)) == pack(LAYOUT, in_range)
+        # Unchecked: each value is cut to its field, as Amaranth cuts a constant.
+        assert pack_fields([a, b, *c], leaf_widths(LAYOUT)) == pack(LAYOUT, in_range)
 
 
 def test_pack_names_the_leaf_out_of_range():

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from amaranth.hdl import unsigned
 from amaranth.sim import Simulator
 
+from spinemu.config import LayerConfig
 from spinemu.hdl.periphery import periphery_layout
 from spinemu.hdl.tile import column_layout, weight_words, weight_write_layout
 from spinemu.hdl.writes import LayerTargets, WriteDemux, WriteKind, WriteMap, layer_writes
+from spinemu.images import LayerImages
 from spinemu.link.regmap import unpack
+from spinemu.numeric import signed_range, unsigned_range
 
 
 def run(dut, bench):
@@ -34,10 +38,23 @@ def test_write_map_fields(small_layer):
     assert all(a < 1 << wmap.addr_bits and d < 1 << wmap.data_bits for a, d in writes)
 
 
-def test_layer_writes_unpack_to_the_images(small_layer):
-    """Every word of :func:`layer_writes`, unpacked with its store's layout, is the image it
-    came from: weight words, column registers of tile (p, q), output registers."""
-    layer, images = small_layer
+def extreme_images(layer: LayerConfig, rng) -> LayerImages:
+    """Images whose every element is the least or the greatest value :meth:`LayerImages.checked`
+    allows (so each field of each word is at an end of its range)."""
+    t = layer.tile
+    grid = (layer.row_tiles, layer.col_tiles, t.cols)
+    ranges = {"g": ((layer.in_features, layer.out_features), signed_range(t.cell_bits)),
+              "adc_shift": (grid, (0, t.max_adc_shift)),
+              "gain": (grid, unsigned_range(t.gain_bits)),
+              "offset": (grid, signed_range(t.offset_bits)),
+              "bias": ((layer.out_features,), signed_range(layer.bias_bits)),
+              "mult": ((layer.out_features,), unsigned_range(layer.mult_bits)),
+              "shift": ((layer.out_features,), (0, layer.max_shift))}
+    return LayerImages(**{name: np.array(bounds)[rng.integers(0, 2, size=shape)]
+                          for name, (shape, bounds) in ranges.items()})
+
+
+def assert_writes_unpack_to_the_images(layer: LayerConfig, images: LayerImages) -> None:
     t = layer.tile
     data = [d for _, d in layer_writes(layer, images)]
     g = images.tile_weights(layer)
@@ -51,6 +68,18 @@ def test_layer_writes_unpack_to_the_images(small_layer):
     assert [unpack(periphery_layout(layer), w) for w in data] == [
         {"bias": images.bias[o], "mult": images.mult[o], "shift": images.shift[o]}
         for o in range(layer.out_features)]
+
+
+def test_layer_writes_unpack_to_the_images(small_layer):
+    """Every word of :func:`layer_writes`, unpacked with its store's layout, is the image it
+    came from: weight words, column registers of tile (p, q), output registers; for random
+    images and for images at the ends of their ranges (the words are packed unchecked, so a
+    field narrower than its image's range would show here)."""
+    layer, images = small_layer
+    assert_writes_unpack_to_the_images(layer, images)
+    extremes = extreme_images(layer, np.random.default_rng(3))
+    assert {int(v) for v in extremes.bias} == set(signed_range(layer.bias_bits))
+    assert_writes_unpack_to_the_images(layer, extremes)
 
 
 def test_layer_targets_name_every_store_of_layer_addresses(small_layer):

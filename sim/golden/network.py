@@ -38,15 +38,10 @@ class LayerModel:
 
     def __init__(self, layer: LayerConfig, images: LayerImages, where: str = "layer"):
         self.layer = layer
-        self.images = images.checked(layer, where)
-        t = layer.tile
-        padded = np.zeros((layer.row_tiles * t.rows, layer.col_tiles * t.cols), np.int64)
-        padded[: layer.in_features, : layer.out_features] = self.images.g
+        self.images = i = images.checked(layer, where)
         self.tiles = [[
-            CrossbarTileModel(t, padded[p * t.rows:(p + 1) * t.rows, q * t.cols:(q + 1) * t.cols],
-                              self.images.adc_shift[p, q], self.images.gain[p, q],
-                              self.images.offset[p, q])
-            for q in range(layer.col_tiles)] for p in range(layer.row_tiles)]
+            CrossbarTileModel(layer.tile, g, i.adc_shift[p, q], i.gain[p, q], i.offset[p, q])
+            for q, g in enumerate(row)] for p, row in enumerate(i.tile_weights(layer))]
 
     def tile_outputs(self, x) -> np.ndarray:
         """``z[row_tile, batch, col_tiles * C]``: all tile outputs for inputs ``x[batch, In]``."""

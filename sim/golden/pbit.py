@@ -51,14 +51,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spinemu.config import ConfigError, PBitConfig, Topology
+from spinemu.config import ConfigError, PBitConfig, Topology, check_image
 from spinemu.numeric import (
+    LFSR_BITS,
     derive_seeds,
     lfsr_step,
     rshift_round,
     sat,
     signed_range,
     tanh_table,
+    to_signed,
+    to_unsigned,
     unsigned_range,
 )
 
@@ -77,35 +80,25 @@ TABLE_ENTRIES = 1 << 21
 
 # --- Images ----------------------------------------------------------------------------------
 
-def _check_values(name: str, values, shape: tuple[int, ...], bits: int, what: str) -> np.ndarray:
-    """``values`` as int64 of ``shape`` with every element a signed ``bits``-bit integer."""
+def _check_codes(name: str, values, shape: tuple[int, ...], bits: int, field: str) -> np.ndarray:
+    """``values`` as int64 of ``shape`` with every element a signed ``bits``-bit integer (not a
+    bool: a coupling or bias is a number, not a flag); ``field`` names the width."""
     array = np.asarray(values)
-    if array.shape != shape:
-        raise ConfigError(f"{name} has shape {array.shape}; expected {shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        if array.dtype == bool or not np.all(np.isfinite(array)) or \
-                not np.all(array == np.round(array)):
-            raise ConfigError(f"{name} must hold integers, got dtype {array.dtype}")
-    array = array.astype(np.int64)
-    lo, hi = signed_range(bits)
-    bad = np.flatnonzero((array < lo) | (array > hi))
-    if bad.size:
-        k = int(bad[0])
-        raise ConfigError(f"{name}: {what} {k} = {int(array[k])} is out of range; allowed "
-                          f"{lo}..{hi} ({bits} bits; {bad.size} value(s) outside)")
-    return array
+    if array.shape == shape and array.size and array.dtype == bool:
+        raise ConfigError(f"{name} must hold integers, got dtype bool")
+    return check_image(name, array, shape, *signed_range(bits), note=f"{field} = {bits}")
 
 
 def check_couplings(config: PBitConfig, topology: Topology, J_edges) -> np.ndarray:
     """Couplings ``J_edges[E]`` aligned with ``topology.edges``, signed ``coupling_bits``, int64."""
-    return _check_values("couplings", J_edges, (len(topology.edges),), config.coupling_bits,
-                         "edge")
+    return _check_codes("couplings", J_edges, (len(topology.edges),), config.coupling_bits,
+                        "coupling_bits")
 
 
 def check_biases(config: PBitConfig, n: int, h=None) -> np.ndarray:
     """Biases ``h[n]`` (zeros when None), signed ``bias_bits``, int64."""
-    return _check_values("biases", np.zeros(n, np.int64) if h is None else h, (n,),
-                         config.bias_bits, "node")
+    return _check_codes("biases", np.zeros(n, np.int64) if h is None else h, (n,),
+                        config.bias_bits, "bias_bits")
 
 
 def check_states(name: str, states, shape: tuple[int, int]) -> np.ndarray:
@@ -113,11 +106,7 @@ def check_states(name: str, states, shape: tuple[int, int]) -> np.ndarray:
     array = np.asarray(states)
     if array.shape != shape:
         raise ConfigError(f"{name} has shape {array.shape}; expected {shape} (replicas, n)")
-    bad = np.argwhere((array != 0) & (array != 1))
-    if bad.size:
-        r, k = map(int, bad[0])
-        raise ConfigError(f"{name}[{r}, {k}] = {array[r, k].item()!r}; allowed 0 or 1")
-    return array.astype(np.uint8)
+    return check_image(name, array, shape, 0, 1).astype(np.uint8)
 
 
 def check_schedule(config: PBitConfig, schedule) -> tuple[tuple[int, int], ...]:
@@ -245,7 +234,7 @@ def _leap_parts(steps: int) -> list[tuple[int, np.ndarray]]:
 def _leap(states: np.ndarray, parts) -> np.ndarray:
     """uint32 ``states`` advanced by the leaps of :func:`_leap_parts`."""
     for shift, table in parts:
-        states = (states >> shift) ^ table.take(states & np.uint32((1 << shift) - 1))
+        states = (states >> shift) ^ table.take(to_unsigned(states, shift))
     return states
 
 
@@ -285,7 +274,7 @@ class PBitModel:
         lo, hi = signed_range(config.lut_bits)
         # T in the order of the signed argument a = lo..hi.
         self._table = tanh_table(config.lut_bits, config.lut_frac, config.rng_bits)
-        self._by_argument = self._table[np.arange(lo, hi + 1) % (1 << config.lut_bits)]
+        self._by_argument = self._table[to_unsigned(np.arange(lo, hi + 1), config.lut_bits)]
         if np.any(np.diff(self._by_argument) < 0):
             raise ConfigError(f"tanh table of lut_bits = {config.lut_bits}, lut_frac = "
                               f"{config.lut_frac}, rng_bits = {config.rng_bits} is not monotone")
@@ -334,9 +323,8 @@ class PBitModel:
         ``r`` is ``u`` read as a signed ``rng_bits`` value. An update sets ``s = 1`` exactly when
         ``a >= lo + count`` (``lo`` the least argument), because ``T`` is non-decreasing.
         """
-        bits = self.config.rng_bits
-        r = u - ((u >> (bits - 1)) & 1) * (1 << bits)
-        return np.searchsorted(self._by_argument, r, side="right")
+        return np.searchsorted(self._by_argument, to_signed(u, self.config.rng_bits),
+                               side="right")
 
     def _field_thresholds(self, code: int) -> np.ndarray:
         """``theta[c]`` for ``c = 0..2**lut_bits``: ``s = 1`` iff ``I >= theta[c]`` at count ``c``.
@@ -396,9 +384,10 @@ class PBitModel:
         seeds = np.asarray(seeds)
         if seeds.ndim != 2 or seeds.shape[1] != n or not len(seeds):
             raise ConfigError(f"seeds has shape {seeds.shape}; expected (replicas >= 1, {n})")
-        if not np.issubdtype(seeds.dtype, np.integer) or seeds.min() < 1 or \
-                seeds.max() > 0xFFFFFFFF:
-            raise ConfigError("seeds must be LFSR states in 1..0xFFFFFFFF (never 0)")
+        if not np.issubdtype(seeds.dtype, np.integer):
+            raise ConfigError(f"seeds must hold integers, got dtype {seeds.dtype}")
+        check_image("seeds", seeds, seeds.shape, 1, unsigned_range(LFSR_BITS)[1],
+                    note="an LFSR state is never 0")
         replicas = len(seeds)
         initial = np.zeros((replicas, n), np.uint8) if initial is None else initial
         initial = check_states("initial", initial, (replicas, n))
@@ -508,7 +497,7 @@ class _Chains:
         """Leap every LFSR ``rng_bits`` steps and look up each p-bit's field threshold."""
         model = self.model
         self.lfsr = _leap(self.lfsr, model._leaps)
-        low = self.lfsr & np.uint32((1 << model.config.rng_bits) - 1)
+        low = to_unsigned(self.lfsr, model.config.rng_bits)
         if model.config.rng_bits <= TABLE_RNG_BITS:
             thresholds.take(low, out=self.threshold)
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from spinemu.config import PBitConfig, TileConfig, Topology
-from spinemu.numeric import lfsr_sample, rshift_round, sat, signed_range, tanh_table
+from spinemu.numeric import lfsr_sample, rshift_round, sat, tanh_table, to_unsigned
 
 from .pbit import PBitRun, dense_couplings
 
@@ -22,19 +22,13 @@ __all__ = ["pbit_run", "tile_outputs"]
 def tile_outputs(config: TileConfig, g, x, adc_shift, gain, offset) -> np.ndarray:
     """DESIGN 3.1: ``z[b, c] = sat(rshift_round(sat(rshift_round(sum_r x[b, r] g[r, c],
     adc_shift[c]), adc_bits) * gain[c], gain_frac) + offset[c], out_bits)``."""
-    a_lo, a_hi = signed_range(config.adc_bits)
-    z_lo, z_hi = signed_range(config.out_bits)
     out = np.zeros((len(x), config.cols), dtype=np.int64)
     for b in range(len(x)):
         for c in range(config.cols):
             acc = sum(int(x[b, r]) * int(g[r, c]) for r in range(config.rows))
-            s = int(adc_shift[c])
-            shifted = (acc + (1 << (s - 1))) // (1 << s) if s else acc
-            q = min(max(shifted, a_lo), a_hi)
-            f = config.gain_frac
-            p = q * int(gain[c])
-            scaled = (p + (1 << (f - 1))) // (1 << f) if f else p
-            out[b, c] = min(max(scaled + int(offset[c]), z_lo), z_hi)
+            q = sat(rshift_round(acc, int(adc_shift[c])), config.adc_bits)
+            scaled = rshift_round(q * int(gain[c]), config.gain_frac)
+            out[b, c] = sat(scaled + int(offset[c]), config.out_bits)
     return out
 
 
@@ -66,7 +60,7 @@ def pbit_run(config: PBitConfig, topology: Topology, J_edges, h, schedule, seeds
                         field = sum(J[i][j] * start[j] for j in range(n)) + h[i]
                         a = sat(rshift_round(field * code, config.beta_frac), config.lut_bits)
                         lfsr[i], sample = lfsr_sample(lfsr[i], config.rng_bits)
-                        new = 1 if table[a % (1 << config.lut_bits)] > sample else 0
+                        new = 1 if table[to_unsigned(a, config.lut_bits)] > sample else 0
                         e -= ((2 * new - 1) - start[i]) * field
                         s[i] = new
                 states.append(list(s))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from spinemu.config import TileConfig
-from spinemu.numeric import rshift_round, sat
+from spinemu.numeric import rshift_round, sat, signed_range
 
 __all__ = ["column_sums", "adc", "calibrate", "tile_forward", "CrossbarTileModel"]
 
@@ -20,7 +20,7 @@ _EXACT_FLOAT = ((np.float32, 1 << 24), (np.float64, 1 << 53))
 
 def _sum_bound(config: TileConfig) -> int:
     x_lo, x_hi = config.input_range
-    return config.rows * max(-x_lo, x_hi) * (1 << (config.cell_bits - 1))
+    return config.rows * max(-x_lo, x_hi) * -signed_range(config.cell_bits)[0]
 
 
 def _matmul_dtype(config: TileConfig):

@@ -63,8 +63,7 @@ def quantize(problem: IsingProblem, config: PBitConfig) -> Quantized:
     limits = [top / big for top, big in ((j_top, np.abs(J).max(initial=0)),
                                           (h_top, np.abs(h).max(initial=0))) if big > 0]
     scale = min(limits)
-    rounded = np.vectorize(round_half_away, otypes=[np.int64])
-    qJ, qh = rounded(J * scale), rounded(h * scale)
+    qJ, qh = round_half_away(J * scale), round_half_away(h * scale)
     values = np.concatenate([J, h])
     codes = np.concatenate([qJ, qh])
     nonzero = values != 0

@@ -11,8 +11,8 @@ import numpy as np
 
 from spinemu.config import NetworkConfig, TileConfig
 from spinemu.gateware.fabrics import TileFabric
-from spinemu.hdl.layer import network_addresses, network_writes
 from spinemu.hdl.tile import weights_from_words
+from spinemu.hdl.writes import network_addresses, network_writes
 
 from .driver import Link
 
@@ -89,7 +89,7 @@ class NetworkClient:
 
     def read_writes(self) -> list[tuple[int, int]]:
         """The ``(addr, word)`` pairs the device holds, at the addresses and in the order of
-        :func:`~spinemu.hdl.layer.network_writes` (so equal to it after :meth:`program`)."""
+        :func:`~spinemu.hdl.writes.network_writes` (so equal to it after :meth:`program`)."""
         addresses = network_addresses(self._config)
         words: list[int] = []
         for start, count in runs(addresses):

@@ -16,6 +16,7 @@ import numpy as np
 
 from spinemu.config import ConfigError, PBitConfig, Topology, check_int
 from spinemu.gateware.pbit_fabric import PBitFabric
+from spinemu.numeric import unsigned_range
 from spinemu.sim.golden.pbit import (
     PBitModel,
     PBitRun,
@@ -31,9 +32,9 @@ from .protocol import MAX_PAYLOAD, FrameError, LinkError, Status
 __all__ = ["ChainRun", "PBitClient", "check_anneal", "check_program"]
 
 #: Largest ``record_every`` (a 16-bit field of the ``run`` word).
-MAX_RECORD_EVERY = (1 << 16) - 1
+MAX_RECORD_EVERY = unsigned_range(16)[1]
 #: Largest number of sweeps in one anneal (the 32-bit sweep counter).
-MAX_SWEEPS = (1 << 32) - 1
+MAX_SWEEPS = unsigned_range(32)[1]
 
 
 def check_anneal(config: PBitConfig, schedule, schedule_depth: int,

@@ -10,7 +10,8 @@ talks to.
 A word of a region is its layout's bits packed as Amaranth stores them (field offsets of a
 ``StructLayout``, elements of an ``ArrayLayout``, two's complement for signed fields), sent
 little-endian in ``word_bytes = ceil(bits / 8)`` bytes. :func:`pack` (on :func:`pack_fields`) and
-:func:`unpack` are the only conversions between values and words in spinemu.
+:func:`unpack` are the only conversions between values and words in spinemu (each field through
+:func:`spinemu.numeric.to_unsigned` / :func:`~spinemu.numeric.to_signed`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from amaranth.hdl import Shape
 from amaranth.lib import data
 
 from spinemu.config import SpinemuError
-from spinemu.numeric import signed_range, unsigned_range
+from spinemu.numeric import code_range, to_signed, to_unsigned
 
 __all__ = [
     "ADDRESS_BITS", "INDEX_BITS", "Access", "Region", "RegisterMap", "RegisterMapError",
-    "layout_text", "pack", "pack_fields", "unpack", "words_to_bytes", "bytes_to_words",
+    "layout_text", "leaf_widths", "pack", "pack_fields", "unpack", "words_to_bytes",
+    "bytes_to_words",
 ]
 
 INDEX_BITS = 24
@@ -111,10 +113,16 @@ def _leaves(layout) -> tuple:
         leaves = tuple(_flatten(layout))
         cached = _LEAVES[id(layout)] = (
             layout,
-            tuple((name, *(signed_range(width) if signed else unsigned_range(width)))
-                  for name, _, width, signed in leaves),
+            tuple((name, *code_range(width, signed)) for name, _, width, signed in leaves),
             tuple(width for _, _, width, _ in leaves))
     return cached[1:]
+
+
+def leaf_widths(layout) -> tuple[int, ...]:
+    """The widths of the leaves of ``layout`` in bit order: ``pack_fields(values,
+    leaf_widths(layout))`` is :func:`pack` without its range checks, for values whose arrays
+    were range-checked once as a whole (:func:`spinemu.config.check_image`)."""
+    return _leaves(layout)[1]
 
 
 def layout_text(layout) -> str:
@@ -132,7 +140,7 @@ def pack_fields(values: Sequence[int], widths: Sequence[int]) -> int:
     complement; bits above a field's width are dropped, not checked)."""
     word, offset = 0, 0
     for value, width in zip(values, widths, strict=True):
-        word |= (int(value) & ((1 << width) - 1)) << offset
+        word |= to_unsigned(int(value), width) << offset
         offset += width
     return word
 
@@ -161,8 +169,7 @@ def unpack(layout, word: int):
         width = Shape.cast(layout.elem_shape).width
         return [unpack(layout.elem_shape, word >> (k * width)) for k in range(layout.length)]
     shape = Shape.cast(layout)
-    v = word & ((1 << shape.width) - 1)
-    return v - (1 << shape.width) if shape.signed and v >> (shape.width - 1) else v
+    return to_signed(word, shape.width) if shape.signed else to_unsigned(word, shape.width)
 
 
 def words_to_bytes(words: Sequence[int], word_bytes: int) -> bytes:

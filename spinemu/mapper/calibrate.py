@@ -28,10 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from spinemu.config import LayerConfig
-from spinemu.numeric import rshift_round, signed_range, unsigned_range
+from spinemu.numeric import round_half_up, rshift_round, signed_range, unsigned_range
 from spinemu.sim.golden.tile import adc, calibrate, column_sums
-
-from .quantize import round_half_up
 
 __all__ = ["ColumnCalibration", "adc_shifts", "calibrate_layer"]
 

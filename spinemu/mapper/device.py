@@ -26,9 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from spinemu.config import ConfigError, check_float
-from spinemu.numeric import signed_range
-
-from .quantize import round_half_up
+from spinemu.numeric import round_half_up, signed_range
 
 __all__ = ["DeviceModel"]
 

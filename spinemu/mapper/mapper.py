@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spinemu.config import ConfigError, NetworkConfig
+from spinemu.config import ConfigError, NetworkConfig, check_image
 from spinemu.images import LayerImages
-from spinemu.numeric import signed_range
+from spinemu.numeric import round_half_up, signed_range
 from spinemu.plan import Plan
 from spinemu.sim.golden.network import LayerModel, requantize
 
@@ -44,7 +44,6 @@ from .quantize import (
     activation_scale,
     quantize,
     ratio_to_mult_shift,
-    round_half_up,
     weight_codes,
 )
 from .report import MapReport, evaluate
@@ -85,14 +84,8 @@ def _where(index: int, model: DenseModel) -> str:
 
 
 def _check_bias(bias: np.ndarray, config, where: str) -> np.ndarray:
-    lo, hi = signed_range(config.bias_bits)
-    bad = np.flatnonzero((bias < lo) | (bias > hi))
-    if bad.size:
-        o = int(bad[0])
-        raise ConfigError(f"{where}: bias[{o}] = {int(bias[o])} (in units of the column sum) does "
-                          f"not fit bias_bits = {config.bias_bits}; allowed {lo}..{hi} "
-                          f"({bad.size} output(s) outside)")
-    return bias.astype(np.int64)
+    return check_image(f"{where}: bias", bias, bias.shape, *signed_range(config.bias_bits),
+                       note=f"bias_bits = {config.bias_bits}, in units of the column sum")
 
 
 def _map_layer(index: int, model: DenseModel, codes: np.ndarray, scale: float, signed: bool,

@@ -1,6 +1,7 @@
 """Float to integer codes: weights per output channel, activations per tensor, requantization.
 
-Rounding of float values is half up (``floor(v + 0.5)``), like the hardware's ``rshift_round``.
+Rounding of float values is half up (:func:`spinemu.numeric.round_half_up`, ``floor(v + 0.5)``),
+like the hardware's ``rshift_round``.
 
 - Weights: per output channel ``o``, ``w_code = clip(round(W[:, o] / s_w[o]), -L, L)`` with
   ``L = 2**(weight_bits - 1) - 1`` (symmetric, so ``weight_bits = 2`` is ternary). The scale
@@ -16,25 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from spinemu.config import ConfigError
-from spinemu.numeric import signed_range, unsigned_range
+from spinemu.numeric import code_range, round_half_up, signed_range, unsigned_range
 
-__all__ = ["round_half_up", "weight_codes", "activation_scale", "quantize", "code_range",
-           "ratio_to_mult_shift", "CLIP_FRACTIONS"]
+__all__ = ["weight_codes", "activation_scale", "quantize", "ratio_to_mult_shift",
+           "CLIP_FRACTIONS"]
 
 #: Clipping levels tried, as fractions of the largest magnitude.
 CLIP_FRACTIONS = np.linspace(0.3, 1.0, 36)
 #: Worst relative error of ``mult / 2**shift`` against its ratio that a plan accepts.
 MAX_RATIO_ERROR = 1 / 64
-
-
-def round_half_up(v) -> np.ndarray:
-    """``floor(v + 0.5)`` as float64 (the float side of the rounding the hardware does)."""
-    return np.floor(np.asarray(v, dtype=np.float64) + 0.5)
-
-
-def code_range(bits: int, signed: bool) -> tuple[int, int]:
-    """Inclusive range of ``bits``-bit codes, signed or unsigned."""
-    return signed_range(bits) if signed else unsigned_range(bits)
 
 
 def weight_codes(weight: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +38,7 @@ def weight_codes(weight: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]
     scale : float64 [Out]
         ``weight[:, o] ~ codes[:, o] * scale[o]``; 1 for an all-zero column.
     """
-    level = (1 << (bits - 1)) - 1
+    level = signed_range(bits)[1]
     peak = np.abs(weight).max(axis=0)
     peak = np.where(peak > 0, peak, level)
     best_error = np.full(weight.shape[1], np.inf)
@@ -97,7 +88,7 @@ def ratio_to_mult_shift(ratio: np.ndarray, mult_bits: int, max_shift: int,
     within :data:`MAX_RATIO_ERROR`: too large for ``mult_bits`` at shift 0, or too fine for
     ``mult_bits`` and ``max_shift``.
     """
-    top = (1 << mult_bits) - 1
+    top = unsigned_range(mult_bits)[1]
     ratio = np.asarray(ratio, dtype=np.float64)
     with np.errstate(divide="ignore"):
         shift = np.floor(np.log2(top / np.maximum(ratio, 1e-300))).astype(np.int64)
