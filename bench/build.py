@@ -101,10 +101,12 @@ def jobs(plan: Plan) -> list[dict]:
 
 
 def topology_of(graph: str, gset: Path):
-    """The coloured :class:`~spinemu.config.Topology` of a G-set graph (DSATUR colouring)."""
+    """The coloured :class:`~spinemu.config.Topology` of a G-set graph (DSATUR colouring): a
+    bundled one (:data:`spinemu.models.GRAPHS`, e.g. ``torus16``) or ``gset/GRAPH.txt``."""
     from spinemu.ising import colour, read_gset
+    from spinemu.models import GRAPHS, bundled_graph
 
-    maxcut = read_gset(gset / f"{graph}.txt")
+    maxcut = bundled_graph(graph) if graph in GRAPHS else read_gset(gset / f"{graph}.txt")
     return colour(maxcut.n, maxcut.edges)
 
 
@@ -383,103 +385,137 @@ def plot(results: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     tiles, pbits = results["tiles"], results["pbit"]
     fig, axes = plt.subplots(2, 2, figsize=(13, 10))
-    sizes = sorted({r["size"] for r in tiles}) or [0]
-    lanes = sorted({r["lanes"] for r in tiles}) or [0]
-    by = {(r["size"], r["lanes"]): r for r in tiles}
-    for ax, (title, value, unit) in zip(axes[0], (
-            ("Tile Fmax", lambda r: r.get("fmax_mhz"), "MHz"),
-            ("Tile LUT use", lambda r: share(r, "LUT"), "% of device")), strict=True):
-        grid = np.full((len(sizes), len(lanes)), np.nan)
-        for (s, lane), r in by.items():
-            v = value(r) if r["status"] in ("ok", "timing_fail", "synthesised") else None
-            grid[sizes.index(s), lanes.index(lane)] = np.nan if v is None else v
-        image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", origin="lower",
-                          aspect="auto")
-        fig.colorbar(image, ax=ax, label=unit)
-        for i, s in enumerate(sizes):
-            for j, lane in enumerate(lanes):
-                r = by.get((s, lane))
-                if lane > s:
-                    text = "n/a"
-                elif r is None:
-                    text = "not run"
-                elif r["status"] == "does_not_fit":
-                    ax.add_patch(plt.Rectangle((j - .5, i - .5), 1, 1, fill=False, hatch="xx",
-                                               edgecolor="red", linewidth=0))
-                    lut = share(r, "LUT")
-                    text = "no fit" + (f"\nLUT {lut:.0f}%" if lut is not None else "")
-                elif r["status"] == "error":
-                    text = "error"
-                elif value(r) is None:
-                    text = "synthesis\nonly"
-                else:
-                    text = f"{value(r):.1f}" + {"timing_fail": "\ntiming fail",
-                                                "synthesised": "\nsynthesis only"}.get(
-                                                    r["status"], "")
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="white" if r is not None and value(r) is not None
-                        and r["status"] != "does_not_fit" else "black")
-        ax.set_xticks(range(len(lanes)), [str(x) for x in lanes])
-        ax.set_yticks(range(len(sizes)), [f"{s}x{s}" for s in sizes])
-        ax.set_xlabel("lanes")
-        ax.set_ylabel("tile")
-        board = tiles[0]["board"] if tiles else TILE_BOARD
-        ax.set_title(f"{title} on {board} (red hatch: does not fit)")
-
-    for ax, (key, label) in zip(axes[1], (
-            ("flips_per_ns_fmax", "flips per ns at Fmax"),
-            ("lut_percent", "LUT use (% of device)")), strict=True):
-        for graph in sorted({r["graph"] for r in pbits}):
-            rows = [{**r, "lut_percent": share(r, "LUT")} for r in pbits if r["graph"] == graph]
-            rows = [r for r in rows if r.get(key) is not None]
-            if not rows:
-                continue
-            us = [r["units"] for r in rows]
-            line, = ax.plot(us, [r[key] for r in rows], "o-", label=graph)
-            if key == "lut_percent":
-                for r in rows:
-                    note = (f"{r['fmax_mhz']:.1f} MHz" if r.get("fmax_mhz") is not None
-                            else r["status"].replace("_", " "))
-                    ax.annotate(note, (r["units"], r[key]), textcoords="offset points",
-                                xytext=(5, 5), fontsize=8, color=line.get_color())
-            failing = [r for r in rows if r.get("timing_ok") is False]
-            if failing:
-                ax.plot([r["units"] for r in failing], [r[key] for r in failing], "o",
-                        markerfacecolor="white", color=line.get_color())
-            if key == "flips_per_ns_fmax":
-                ax.plot(us, [r["flips_per_ns_board_clock"] for r in rows], "x--",
-                        color=line.get_color(), alpha=0.6, label=f"{graph} at board clock")
-            unfit = [r["units"] for r in pbits if r["graph"] == graph
-                     and r["status"] == "does_not_fit"]
-            for u in unfit if key == "flips_per_ns_fmax" else ():
-                ax.axvline(u, color=line.get_color(), linestyle=":", alpha=0.5)
-        if key == "lut_percent":
-            ax.axhline(100, color="red", linewidth=1, label="device")
-        ax.set_xscale("log", base=2)
-        units = sorted({r["units"] for r in pbits})
-        if units:
-            ax.set_xticks(units, [str(u) for u in units])
-        if key == "flips_per_ns_fmax":
-            ax.set_yscale("log")
-        ax.set_xlabel("update units U")
-        ax.set_ylabel(label)
-        ax.set_title(f"p-bit core: {label}" + (" (hollow: timing fails; dotted: does not fit)"
-                                               if key == "flips_per_ns_fmax" else
-                                               " (labels: Fmax or verdict)"))
-        ax.grid(True, which="both", alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-    if not pbits:
-        for ax in axes[1]:
-            ax.text(0.5, 0.5, "no p-bit builds", ha="center", va="center",
-                    transform=ax.transAxes)
+    tile_heatmap(fig, axes[0][0], tiles, "Tile Fmax", lambda r: r.get("fmax_mhz"), "MHz")
+    tile_heatmap(fig, axes[0][1], tiles, "Tile LUT use", lambda r: share(r, "LUT"),
+                 "% of device")
+    pbit_flips_panel(axes[1][0], pbits)
+    pbit_lut_panel(axes[1][1], pbits)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def tile_heatmap(fig, ax, tiles: list[dict], title: str, value, unit: str) -> None:
+    """``value(record)`` over tile size x lanes, each cell labelled; red hatch: does not fit."""
+    import numpy as np
+
+    sizes = sorted({r["size"] for r in tiles}) or [0]
+    lanes = sorted({r["lanes"] for r in tiles}) or [0]
+    by = {(r["size"], r["lanes"]): r for r in tiles}
+    grid = np.full((len(sizes), len(lanes)), np.nan)
+    for (s, lane), r in by.items():
+        v = value(r) if r["status"] in ("ok", "timing_fail", "synthesised") else None
+        grid[sizes.index(s), lanes.index(lane)] = np.nan if v is None else v
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", origin="lower", aspect="auto")
+    fig.colorbar(image, ax=ax, label=unit)
+    for i, s in enumerate(sizes):
+        for j, lane in enumerate(lanes):
+            tile_cell(ax, i, j, by.get((s, lane)), lane > s, value)
+    ax.set_xticks(range(len(lanes)), [str(x) for x in lanes])
+    ax.set_yticks(range(len(sizes)), [f"{s}x{s}" for s in sizes])
+    ax.set_xlabel("lanes")
+    ax.set_ylabel("tile")
+    board = tiles[0]["board"] if tiles else TILE_BOARD
+    ax.set_title(f"{title} on {board} (red hatch: does not fit)")
+
+
+def tile_cell(ax, row: int, col: int, record: dict | None, impossible: bool, value) -> None:
+    """The label of one heatmap cell (and its hatch when the tile does not fit)."""
+    from matplotlib.patches import Rectangle
+
+    if not impossible and record is not None and record["status"] == "does_not_fit":
+        ax.add_patch(Rectangle((col - .5, row - .5), 1, 1, fill=False, hatch="xx",
+                               edgecolor="red", linewidth=0))
+    light = (record is not None and value(record) is not None
+             and record["status"] != "does_not_fit")
+    ax.text(col, row, tile_cell_text(record, impossible, value), ha="center", va="center",
+            fontsize=8, color="white" if light else "black")
+
+
+def tile_cell_text(record: dict | None, impossible: bool, value) -> str:
+    if impossible:
+        return "n/a"
+    if record is None:
+        return "not run"
+    if record["status"] == "does_not_fit":
+        lut = share(record, "LUT")
+        return "no fit" + (f"\nLUT {lut:.0f}%" if lut is not None else "")
+    if record["status"] == "error":
+        return "error"
+    if value(record) is None:
+        return "synthesis\nonly"
+    return f"{value(record):.1f}" + {"timing_fail": "\ntiming fail",
+                                     "synthesised": "\nsynthesis only"}.get(record["status"], "")
+
+
+def pbit_series(pbits: list[dict], key: str) -> list[tuple[str, list[dict]]]:
+    """Per graph, its records that have ``key`` (``lut_percent`` added), in the records' order."""
+    series = []
+    for graph in sorted({r["graph"] for r in pbits}):
+        rows = [{**r, "lut_percent": share(r, "LUT")} for r in pbits if r["graph"] == graph]
+        rows = [r for r in rows if r.get(key) is not None]
+        if rows:
+            series.append((graph, rows))
+    return series
+
+
+def pbit_flips_panel(ax, pbits: list[dict]) -> None:
+    """Flips per ns at Fmax against U (log-log), with the board-clock figure dashed."""
+    key = "flips_per_ns_fmax"
+    for graph, rows in pbit_series(pbits, key):
+        us = [r["units"] for r in rows]
+        line, = ax.plot(us, [r[key] for r in rows], "o-", label=graph)
+        hollow_timing_failures(ax, rows, key, line.get_color())
+        ax.plot(us, [r["flips_per_ns_board_clock"] for r in rows], "x--",
+                color=line.get_color(), alpha=0.6, label=f"{graph} at board clock")
+        for u in (r["units"] for r in pbits
+                  if r["graph"] == graph and r["status"] == "does_not_fit"):
+            ax.axvline(u, color=line.get_color(), linestyle=":", alpha=0.5)
+    pbit_axes(ax, pbits, "flips per ns at Fmax", " (hollow: timing fails; dotted: does not fit)",
+              log_y=True)
+
+
+def pbit_lut_panel(ax, pbits: list[dict]) -> None:
+    """LUT share against U, each point labelled with its Fmax or verdict; the device at 100%."""
+    key = "lut_percent"
+    for graph, rows in pbit_series(pbits, key):
+        line, = ax.plot([r["units"] for r in rows], [r[key] for r in rows], "o-", label=graph)
+        for r in rows:
+            note = (f"{r['fmax_mhz']:.1f} MHz" if r.get("fmax_mhz") is not None
+                    else r["status"].replace("_", " "))
+            ax.annotate(note, (r["units"], r[key]), textcoords="offset points",
+                        xytext=(5, 5), fontsize=8, color=line.get_color())
+        hollow_timing_failures(ax, rows, key, line.get_color())
+    ax.axhline(100, color="red", linewidth=1, label="device")
+    pbit_axes(ax, pbits, "LUT use (% of device)", " (labels: Fmax or verdict)", log_y=False)
+
+
+def hollow_timing_failures(ax, rows: list[dict], key: str, colour) -> None:
+    failing = [r for r in rows if r.get("timing_ok") is False]
+    if failing:
+        ax.plot([r["units"] for r in failing], [r[key] for r in failing], "o",
+                markerfacecolor="white", color=colour)
+
+
+def pbit_axes(ax, pbits: list[dict], label: str, legend_note: str, *, log_y: bool) -> None:
+    """Axes of a p-bit panel: U on a log2 axis ticked at the units built."""
+    ax.set_xscale("log", base=2)
+    units = sorted({r["units"] for r in pbits})
+    if units:
+        ax.set_xticks(units, [str(u) for u in units])
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("update units U")
+    ax.set_ylabel(label)
+    ax.set_title(f"p-bit core: {label}{legend_note}")
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    if not pbits:
+        ax.text(0.5, 0.5, "no p-bit builds", ha="center", va="center", transform=ax.transAxes)
 
 
 # --- Run -----------------------------------------------------------------------------------------

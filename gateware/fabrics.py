@@ -21,7 +21,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import Out
 
 from spinemu.config import ConfigError, NetworkConfig, PBitConfig, TileConfig
-from spinemu.hdl.layer import Network, WriteMap
+from spinemu.hdl.layer import Network
 from spinemu.hdl.link import RegionSignature
 from spinemu.hdl.regions import MemoryRegion, PopRegion, PushRegion
 from spinemu.hdl.tile import (
@@ -32,6 +32,7 @@ from spinemu.hdl.tile import (
     weight_write_layout,
 )
 from spinemu.hdl.uart import baud_divisor
+from spinemu.hdl.writes import WriteMap
 from spinemu.link.regmap import Access, Region
 
 __all__ = ["BAUD", "CompositeFabric", "NetworkFabric", "TileFabric", "default_fabric",
@@ -133,7 +134,7 @@ class TileFabric(wiring.Component):
 
 def network_regions(config: NetworkConfig) -> list[Region]:
     """Regions of a :class:`NetworkFabric`: every layer's images at the addresses of
-    :class:`~spinemu.hdl.layer.WriteMap`, and the vector streams."""
+    :class:`~spinemu.hdl.writes.WriteMap`, and the vector streams."""
     wmap = WriteMap.of(config.layers)
     first, last = config.layers[0], config.layers[-1]
     x_shape = (signed(first.tile.input_bits) if first.tile.input_signed
@@ -143,7 +144,7 @@ def network_regions(config: NetworkConfig) -> list[Region]:
         Region("images", 1, Access.RW, 1 << wmap.addr_bits, unsigned(wmap.data_bits),
                f"index = layer << {wmap.layer_addr_bits} | kind << "
                f"{wmap.local_bits + wmap.tile_bits} | tile << {wmap.local_bits} | local; "
-               "word packed as the network's write port (hdl.layer.WriteMap); unused "
+               "word packed as the network's write port (hdl.writes.WriteMap); unused "
                "addresses ignore writes and read 0"),
         Region("x", 2, Access.PUSH, _stream_depth(first.in_features), x_shape,
                f"input codes, {first.in_features} per vector, input 0 first"),
@@ -244,8 +245,14 @@ class CompositeFabric(wiring.Component):
         return m
 
 
+#: Bundled graph (:func:`spinemu.models.bundled_graph`) of the p-bit core in the ULX3S default
+#: fabric. G14's 800 p-bits each feed every unit's 800-input neighbour multiplexer and the core's
+#: read-back and result words: that core did not route on the 85F (router2 stalled near 1,500
+#: overused wires on its own); the 16x16 torus routes with 8 units at over 50 MHz.
+ULX3S_GRAPH = "torus16"
+
 #: Update units of the p-bit core in the ULX3S default fabric.
-ULX3S_UPDATE_UNITS = 2
+ULX3S_UPDATE_UNITS = 8
 
 #: What FABRIC may be (for messages).
 FABRIC_KINDS = ("a tile config (.toml with [tile], or .json)", "a plan folder from spinemu map",
@@ -314,9 +321,9 @@ def default_fabric(board: str | None = None):
     """The default fabric of ``board`` (a board name):
 
     - ``ulx3s-85f``: the bundled digits MLP as :func:`~spinemu.mapper.map_model` maps it by default
-      (regions ``net_*``) and a p-bit core for the bundled 800-node G-set graph G14 with
-      :data:`ULX3S_UPDATE_UNITS` update units (regions ``pbit_*``), one
-      :class:`CompositeFabric`;
+      (regions ``net_*``) and a p-bit core for the bundled graph :data:`ULX3S_GRAPH` (a +-J spin
+      glass on a 16x16 torus, 256 p-bits) with :data:`ULX3S_UPDATE_UNITS` update units (regions
+      ``pbit_*``), one :class:`CompositeFabric`;
     - any other board, or none: a tile of :class:`~spinemu.config.TileConfig`'s defaults
       (64x64, 4-bit cells and inputs, 8 lanes).
     """
@@ -326,7 +333,7 @@ def default_fabric(board: str | None = None):
 
         return CompositeFabric({
             "net": NetworkFabric(network_config("digits")),
-            "pbit": pbit_fabric(bundled_graph("G14"),
+            "pbit": pbit_fabric(bundled_graph(ULX3S_GRAPH),
                                 PBitConfig(update_units=ULX3S_UPDATE_UNITS)),
         })
     return TileFabric(TileConfig())

@@ -1,23 +1,34 @@
-"""The p-bit core (DESIGN.md 3.4): LFSR-driven chromatic Gibbs sampling of an Ising problem."""
+"""The p-bit core (DESIGN.md 3.4): LFSR-driven chromatic Gibbs sampling of an Ising problem.
+
+:class:`PBitCore` is built from a :class:`WritePath` (loads through the edge and node maps), U
+:class:`~spinemu.hdl.pbit_unit.UpdateUnit` s, an :class:`AnnealController` (schedule, sweeps,
+energy and best state) and a :class:`ReadBack`; the core keeps the state register they share.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from spinemu.config import PBitConfig, Topology
-from spinemu.numeric import LFSR_BITS, clog2, tanh_table
+from spinemu.numeric import LFSR_BITS, tanh_table
 
-from .arith import rshift_round, sat, tree_sum
-from .lfsr import leap
+from .arith import tree_sum
+from .pbit_unit import (
+    _IN_BLOCK_RAM,
+    DRAIN_CLOCKS,
+    UnitProgram,
+    UpdateUnit,
+    _bits,
+    unit_programs,
+)
 from .ports import ReadSignature
 
 __all__ = [
-    "DEFAULT_SCHEDULE_DEPTH", "PBitCore", "ReadBack", "UnitProgram", "check_parameters",
-    "cycles_per_sweep", "energy_bits", "image_layouts", "stream_layouts", "unit_programs",
+    "DEFAULT_SCHEDULE_DEPTH", "AnnealController", "PBitCore", "ReadBack", "UnitProgram",
+    "UpdateUnit", "WritePath", "check_parameters", "cycles_per_sweep", "energy_bits",
+    "image_layouts", "stream_layouts", "unit_programs",
 ]
 
 
@@ -25,74 +36,19 @@ __all__ = [
 DEFAULT_SCHEDULE_DEPTH = 16
 
 
-def _bits(n: int) -> int:
-    return max(clog2(n), 1)
-
-
-#: Attributes of the ROMs (unit programs, node map) that must not become logic. yosys
-#: (``memory_libmap``) prices a ROM in logic lower than block RAM up to some thousand bits and
-#: so made each unit's program ROM a tree of multiplexers: on ECP5, a 100-node graph at U = 8
-#: took some 9,000 ``$_MUX_`` cells that way. ``rom_style = "block"`` puts them in block RAM.
-_IN_BLOCK_RAM = {"rom_style": "block"}
-
-
-@dataclass(frozen=True)
-class UnitProgram:
-    """What one update unit does, fixed at generation.
-
-    ``nodes`` are the unit's p-bits (global indices; local slot = position). ``steps`` list, for
-    every colour in order and every p-bit of the unit in that colour, one step per neighbour
-    ``(local, node, neighbour, edge, first, last)`` (a p-bit without neighbours gets one step
-    with ``neighbour = edge = -1``). ``segments[c]`` is the ``[start, end)`` of colour c's steps.
-    """
-
-    nodes: tuple[int, ...]
-    steps: tuple[tuple[int, int, int, int, bool, bool], ...]
-    segments: tuple[tuple[int, int], ...]
-
-    @property
-    def neighbours(self) -> tuple[int, ...]:
-        """Every p-bit whose state this unit reads, in first-use order."""
-        return tuple(dict.fromkeys(j for _, _, j, _, _, _ in self.steps if j >= 0))
-
-
-def unit_programs(topology: Topology, units: int) -> list[UnitProgram]:
-    """Split the p-bits over ``units`` update units: p-bits in (colour, index) order go to units
-    0, 1, ..., U-1, 0, ... so each colour is spread over consecutive units."""
-    neighbours = [[] for _ in range(topology.n)]
-    for e, (i, j) in enumerate(topology.edges):
-        neighbours[i].append((j, e))
-        neighbours[j].append((i, e))
-    order = sorted(range(topology.n), key=lambda i: (topology.colours[i], i))
-    owner = {i: k % units for k, i in enumerate(order)}
-    programs = []
-    for u in range(units):
-        nodes = [i for i in order if owner[i] == u]
-        local = {i: slot for slot, i in enumerate(nodes)}
-        steps, segments = [], []
-        for colour in range(topology.num_colours):
-            start = len(steps)
-            for i in (i for i in nodes if topology.colours[i] == colour):
-                links = neighbours[i] or [(-1, -1)]
-                for k, (j, e) in enumerate(links):
-                    steps.append((local[i], i, j, e, k == 0, k == len(links) - 1))
-            segments.append((start, len(steps)))
-        programs.append(UnitProgram(tuple(nodes), tuple(steps), tuple(segments)))
-    return programs
-
-
 def cycles_per_sweep(topology: Topology, units: int) -> int:
     """Clock cycles of one sweep of a core with ``units`` update units, not counting the one
     a recorded state adds.
 
-    Per colour: one clock to start the units, then the longest unit segment plus 7 clocks of
-    pipeline (1 clock if no unit has a p-bit of that colour); plus 2 per sweep.
+    Per colour: one clock to start the units, then the longest unit segment plus
+    :data:`~spinemu.hdl.pbit_unit.DRAIN_CLOCKS` (9) clocks of pipeline (1 clock if no unit has a
+    p-bit of that colour); plus 2 per sweep.
     """
     programs = unit_programs(topology, units)
     total = 2
     for c in range(topology.num_colours):
         longest = max(end - start for start, end in (p.segments[c] for p in programs))
-        total += 1 + (longest + 7 if longest else 1)
+        total += 1 + (longest + DRAIN_CLOCKS if longest else 1)
     return total
 
 
@@ -267,6 +223,299 @@ class ReadBack(wiring.Component):
         return m
 
 
+class WritePath(wiring.Component):
+    """The write streams of a :class:`PBitCore`, through its edge and node maps to unit slots.
+
+    The edge map (ROM) gives the (unit, coupling slot) of both ends of every edge, end ``a``
+    being the end of the smaller node; the node map (ROM) the (unit, local slot) of every p-bit.
+    Their read ports also look up the :class:`ReadBack` addresses while no write is offered.
+
+    Parameters
+    ----------
+    config, topology
+        As the core's (N p-bits, E edges).
+    programs : list of UnitProgram
+        The U units' programs (:func:`unit_programs`).
+
+    Members
+    -------
+    coupling_wr : In(stream.Signature(stream_layouts()["coupling_wr"]))
+        Taken while ``enable`` and nothing is being written. The map word is read on the
+        transfer clock; end ``a`` is written 2 clocks after the transfer, end ``b`` 3 clocks
+        after; the next write is taken 4 clocks after the transfer at the earliest.
+    node_wr : In(stream.Signature(stream_layouts()["node_wr"]))
+        Taken as ``coupling_wr``, and only while no coupling write is offered. The map word is
+        read on the transfer clock and registered; the unit and the state register are written
+        2 clocks after the transfer; the next write is taken 3 clocks after it at the earliest.
+    enable : In(1)
+        Writes are taken only while high (the core idle, so the units are idle).
+    writing : Out(1)
+        A write is in flight.
+    edge_addr, node_addr : In(address shape of the coupling and node images)
+        Read-back addresses: the maps look them up on clocks no coupling (node) write is offered.
+    edge_home, node_home : Out(slot_layout)
+        End ``a`` of the edge map word and the node map word, one clock after the address.
+    coupling : Out(Signature({en: unsigned(U), slot: slot_layout.slot,
+        value: signed(coupling_bits)}))
+        Unit ``u`` writes ``value`` into its coupling slot ``slot`` on a clock ``en[u]`` is high.
+    node : Out(Signature({en: unsigned(U), slot: slot_layout.slot, bias: signed(bias_bits),
+        seed: unsigned(32)}))
+        Unit ``u`` writes ``bias`` and ``seed`` at its local slot ``slot`` while ``en[u]``.
+    state_wr : Out(Signature({en: 1, node: address of the node image, value: 1}))
+        The state register's bit ``node`` takes ``value`` while ``en`` (the clock of the unit's
+        node write; no bit for a node past N).
+    """
+
+    def __init__(self, config: PBitConfig, topology: Topology, programs: list[UnitProgram]):
+        if len(programs) < 1:
+            raise ValueError("programs is empty; a core has at least one unit")
+        self._config, self._topology, self._programs = config, topology, list(programs)
+        self._slot_layout = data.StructLayout({
+            "unit": unsigned(_bits(len(programs))),
+            "slot": unsigned(_bits(max(len(p.steps) for p in programs)))})
+        layouts = stream_layouts(config, topology, 1)  # (the write layouts ignore the depth)
+        units, slot = unsigned(len(programs)), self._slot_layout["slot"].shape
+        super().__init__({
+            "coupling_wr": In(stream.Signature(layouts["coupling_wr"])),
+            "node_wr": In(stream.Signature(layouts["node_wr"])),
+            "enable": In(1),
+            "writing": Out(1),
+            "edge_addr": In(layouts["coupling_wr"]["edge"].shape),
+            "node_addr": In(layouts["node_wr"]["node"].shape),
+            "edge_home": Out(self._slot_layout),
+            "node_home": Out(self._slot_layout),
+            "coupling": Out(wiring.Signature({
+                "en": Out(units), "slot": Out(slot), "value": Out(signed(config.coupling_bits))})),
+            "node": Out(wiring.Signature({
+                "en": Out(units), "slot": Out(slot), "bias": Out(signed(config.bias_bits)),
+                "seed": Out(unsigned(LFSR_BITS))})),
+            "state_wr": Out(wiring.Signature({
+                "en": Out(1), "node": Out(layouts["node_wr"]["node"].shape), "value": Out(1)})),
+        })
+
+    @property
+    def slot_layout(self) -> data.StructLayout:
+        """A map word: ``{unit, slot}``."""
+        return self._slot_layout
+
+    def _maps(self) -> tuple[list, list]:
+        """Initial words of the edge map (``{a, b}`` per edge) and of the node map."""
+        edges = [[None, None] for _ in self._topology.edges]
+        nodes = {}
+        for u, program in enumerate(self._programs):
+            for slot, (_, i, j, e, _, _) in enumerate(program.steps):
+                if e >= 0:
+                    edges[e][0 if i < j else 1] = {"unit": u, "slot": slot}
+            for slot, i in enumerate(program.nodes):
+                nodes[i] = {"unit": u, "slot": slot}
+        return [{"a": a, "b": b} for a, b in edges], [nodes[i] for i in range(self._topology.n)]
+
+    def elaborate(self, platform):
+        m = Module()
+        layout, size = self._slot_layout, self._slot_layout.size
+        edge_words, node_words = self._maps()
+        m.submodules.edge_map = edge_map = memory.Memory(
+            shape=data.StructLayout({"a": layout, "b": layout}),
+            depth=max(len(self._topology.edges), 1), init=edge_words)
+        m.submodules.node_map = node_map = memory.Memory(
+            shape=layout, depth=self._topology.n, init=node_words, attrs=_IN_BLOCK_RAM)
+        edge_rd, node_rd = edge_map.read_port(), node_map.read_port()
+        coupling_wr, node_wr = self.coupling_wr, self.node_wr
+        # a write's address while one is offered, else a read's (reads wait for offered writes)
+        m.d.comb += [
+            edge_rd.addr.eq(Mux(coupling_wr.valid, coupling_wr.payload.edge, self.edge_addr)),
+            node_rd.addr.eq(Mux(node_wr.valid, node_wr.payload.node, self.node_addr)),
+            self.edge_home.eq(edge_rd.data.a), self.node_home.eq(node_rd.data),
+        ]
+
+        value = Signal(signed(self._config.coupling_bits))
+        slots = Signal(size * 2)
+        node = Signal(node_wr.payload.shape())
+        coupling_step = Signal(3)  # one-hot: map read, write end a, write end b
+        node_step = Signal(2)  # one-hot: map read, write (the map word registered between)
+        home = Signal(layout)
+        writing = coupling_step.any() | node_step.any()
+        m.d.comb += [self.writing.eq(writing),
+                     coupling_wr.ready.eq(self.enable & ~writing),
+                     node_wr.ready.eq(self.enable & ~writing & ~coupling_wr.valid)]
+        m.d.sync += coupling_step.eq(coupling_step << 1)
+        with m.If(coupling_wr.valid & coupling_wr.ready):
+            m.d.sync += [coupling_step.eq(1), value.eq(coupling_wr.payload.value)]
+        with m.If(coupling_step[0]):
+            m.d.sync += slots.eq(edge_rd.data.as_value())
+        with m.If(node_wr.valid & node_wr.ready):
+            m.d.sync += [node_step.eq(1), node.eq(node_wr.payload)]
+        with m.If(node_step[0]):
+            m.d.sync += [node_step.eq(2), home.eq(node_rd.data)]
+        with m.If(node_step[1]):
+            m.d.sync += node_step.eq(0)
+        end = data.View(layout, Mux(coupling_step[2], slots[size:], slots[:size]))
+        m.d.comb += [
+            self.coupling.slot.eq(end.slot), self.coupling.value.eq(value),
+            self.node.slot.eq(home.slot), self.node.bias.eq(node.bias),
+            self.node.seed.eq(node.seed),
+            self.state_wr.en.eq(node_step[1]), self.state_wr.node.eq(node.node),
+            self.state_wr.value.eq(node.state),
+        ]
+        for u in range(len(self._programs)):
+            m.d.comb += [
+                self.coupling.en[u].eq((coupling_step[1] | coupling_step[2]) & (end.unit == u)),
+                self.node.en[u].eq(node_step[1] & (home.unit == u)),
+            ]
+        return m
+
+
+class AnnealController(wiring.Component):
+    """The anneal of a :class:`PBitCore`: schedule, colour phases and sweeps, energy, best state.
+
+    Parameters
+    ----------
+    config, topology, schedule_depth
+        As the core's: K = ``topology.num_colours``, D = ``schedule_depth``, N p-bits,
+        E = :func:`energy_bits`.
+
+    Members
+    -------
+    schedule_wr : In(stream.Signature(stream_layouts()["schedule_wr"]))
+        Taken while ``idle``; step ``index`` of the schedule (an index of D or more is dropped).
+    run : In(stream.Signature(stream_layouts()["run"]))
+        Taken while ``idle`` and ``enable``: anneal schedule steps ``0..steps-1`` (all D when
+        ``steps`` exceeds D) from energy ``energy``, recording every ``record_every``-th sweep.
+    enable : In(1)
+        ``run`` is taken only while high (no write or read-back in flight).
+    states : Out(stream.Signature(stream_layouts()["states"]))
+        ``{sweep, energy, state}`` after every ``record_every``-th sweep; the anneal waits until
+        it is taken.
+    idle : Out(1)
+        No anneal in progress.
+    phase_go : Out(1)
+        Pulse: the units start colour ``colour``.
+    colour : Out(range(max(K, 2))); beta : Out(unsigned(beta_bits))
+        The colour of the phase and the code B of the schedule step; held while units run.
+    units_idle : In(1)
+        Every unit has drained; first read the clock after ``phase_go``.
+    delta : In(signed(E))
+        The energy change to add this clock (the units' registered deltas, summed).
+    state : In(unsigned(N))
+        The state register: recorded on ``states`` and kept as the best state.
+    energy, best_energy : Out(signed(E)); best_state : Out(unsigned(N))
+        ``energy`` is ``run.energy`` plus every ``delta`` since; ``best_energy`` and
+        ``best_state`` are the lowest energy at the end of a sweep and its state (the first on
+        ties; ``run`` sets them to the initial ones).
+    sweep, best_sweep : Out(unsigned(32))
+        Sweeps done since ``run``, and the sweep that reached ``best_state`` (0: the initial).
+    betas, sweeps : Out(ArrayLayout(unsigned(beta_bits), D)), Out(ArrayLayout(unsigned(32), D))
+        The schedule, for read-back.
+
+    Timing
+    ------
+    States IDLE, STEP (the next schedule step, or IDLE after the last), SWEEP (a sweep of the
+    step, or STEP when its sweeps are done), PHASE (``phase_go``), DRAIN (until ``units_idle``;
+    then PHASE with the next colour, or SWEEP_END after colour K-1), SWEEP_END (count the sweep,
+    keep the best), RECORD (``states.valid`` until taken). One clock each except DRAIN and
+    RECORD: a sweep is 2 + sum over colours of (1 + its DRAIN clocks), plus its RECORD clocks;
+    each schedule step adds 2 (STEP, and the SWEEP that ends it), a run 2 (the ``run``
+    transfer in IDLE and the STEP that ends it). ``delta`` is added on every clock, so
+    SWEEP_END counts a delta that arrives by the last DRAIN clock.
+    """
+
+    def __init__(self, config: PBitConfig, topology: Topology, schedule_depth: int):
+        check_parameters(config, topology, schedule_depth)
+        self._config, self._topology, self._depth = config, topology, schedule_depth
+        layouts = stream_layouts(config, topology, schedule_depth)
+        n, energy = topology.n, signed(energy_bits(config, topology))
+        super().__init__({
+            "schedule_wr": In(stream.Signature(layouts["schedule_wr"])),
+            "run": In(stream.Signature(layouts["run"])),
+            "enable": In(1),
+            "states": Out(stream.Signature(layouts["states"])),
+            "idle": Out(1),
+            "phase_go": Out(1),
+            "colour": Out(range(max(topology.num_colours, 2))),
+            "beta": Out(unsigned(config.beta_bits)),
+            "units_idle": In(1),
+            "delta": In(energy),
+            "state": In(unsigned(n)),
+            "energy": Out(energy),
+            "best_energy": Out(energy),
+            "best_state": Out(unsigned(n)),
+            "sweep": Out(unsigned(32)),
+            "best_sweep": Out(unsigned(32)),
+            "betas": Out(data.ArrayLayout(unsigned(config.beta_bits), schedule_depth)),
+            "sweeps": Out(data.ArrayLayout(unsigned(32), schedule_depth)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        depth, colours = self._depth, self._topology.num_colours
+        energy, best_energy, sweep = self.energy, self.best_energy, self.sweep
+        step = Signal(range(depth + 1))
+        steps = Signal(range(depth + 1))
+        sweeps_left = Signal(32)
+        record_every = Signal(16)
+        since_record = Signal(16)
+        with m.If(self.schedule_wr.valid & self.schedule_wr.ready):
+            payload = self.schedule_wr.payload
+            with m.If(payload.index < depth):
+                m.d.sync += [self.betas[payload.index].eq(payload.beta),
+                             self.sweeps[payload.index].eq(payload.sweeps)]
+        m.d.comb += self.schedule_wr.ready.eq(self.idle)
+        m.d.sync += energy.eq(energy + self.delta)
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += [self.idle.eq(1), self.run.ready.eq(self.enable)]
+                with m.If(self.run.valid & self.run.ready):
+                    payload = self.run.payload
+                    m.d.sync += [steps.eq(Mux(payload.steps > depth, depth, payload.steps)),
+                                 step.eq(0), sweep.eq(0), self.best_sweep.eq(0),
+                                 record_every.eq(payload.record_every), since_record.eq(0),
+                                 energy.eq(payload.energy), best_energy.eq(payload.energy),
+                                 self.best_state.eq(self.state)]
+                    m.next = "STEP"
+            with m.State("STEP"):
+                with m.If(step == steps):
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += [self.beta.eq(self.betas[step]),
+                                 sweeps_left.eq(self.sweeps[step]), step.eq(step + 1)]
+                    m.next = "SWEEP"
+            with m.State("SWEEP"):
+                with m.If(sweeps_left == 0):
+                    m.next = "STEP"
+                with m.Else():
+                    m.d.sync += self.colour.eq(0)
+                    m.next = "PHASE"
+            with m.State("PHASE"):
+                m.d.comb += self.phase_go.eq(1)
+                m.next = "DRAIN"
+            with m.State("DRAIN"):
+                with m.If(self.units_idle):
+                    with m.If(self.colour == colours - 1):
+                        m.next = "SWEEP_END"
+                    with m.Else():
+                        m.d.sync += self.colour.eq(self.colour + 1)
+                        m.next = "PHASE"
+            with m.State("SWEEP_END"):
+                m.d.sync += [sweep.eq(sweep + 1), sweeps_left.eq(sweeps_left - 1),
+                             since_record.eq(since_record + 1)]
+                with m.If(energy < best_energy):
+                    m.d.sync += [best_energy.eq(energy), self.best_state.eq(self.state),
+                                 self.best_sweep.eq(sweep + 1)]
+                with m.If((record_every != 0) & (since_record + 1 == record_every)):
+                    m.d.sync += since_record.eq(0)
+                    m.next = "RECORD"
+                with m.Else():
+                    m.next = "SWEEP"
+            with m.State("RECORD"):
+                m.d.comb += [self.states.valid.eq(1),
+                             self.states.payload.sweep.eq(sweep),
+                             self.states.payload.energy.eq(energy),
+                             self.states.payload.state.eq(self.state)]
+                with m.If(self.states.ready):
+                    m.next = "SWEEP"
+        return m
+
+
 class PBitCore(wiring.Component):
     """N p-bits on a fixed coupling graph, updated colour by colour by U update units.
 
@@ -335,14 +584,21 @@ class PBitCore(wiring.Component):
     neighbour (reading that neighbour's state bit from the state register), so a p-bit
     of degree d takes ``max(d, 1)`` clocks; at its last step the field ``I`` goes through
     ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, the shared tanh ROM and a one-clock
-    LFSR leap of ``rng_bits`` steps, and the state and LFSR are written back 6 clocks after
+    LFSR leap of ``rng_bits`` steps, and the state and LFSR are written back 8 clocks after
     the step is fetched (the energy change one clock later). A colour phase ends when every
-    unit has drained (its steps + 7 clocks), so a sweep takes about
-    ``sum over colours c of (max over units u of steps(u, c) + 8)`` clocks
+    unit has drained (its steps + 9 clocks), so a sweep takes about
+    ``sum over colours c of (max over units u of steps(u, c) + 10)`` clocks
     (exactly :meth:`cycles_per_sweep`) for N updates: about ``U / mean degree`` updates per
     clock when the colours are large against U, and never more than one per unit per clock.
     Colours and units never change the results: each p-bit owns its LFSR and updates in the
     order of DESIGN.md 3.4.
+
+    Parts: a :class:`WritePath` (the write streams through the edge and node maps to unit
+    slots), U :class:`~spinemu.hdl.pbit_unit.UpdateUnit` s (one per program of
+    :func:`unit_programs`; read ports of one tanh ROM), an :class:`AnnealController` (schedule,
+    phases, sweeps, records, energy and best state) and a :class:`ReadBack`. The core keeps the
+    state register: node writes and the units' write-backs set its bits, and every unit reads
+    its neighbours' and its own p-bits' bits from it.
     """
 
     def __init__(self, config: PBitConfig, topology: Topology, *,
@@ -392,316 +648,75 @@ class PBitCore(wiring.Component):
         return cycles_per_sweep(self._topology, self._config.update_units)
 
     def elaborate(self, platform):
-        cfg, top = self._config, self._topology
-        n, colours = top.n, top.num_colours
+        cfg, top, depth = self._config, self._topology, self._depth
         m = Module()
+        m.submodules.writes = writes = WritePath(cfg, top, self._programs)
+        m.submodules.control = control = AnnealController(cfg, top, depth)
+        m.submodules.read_back = read_back = ReadBack(cfg, top, depth, writes.slot_layout)
+        reads = [f"{image}_rd" for image in image_layouts(cfg, top, depth)]
+        for part, names in [(writes, ["coupling_wr", "node_wr"]),
+                            (control, ["schedule_wr", "run", "states"]), (read_back, reads)]:
+            for name in names:
+                wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(part, name))
 
-        # --- Shared state ---------------------------------------------------------------
-        state = Signal(n)
-        best_state = Signal(n)
-        energy = Signal(signed(self.energy_bits))
-        best_energy = Signal(signed(self.energy_bits))
-        beta = Signal(cfg.beta_bits)
-        colour = Signal(range(max(colours, 2)))
-        m.d.comb += [self.state.eq(state), self.best_state.eq(best_state),
-                     self.energy.eq(energy), self.best_energy.eq(best_energy)]
+        # The state register: node writes set a bit, the units write back their p-bits (a unit
+        # never writes while the core is idle, the only time a node write happens).
+        state = Signal(top.n)
+        with m.If(writes.state_wr.en):
+            m.d.sync += state.bit_select(writes.state_wr.node, 1).eq(writes.state_wr.value)
+        units = self._units(m, state, writes, control, read_back)
 
+        idle, writing = control.idle, writes.writing
+        offered = Cat(self.coupling_wr.valid, self.node_wr.valid, self.schedule_wr.valid,
+                      self.run.valid).any()
+        m.d.comb += [
+            writes.enable.eq(idle),
+            writes.edge_addr.eq(self.coupling_rd.addr.payload),
+            writes.node_addr.eq(self.node_rd.addr.payload),
+            control.enable.eq(~writing & ~read_back.busy),
+            control.units_idle.eq(Cat(unit.idle for unit in units).all()),
+            control.delta.eq(tree_sum(unit.delta for unit in units)),
+            control.state.eq(state),
+            read_back.enable.eq(idle & ~writing & ~offered),
+            read_back.edge_home.eq(writes.edge_home), read_back.node_home.eq(writes.node_home),
+            read_back.state.eq(state),
+            read_back.betas.eq(control.betas), read_back.sweeps.eq(control.sweeps),
+            self.state.eq(state), self.best_state.eq(control.best_state),
+            self.energy.eq(control.energy), self.best_energy.eq(control.best_energy),
+            self.sweep.eq(control.sweep), self.best_sweep.eq(control.best_sweep),
+            self.busy.eq(~idle | writing),
+        ]
+        return m
+
+    def _units(self, m, state, writes, control, read_back) -> list[UpdateUnit]:
+        """The :class:`UpdateUnit` s, each with its read port of the shared tanh ROM, fed by the
+        write path, the anneal controller and ``state``; their write-backs go into ``state``,
+        their memory words to ``read_back``."""
+        cfg = self._config
         table = tanh_table(cfg.lut_bits, cfg.lut_frac, cfg.rng_bits)
         m.submodules.lut = lut = memory.Memory(shape=signed(cfg.rng_bits), depth=len(table),
                                                 init=[int(v) for v in table])
-
-        # --- Write path and read-back: maps from edge and node numbers to unit memories ----
-        programs = self._programs
-        unit_bits = _bits(len(programs))
-        slot_layout = data.StructLayout({"unit": unsigned(unit_bits),
-                                         "slot": unsigned(_bits(max(len(p.steps)
-                                                                    for p in programs)))})
-        edge_slots = [[None, None] for _ in top.edges]
-        for u, program in enumerate(programs):
-            for slot, (_, i, j, e, _, _) in enumerate(program.steps):
-                if e >= 0:
-                    edge_slots[e][0 if i < j else 1] = {"unit": u, "slot": slot}
-        m.submodules.edge_map = edge_map = memory.Memory(
-            shape=data.StructLayout({"a": slot_layout, "b": slot_layout}),
-            depth=max(len(top.edges), 1),
-            init=[{"a": a, "b": b} for a, b in edge_slots])
-        node_home = {}
-        for u, program in enumerate(programs):
+        units = []
+        for u, program in enumerate(self._programs):
+            m.submodules[f"u{u}"] = unit = UpdateUnit(cfg, program, field_bits=self.field_bits)
+            lut_rd = lut.read_port()
+            m.d.comb += [
+                unit.phase_go.eq(control.phase_go), unit.colour.eq(control.colour),
+                unit.beta.eq(control.beta),
+                unit.neighbour_states.eq(Cat(state[j] for j in program.neighbours)),
+                unit.node_states.eq(Cat(state[i] for i in program.nodes)),
+                lut_rd.addr.eq(unit.lut_addr), unit.lut_data.eq(lut_rd.data),
+                unit.coupling_wr.en.eq(writes.coupling.en[u]),
+                unit.coupling_wr.slot.eq(writes.coupling.slot),
+                unit.coupling_wr.value.eq(writes.coupling.value),
+                unit.node_wr.en.eq(writes.node.en[u]), unit.node_wr.slot.eq(writes.node.slot),
+                unit.node_wr.bias.eq(writes.node.bias), unit.node_wr.seed.eq(writes.node.seed),
+                unit.read.busy.eq(read_back.busy), unit.read.slot.eq(read_back.slot),
+                read_back.couplings[u].eq(unit.read.coupling),
+                read_back.biases[u].eq(unit.read.bias), read_back.lfsrs[u].eq(unit.read.lfsr),
+            ]
             for slot, i in enumerate(program.nodes):
-                node_home[i] = {"unit": u, "slot": slot}
-        m.submodules.node_map = node_map = memory.Memory(
-            shape=slot_layout, depth=n, init=[node_home[i] for i in range(n)], attrs=_IN_BLOCK_RAM)
-        edge_rd, node_rd = edge_map.read_port(), node_map.read_port()
-        # a write's address while one is offered, else a read's (reads wait for offered writes)
-        m.d.comb += [edge_rd.addr.eq(Mux(self.coupling_wr.valid, self.coupling_wr.payload.edge,
-                                         self.coupling_rd.addr.payload)),
-                     node_rd.addr.eq(Mux(self.node_wr.valid, self.node_wr.payload.node,
-                                         self.node_rd.addr.payload))]
-
-        idle = Signal()
-        w_value = Signal(signed(cfg.coupling_bits))
-        w_slots = Signal(slot_layout.size * 2)
-        w_node = Signal(self.node_wr.payload.shape())
-        w_coupling = Signal(3)  # one-hot: map read, write end a, write end b
-        w_node_step = Signal(2)  # one-hot: map read, write (the map word registered between)
-        w_node_home = Signal(slot_layout)
-        w_node_busy = w_node_step[1]
-        writing = w_coupling.any() | w_node_step.any()
-        m.d.comb += [
-            self.coupling_wr.ready.eq(idle & ~writing),
-            self.node_wr.ready.eq(idle & ~writing & ~self.coupling_wr.valid),
-            self.schedule_wr.ready.eq(idle),
-        ]
-        m.d.sync += w_coupling.eq(w_coupling << 1)
-        with m.If(self.coupling_wr.valid & self.coupling_wr.ready):
-            m.d.sync += [w_coupling.eq(1), w_value.eq(self.coupling_wr.payload.value)]
-        with m.If(w_coupling[0]):
-            m.d.sync += w_slots.eq(edge_rd.data.as_value())
-        with m.If(self.node_wr.valid & self.node_wr.ready):
-            m.d.sync += [w_node_step.eq(1), w_node.eq(self.node_wr.payload)]
-        with m.If(w_node_step[0]):
-            m.d.sync += [w_node_step.eq(2), w_node_home.eq(node_rd.data)]
-        with m.If(w_node_busy):
-            m.d.sync += [w_node_step.eq(0), state.bit_select(w_node.node, 1).eq(w_node.state)]
-        w_end = data.View(slot_layout, Mux(w_coupling[2], w_slots[slot_layout.size:],
-                                           w_slots[: slot_layout.size]))
-
-        betas = Signal(data.ArrayLayout(cfg.beta_bits, self._depth))
-        sweep_counts = Signal(data.ArrayLayout(32, self._depth))
-        with m.If(self.schedule_wr.valid & self.schedule_wr.ready):
-            payload = self.schedule_wr.payload
-            with m.If(payload.index < self._depth):
-                m.d.sync += [betas[payload.index].eq(payload.beta),
-                             sweep_counts[payload.index].eq(payload.sweeps)]
-
-        quiet = idle & ~writing & ~Cat(self.coupling_wr.valid, self.node_wr.valid,
-                                       self.schedule_wr.valid, self.run.valid).any()
-        read_back = self._read_back(m, slot_layout, quiet, edge_rd.data.a, node_rd.data,
-                                    state, betas, sweep_counts)
-
-        # --- Update units -----------------------------------------------------------------
-        phase_go = Signal()       # pulse: every unit starts colour ``colour``
-        units_idle = []
-        deltas = []
-        for u, program in enumerate(programs):
-            unit_idle, delta, words = self._unit(m, u, program, state, beta, colour, phase_go,
-                                                 lut, w_coupling, w_value, w_end, w_node_busy,
-                                                 w_node, w_node_home, read_back)
-            units_idle.append(unit_idle)
-            deltas.append(delta)
-            for name, word in words.items():
-                m.d.comb += getattr(read_back, name)[u].eq(word)
-        all_idle = Signal()
-        m.d.comb += all_idle.eq(Cat(*units_idle).all())
-        m.d.sync += energy.eq(energy + tree_sum(deltas))
-
-        # --- Anneal controller ------------------------------------------------------------
-        step = Signal(range(self._depth + 1))
-        steps = Signal(range(self._depth + 1))
-        sweeps_left = Signal(32)
-        sweep = Signal(32)
-        best_sweep = Signal(32)
-        record_every = Signal(16)
-        since_record = Signal(16)
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += [idle.eq(1), self.run.ready.eq(~writing & ~read_back.busy)]
-                with m.If(self.run.valid & self.run.ready):
-                    payload = self.run.payload
-                    m.d.sync += [steps.eq(Mux(payload.steps > self._depth, self._depth,
-                                              payload.steps)),
-                                 step.eq(0), sweep.eq(0),
-                                 best_sweep.eq(0),
-                                 record_every.eq(payload.record_every), since_record.eq(0),
-                                 energy.eq(payload.energy), best_energy.eq(payload.energy),
-                                 best_state.eq(state)]
-                    m.next = "STEP"
-            with m.State("STEP"):
-                with m.If(step == steps):
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.sync += [beta.eq(betas[step]), sweeps_left.eq(sweep_counts[step]),
-                                 step.eq(step + 1)]
-                    m.next = "SWEEP"
-            with m.State("SWEEP"):
-                with m.If(sweeps_left == 0):
-                    m.next = "STEP"
-                with m.Else():
-                    m.d.sync += colour.eq(0)
-                    m.next = "PHASE"
-            with m.State("PHASE"):
-                m.d.comb += phase_go.eq(1)
-                m.next = "DRAIN"
-            with m.State("DRAIN"):
-                with m.If(all_idle):
-                    with m.If(colour == colours - 1):
-                        m.next = "SWEEP_END"
-                    with m.Else():
-                        m.d.sync += colour.eq(colour + 1)
-                        m.next = "PHASE"
-            with m.State("SWEEP_END"):
-                m.d.sync += [sweep.eq(sweep + 1), sweeps_left.eq(sweeps_left - 1),
-                             since_record.eq(since_record + 1)]
-                with m.If(energy < best_energy):
-                    m.d.sync += [best_energy.eq(energy), best_state.eq(state),
-                                 best_sweep.eq(sweep + 1)]
-                with m.If((record_every != 0) & (since_record + 1 == record_every)):
-                    m.d.sync += since_record.eq(0)
-                    m.next = "RECORD"
-                with m.Else():
-                    m.next = "SWEEP"
-            with m.State("RECORD"):
-                m.d.comb += [self.states.valid.eq(1),
-                             self.states.payload.sweep.eq(sweep),
-                             self.states.payload.energy.eq(energy),
-                             self.states.payload.state.eq(state)]
-                with m.If(self.states.ready):
-                    m.next = "SWEEP"
-        m.d.comb += [self.busy.eq(~idle | writing), self.sweep.eq(sweep),
-                     self.best_sweep.eq(best_sweep)]
-        return m
-
-    def _read_back(self, m, slot_layout, quiet, edge_home, node_home, state, betas, sweeps):
-        """A :class:`ReadBack` on the core's read ports; it takes reads while ``quiet`` (idle,
-        no write or run offered or in flight). The caller adds the units' memory words."""
-        m.submodules.read_back = read_back = ReadBack(self._config, self._topology, self._depth,
-                                                      slot_layout)
-        for name in image_layouts(self._config, self._topology, self._depth):
-            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_rd")),
-                           getattr(read_back, f"{name}_rd"))
-        m.d.comb += [read_back.enable.eq(quiet), read_back.edge_home.eq(edge_home),
-                     read_back.node_home.eq(node_home), read_back.state.eq(state),
-                     read_back.betas.eq(betas), read_back.sweeps.eq(sweeps)]
-        return read_back
-
-    def _unit(self, m, u, program, state, beta, colour, phase_go, lut, w_coupling, w_value,
-              w_end, w_node_busy, w_node, w_home, read_back):
-        """One update unit: program ROM, coupling/bias/LFSR memories, a 6-clock pipeline.
-
-        Returns ``(idle, delta, words)``: the unit has nothing in flight, the energy change of
-        the p-bit it wrote back the clock before (registered), and the words its coupling, bias
-        and LFSR memories read at ``read_back.slot`` (by :class:`ReadBack` member name), their
-        read ports lent while ``read_back.busy`` (the core is idle then).
-        """
-        cfg = self._config
-        steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
-        depth, slots = len(steps), len(program.nodes)
-        # The unit reads only its own neighbours' states and writes only its own p-bits': its
-        # read multiplexer has one input per distinct neighbour (at most N, and about N on a
-        # random graph such as G14 once a unit holds N/U p-bits of degree over U).
-        neighbours = program.neighbours or (0,)
-        neighbour_slot = {j: k for k, j in enumerate(neighbours)}
-        step_layout = data.StructLayout({
-            "local": unsigned(_bits(slots)), "neighbour": unsigned(_bits(len(neighbours))),
-            "has_neighbour": 1, "first": 1, "last": 1})
-        m.submodules[f"u{u}_program"] = program_rom = memory.Memory(
-            shape=step_layout, depth=depth, attrs=_IN_BLOCK_RAM,
-            init=[{"local": local, "neighbour": neighbour_slot.get(j, 0), "has_neighbour": j >= 0,
-                   "first": first, "last": last}
-                  for local, _, j, _, first, last in steps])
-        m.submodules[f"u{u}_couplings"] = couplings = memory.Memory(
-            shape=signed(cfg.coupling_bits), depth=depth, init=[])
-        m.submodules[f"u{u}_biases"] = biases = memory.Memory(
-            shape=signed(cfg.bias_bits), depth=slots, init=[])
-        m.submodules[f"u{u}_lfsrs"] = lfsrs = memory.Memory(
-            shape=unsigned(LFSR_BITS), depth=slots, init=[1] * slots)
-        step_rd, j_rd, j_wr = program_rom.read_port(), couplings.read_port(), couplings.write_port()
-        h_rd, h_wr = biases.read_port(), biases.write_port()
-        r_rd, r_wr = lfsrs.read_port(), lfsrs.write_port()
-        lut_rd = lut.read_port()
-
-        # Loading (core idle): couplings at their slots, biases and seeds at the p-bit's slot.
-        m.d.comb += [
-            j_wr.addr.eq(w_end.slot), j_wr.data.eq(w_value),
-            j_wr.en.eq((w_coupling[1] | w_coupling[2]) & (w_end.unit == u)),
-            h_wr.addr.eq(w_home.slot), h_wr.data.eq(w_node.bias),
-            h_wr.en.eq(w_node_busy & (w_home.unit == u)),
-        ]
-
-        # Fetch: one step per clock through this colour's segment.
-        pc = Signal(range(depth + 1))
-        end = Signal(range(depth + 1))
-        with m.If(phase_go):
-            starts = Array(Const(a, range(depth + 1)) for a, _ in program.segments)
-            ends = Array(Const(b, range(depth + 1)) for _, b in program.segments)
-            m.d.sync += [pc.eq(starts[colour]), end.eq(ends[colour])]
-        issue = Signal()
-        reading = read_back.busy
-        m.d.comb += [issue.eq((pc != end) & ~phase_go), step_rd.addr.eq(pc),
-                     j_rd.addr.eq(Mux(reading, read_back.slot, pc))]
-        with m.If(issue):
-            m.d.sync += pc.eq(pc + 1)
-
-        # Stage A (3 clocks): A1 registers the program word and J the memories give; A2
-        # selects the neighbour's state bit; A3 adds +-J. In one clock, the block-RAM output,
-        # the neighbour multiplexer and the adder were the ULX3S default fabric's longest path.
-        a1_valid = Signal()
-        a2_valid, a2_j = Signal(), Signal(signed(cfg.coupling_bits))
-        a2_step = Signal.like(step_rd.data)
-        a3_valid, a3_up, a3_j = Signal(), Signal(), Signal(signed(cfg.coupling_bits))
-        a3_step = Signal.like(step_rd.data)
-        m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid), a3_valid.eq(a2_valid)]
-        with m.If(a1_valid):
-            m.d.sync += [a2_step.eq(step_rd.data), a2_j.eq(j_rd.data)]
-        # A shift (one multiplexer tree) rather than an ``Array`` (a decoder per neighbour):
-        # a unit's neighbours can be most of the graph, and the decoders cost 5-10x the LUTs.
-        neighbour_up = Cat(state[j] for j in neighbours).bit_select(a2_step.neighbour, 1)
-        with m.If(a2_valid):
-            m.d.sync += [a3_up.eq(neighbour_up), a3_j.eq(a2_j), a3_step.eq(a2_step)]
-        field = signed(self.field_bits)
-        acc = Signal(field)
-        term = Mux(a3_step.has_neighbour, Mux(a3_up, a3_j, -a3_j), 0)
-        partial = Mux(a3_step.first, 0, acc) + term
-        with m.If(a3_valid):
-            m.d.sync += acc.eq(partial)
-        local = Mux(reading, read_back.slot, a3_step.local)
-        m.d.comb += [h_rd.addr.eq(local), r_rd.addr.eq(local)]
-
-        # Stage B (2 clocks): B1 registers I = sum + h and the LFSR word; B2 computes
-        # a = sat(rshift_round(I * B, beta_frac), lut_bits), the tanh ROM's address, and the
-        # leap of ``rng_bits`` LFSR steps.
-        b1_valid, b1_partial = Signal(), Signal(field)
-        b1_local = Signal.like(a3_step.local)
-        m.d.sync += b1_valid.eq(a3_valid & a3_step.last)
-        with m.If(a3_valid):
-            m.d.sync += [b1_partial.eq(partial), b1_local.eq(a3_step.local)]
-        b2_valid, b2_field = Signal(), Signal(field)
-        b2_local = Signal.like(b1_local)
-        b2_lfsr = Signal(LFSR_BITS)
-        m.d.sync += b2_valid.eq(b1_valid)
-        with m.If(b1_valid):
-            m.d.sync += [b2_field.eq(b1_partial + h_rd.data), b2_local.eq(b1_local),
-                         b2_lfsr.eq(r_rd.data)]
-        argument = sat(rshift_round(b2_field * beta, cfg.beta_frac), cfg.lut_bits)
-        m.d.comb += lut_rd.addr.eq(argument[: cfg.lut_bits])
-
-        # Stage C: s = T[a] > r; write back state and LFSR; register the energy change.
-        c_valid, c_field = Signal(), Signal(field)
-        c_local = Signal.like(b2_local)
-        c_lfsr = Signal(LFSR_BITS)
-        m.d.sync += c_valid.eq(b2_valid)
-        with m.If(b2_valid):  # (a load enable: the simulator then skips the leap when idle)
-            m.d.sync += [c_field.eq(b2_field), c_local.eq(b2_local),
-                         c_lfsr.eq(leap(b2_lfsr, cfg.rng_bits))]
-        up = Signal()
-        was_up = Cat(state[i] for i in program.nodes).bit_select(c_local, 1)
-        m.d.comb += up.eq(lut_rd.data > c_lfsr[: cfg.rng_bits].as_signed())
-        for slot, i in enumerate(program.nodes):
-            with m.If(c_valid & (c_local == slot)):
-                m.d.sync += state[i].eq(up)
-        seed = w_node.seed
-        m.d.comb += [
-            r_wr.addr.eq(Mux(w_node_busy, w_home.slot, c_local)),
-            r_wr.data.eq(Mux(w_node_busy, seed | (seed == 0), c_lfsr)),
-            r_wr.en.eq(c_valid | (w_node_busy & (w_home.unit == u))),
-        ]
-        # The change is registered: the core adds it to the energy a clock later, which the
-        # anneal controller reads no earlier than two clocks after the last write-back.
-        delta = Signal(signed(self.field_bits + 2))
-        m.d.sync += delta.eq(0)
-        with m.If(c_valid & (up != was_up)):
-            m.d.sync += delta.eq(Mux(up, -2 * c_field, 2 * c_field))
-        idle = Signal()
-        m.d.comb += idle.eq((pc == end) & ~Cat(a1_valid, a2_valid, a3_valid, b1_valid,
-                                               b2_valid, c_valid).any())
-        return idle, delta, {"couplings": j_rd.data, "biases": h_rd.data, "lfsrs": r_rd.data}
+                with m.If(unit.write_back.valid & (unit.write_back.slot == slot)):
+                    m.d.sync += state[i].eq(unit.write_back.up)
+            units.append(unit)
+        return units

@@ -19,6 +19,29 @@ __all__ = [
 ]
 
 
+#: Tiles with at most this many columns keep their calibration registers in distributed
+#: (LUT) RAM on an ECP5: a block RAM's output arrives about 5.6 ns after the clock there, and
+#: the ADC shift it feeds was the ULX3S default fabric's longest path (45.9 MHz routed with
+#: block RAM, 64.2 MHz with LUT RAM).
+DISTRIBUTED_CALIBRATION_COLS = 256
+
+#: Device families (Amaranth platform ``family``) whose calibration memories go to LUT RAM.
+#: iCE40 has no LUT RAM (the memory would become flip-flops); Gowin's is left to the tools
+#: (the Tang Nano 9K default tile meets its clock with block RAM).
+LUT_RAM_FAMILIES = frozenset({"ecp5"})
+
+
+def calibration_memory_attrs(cols: int, platform=None) -> dict[str, str]:
+    """Synthesis attributes of a tile's calibration memory of ``cols`` words (yosys
+    ``ram_style``) on ``platform`` (an Amaranth platform, or None in simulation): distributed
+    RAM up to :data:`DISTRIBUTED_CALIBRATION_COLS` columns on :data:`LUT_RAM_FAMILIES`, the
+    tools' choice otherwise."""
+    family = getattr(platform, "family", None)
+    if cols <= DISTRIBUTED_CALIBRATION_COLS and family in LUT_RAM_FAMILIES:
+        return {"ram_style": "distributed"}
+    return {}
+
+
 def column_layout(config: TileConfig) -> data.StructLayout:
     """One column's calibration registers, as stored and as written."""
     return data.StructLayout({
@@ -247,7 +270,7 @@ class TileOutput(wiring.Component):
         C, L, W = cfg.cols, cfg.lanes, cfg.acc_bits
         m = Module()
         m.submodules.c_mem = c_mem = memory.Memory(
-            shape=column_layout(cfg), depth=C,
+            shape=column_layout(cfg), depth=C, attrs=calibration_memory_attrs(C, platform),
             init=[{"adc_shift": int(s), "gain": int(g), "offset": int(o)}
                   for s, g, o in zip(*self._calibration, strict=True)])
         c_wr, c_rd = c_mem.write_port(), c_mem.read_port()

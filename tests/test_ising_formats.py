@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from spinemu.config import ConfigError
-from spinemu.ising.formats import load_problem, read_gset, read_ising_json
+from spinemu.ising.formats import load_problem, read_gset, read_ising_json, write_gset
 from spinemu.ising.problem import IsingProblem, MaxCut
 
 GSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "gset"
@@ -85,3 +85,14 @@ def test_ising_json_and_load_problem(text_file):
     assert isinstance(problem, IsingProblem) and problem.edges.tolist() == [[0, 2]]
     assert problem.J.tolist() == [1.5] and problem.h.tolist() == [0, -1, 0.25]
     assert isinstance(load_problem(text_file("2 1\n1 2 1\n")), MaxCut)
+
+
+def test_write_gset_reads_back_equal(tmp_path):
+    rng = np.random.default_rng(5)
+    edges = np.array([(0, 1), (0, 3), (2, 3), (1, 2)], dtype=np.int64)
+    for weights in (rng.choice([-2.0, 1.0, 3.0], size=4), rng.normal(size=4)):
+        path = tmp_path / "g.txt"
+        write_gset(MaxCut(4, edges, weights), path)
+        back = read_gset(path)
+        assert back.n == 4 and np.array_equal(back.edges, edges)
+        assert np.array_equal(back.weights, weights)

@@ -9,7 +9,14 @@ import pytest
 from amaranth.sim import Simulator
 
 from spinemu.config import ConfigError, TileConfig
-from spinemu.hdl.tile import CrossbarTile, TileMac, TileOutput, weight_words
+from spinemu.hdl.tile import (
+    DISTRIBUTED_CALIBRATION_COLS,
+    CrossbarTile,
+    TileMac,
+    TileOutput,
+    calibration_memory_attrs,
+    weight_words,
+)
 from spinemu.numeric import signed_range
 from spinemu.sim.golden import adc, calibrate, column_sums, tile_forward
 from spinemu.sim.stimulus import random_images
@@ -258,3 +265,32 @@ def test_output_stage_registers_wait_for_idle():
     run(dut, bench)
     assert [(r.adc_shift, r.gain, r.offset) for r in got] == [
         (2, 3, -4), (shift[2], gain[2], offset[2])]
+
+
+class _Platform:
+    def __init__(self, family):
+        self.family = family
+
+
+@pytest.mark.parametrize(("cols", "family", "distributed"), [
+    (64, "ecp5", True),
+    (DISTRIBUTED_CALIBRATION_COLS, "ecp5", True),
+    (DISTRIBUTED_CALIBRATION_COLS + 1, "ecp5", False),
+    (64, "iCE40", False),       # no LUT RAM: it would become flip-flops
+    (64, "GW1NR-9C", False),
+])
+def test_calibration_memory_goes_to_lut_ram_only_where_it_pays(cols, family, distributed):
+    attrs = calibration_memory_attrs(cols, _Platform(family))
+    assert (attrs.get("ram_style") == "distributed") is distributed
+    assert calibration_memory_attrs(cols, None) == {}  # simulation: no platform
+
+
+def test_tile_memory_carries_the_platform_attribute():
+    from amaranth.back import rtlil
+
+    def text(family):
+        output = TileOutput(TileConfig(rows=16, cols=16, lanes=4))
+        return rtlil.convert(output, platform=_Platform(family), emit_src=False)
+
+    assert 'attribute \\ram_style "distributed"' in text("ecp5")
+    assert "ram_style" not in text("iCE40")

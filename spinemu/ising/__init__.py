@@ -21,8 +21,8 @@ the run names load on first use (PEP 562) and ``import spinemu.ising`` stays bel
 
 from .colouring import STRATEGIES, colour
 from .exact import EXACT_MAX_N, all_states, exact_distribution, kl_divergence, state_index
-from .formats import load_problem, read_gset, read_ising_json
-from .problem import IsingProblem, MaxCut, ising_to_maxcut
+from .formats import load_problem, read_gset, read_ising_json, write_gset
+from .problem import IsingProblem, MaxCut, ising_to_maxcut, toroidal_spin_glass
 from .scaling import DEFAULT_CONFIG, Quantized, quantize
 from .schedule import (
     SCHEDULES,
@@ -35,7 +35,8 @@ from .schedule import (
 
 __all__ = [
     "DEFAULT_CONFIG", "STRATEGIES", "SCHEDULES", "BACKENDS", "MaxCut", "IsingProblem",
-    "read_gset", "read_ising_json", "load_problem", "ising_to_maxcut", "Quantized", "quantize",
+    "read_gset", "write_gset", "toroidal_spin_glass",
+    "read_ising_json", "load_problem", "ising_to_maxcut", "Quantized", "quantize",
     "colour", "beta_code", "linear_schedule", "geometric_schedule", "make_schedule",
     "default_beta_range", "AnnealResult", "anneal", "SampleResult", "sample", "all_states",
     "state_index", "exact_distribution", "kl_divergence", "check_backend", "run_backend",

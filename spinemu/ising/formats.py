@@ -15,7 +15,7 @@ from spinemu.config import ConfigError
 
 from .problem import IsingProblem, MaxCut
 
-__all__ = ["read_gset", "read_ising_json", "load_problem"]
+__all__ = ["read_gset", "write_gset", "read_ising_json", "load_problem"]
 
 
 def _number(text: str) -> float | None:
@@ -77,6 +77,15 @@ def read_gset(path: str | Path) -> MaxCut:
                           f"file has {len(edges)}")
     return MaxCut(n, np.array(edges, dtype=np.int64).reshape(-1, 2),
                   np.array(weights, dtype=np.float64), path.stem)
+
+
+def write_gset(maxcut: MaxCut, path: str | Path) -> None:
+    """Write ``maxcut`` as a G-set/rudy file that :func:`read_gset` reads back equal (nodes
+    1-based; integral weights written as integers)."""
+    lines = [f"{maxcut.n} {len(maxcut.edges)}"]
+    for (i, j), w in zip(maxcut.edges.tolist(), maxcut.weights.tolist(), strict=True):
+        lines.append(f"{i + 1} {j + 1} {int(w) if float(w).is_integer() else repr(w)}")
+    Path(path).write_text("\n".join(lines) + "\n")
 
 
 def read_ising_json(path: str | Path) -> IsingProblem:

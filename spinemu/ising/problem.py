@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["IsingProblem", "MaxCut", "ising_to_maxcut"]
+from spinemu.config import ConfigError
+
+__all__ = ["IsingProblem", "MaxCut", "ising_to_maxcut", "toroidal_spin_glass"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,3 +93,25 @@ def ising_to_maxcut(problem: IsingProblem) -> MaxCut:
     ancilla = np.stack([nodes, np.full(len(nodes), problem.n)], axis=1)
     return MaxCut(problem.n + 1, np.concatenate([problem.edges, ancilla]),
                   np.concatenate([-problem.J, -problem.h[nodes]]), problem.name)
+
+
+def toroidal_spin_glass(side: int, seed: int = 0) -> MaxCut:
+    """The +-J Edwards-Anderson spin glass on a ``side`` x ``side`` torus, as a Max-Cut graph.
+
+    Node ``r * side + c`` is coupled to its right and lower neighbours (wrapping), so every node
+    has degree 4 and the graph has ``2 side**2`` edges; each weight is -1 or +1 with equal
+    probability from ``numpy.random.default_rng(seed)``, drawn edge by edge in that order (right
+    then down, row-major). With an even ``side`` the graph is bipartite (two colours).
+    """
+    if isinstance(side, bool) or not isinstance(side, int) or side < 3:
+        raise ConfigError(f"side = {side!r} is not allowed; an integer >= 3")
+    rng = np.random.default_rng(seed)
+    edges, weights = [], []
+    for r in range(side):
+        for c in range(side):
+            i = r * side + c
+            for j in (r * side + (c + 1) % side, ((r + 1) % side) * side + c):
+                edges.append((min(i, j), max(i, j)))
+                weights.append(float(rng.choice((-1, 1))))
+    return MaxCut(side * side, np.array(edges, dtype=np.int64), np.array(weights),
+                  f"torus{side}")

@@ -5,9 +5,13 @@
 | ``digits`` | 64 -> 64 (ReLU) -> 10 | :mod:`.datasets` ``digits`` (8x8) | ``digits.npz`` |
 | ``digits32`` | 1024 -> 64 (ReLU) -> 32 (ReLU) -> 10 | ``digits32`` (32x32) | ``digits32.npz`` |
 
-and one graph, ``G14.txt``: the G-set Max-Cut instance G14 (800 nodes, 4694 edges; Helmberg and
-Rendl's rudy generator, public), the p-bit core of the ULX3S default fabric
-(:func:`bundled_graph`).
+and two graphs (:func:`bundled_graph`):
+
+- ``G14.txt``: the G-set Max-Cut instance G14 (800 nodes, 4694 edges; Helmberg and Rendl's rudy
+  generator, public);
+- ``torus16.txt``: a +-J spin glass on a 16x16 torus (256 nodes, 512 edges, two colours),
+  :func:`~spinemu.ising.toroidal_spin_glass` ``(16, seed=TORUS_SEED)`` as written by
+  :func:`~spinemu.ising.write_gset`: the p-bit core of the ULX3S default fabric.
 
 Both models are scikit-learn ``MLPClassifier`` fits made by :mod:`spinemu.models.train`, stored as
 :class:`~spinemu.mapper.dense.DenseModel` ``.npz`` files (float32 weights, no pickle). The
@@ -22,13 +26,17 @@ from spinemu.config import ConfigError
 
 from .datasets import DATASETS, Dataset, load_dataset
 
-__all__ = ["BUNDLED", "GRAPHS", "bundled_graph", "load_bundled", "Dataset", "DATASETS",
+__all__ = ["BUNDLED", "GRAPHS", "TORUS_SEED", "bundled_graph", "load_bundled", "Dataset",
+           "DATASETS",
            "load_dataset", "MODELS_DIR"]
 
 MODELS_DIR = Path(__file__).resolve().parent
 
 #: Bundled G-set graphs, by name.
-GRAPHS = ("G14",)
+GRAPHS = ("G14", "torus16")
+
+#: Seed of the bundled ``torus16`` couplings.
+TORUS_SEED = 2026
 
 
 def bundled_graph(name: str = "G14"):

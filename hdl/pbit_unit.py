@@ -1,0 +1,365 @@
+"""One update unit of the p-bit core (DESIGN.md 3.4) and the programs that deal p-bits to units.
+
+:func:`unit_programs` splits the p-bits of a :class:`~spinemu.config.Topology` over the units;
+an :class:`UpdateUnit` runs one :class:`UnitProgram` colour phase by colour phase. The core
+(:class:`~spinemu.hdl.pbit.PBitCore`) keeps the state register every unit reads and applies
+each unit's write-backs to it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from spinemu.config import PBitConfig, Topology
+from spinemu.numeric import LFSR_BITS, clog2
+
+from .arith import rshift_round, sat
+from .lfsr import leap
+
+__all__ = ["DRAIN_CLOCKS", "UPDATE_LATENCY", "UnitProgram", "UpdateUnit", "unit_programs"]
+
+
+def _bits(n: int) -> int:
+    return max(clog2(n), 1)
+
+
+#: Attributes of the ROMs (unit programs, node map) that must not become logic. yosys
+#: (``memory_libmap``) prices a ROM in logic lower than block RAM up to some thousand bits and
+#: so made each unit's program ROM a tree of multiplexers: on ECP5, a 100-node graph at U = 8
+#: took some 9,000 ``$_MUX_`` cells that way. ``rom_style = "block"`` puts them in block RAM.
+_IN_BLOCK_RAM = {"rom_style": "block"}
+
+
+@dataclass(frozen=True)
+class UnitProgram:
+    """What one update unit does, fixed at generation.
+
+    ``nodes`` are the unit's p-bits (global indices; local slot = position). ``steps`` list, for
+    every colour in order and every p-bit of the unit in that colour, one step per neighbour
+    ``(local, node, neighbour, edge, first, last)`` (a p-bit without neighbours gets one step
+    with ``neighbour = edge = -1``). ``segments[c]`` is the ``[start, end)`` of colour c's steps.
+    """
+
+    nodes: tuple[int, ...]
+    steps: tuple[tuple[int, int, int, int, bool, bool], ...]
+    segments: tuple[tuple[int, int], ...]
+
+    @property
+    def neighbours(self) -> tuple[int, ...]:
+        """Every p-bit whose state this unit reads, in first-use order."""
+        return tuple(dict.fromkeys(j for _, _, j, _, _, _ in self.steps if j >= 0))
+
+    @property
+    def max_degree(self) -> int:
+        """The largest number of neighbours of one of the unit's p-bits."""
+        return max(Counter(local for local, _, j, _, _, _ in self.steps if j >= 0).values(),
+                   default=0)
+
+
+def unit_programs(topology: Topology, units: int) -> list[UnitProgram]:
+    """Split the p-bits over ``units`` update units: p-bits in (colour, index) order go to units
+    0, 1, ..., U-1, 0, ... so each colour is spread over consecutive units."""
+    neighbours = [[] for _ in range(topology.n)]
+    for e, (i, j) in enumerate(topology.edges):
+        neighbours[i].append((j, e))
+        neighbours[j].append((i, e))
+    order = sorted(range(topology.n), key=lambda i: (topology.colours[i], i))
+    owner = {i: k % units for k, i in enumerate(order)}
+    programs = []
+    for u in range(units):
+        nodes = [i for i in order if owner[i] == u]
+        local = {i: slot for slot, i in enumerate(nodes)}
+        steps, segments = [], []
+        for colour in range(topology.num_colours):
+            start = len(steps)
+            for i in (i for i in nodes if topology.colours[i] == colour):
+                links = neighbours[i] or [(-1, -1)]
+                for k, (j, e) in enumerate(links):
+                    steps.append((local[i], i, j, e, k == 0, k == len(links) - 1))
+            segments.append((start, len(steps)))
+        programs.append(UnitProgram(tuple(nodes), tuple(steps), tuple(segments)))
+    return programs
+
+
+#: Clocks from a p-bit's last step being fetched to its write-back (stages A1-A3, B1-B3, C, D).
+UPDATE_LATENCY = 8
+
+#: Clocks a unit takes past a segment of L > 0 steps to be idle again: ``L + DRAIN_CLOCKS``.
+DRAIN_CLOCKS = UPDATE_LATENCY + 1
+
+
+class UpdateUnit(wiring.Component):
+    """One update unit: program ROM, coupling/bias/LFSR memories and an 8-clock update pipeline.
+
+    Parameters
+    ----------
+    config : PBitConfig
+        Number formats.
+    program : UnitProgram
+        The unit's p-bits (at least one) and steps (:func:`unit_programs`); K = its number of
+        colours (``len(program.segments)``), S = its steps, P = its p-bits. Below,
+        ``bits(x) = max(ceil(log2 x), 1)``.
+    field_bits : int
+        Signed width of the field ``I``, at least ``config.field_bits(program.max_degree)`` (the
+        core passes the whole graph's).
+
+    Members
+    -------
+    phase_go : In(1)
+        Pulse: start colour ``colour``'s segment of the program; ``colour`` is read then.
+    colour : In(range(max(K, 2)))
+    beta : In(unsigned(beta_bits))
+        Inverse-temperature code ``B``; held while the unit is busy.
+    neighbour_states : In(unsigned(len(program.neighbours)))
+        The state bits of ``program.neighbours``, in that order (``m`` at the phase start: the
+        core changes none of them during a phase, since no edge lies inside a colour).
+    node_states : In(unsigned(P))
+        The state bits of ``program.nodes`` (bit = local slot): the old state of a flip.
+    coupling_wr : In(Signature({en: 1, slot: unsigned(bits(S)), value: signed(coupling_bits)}))
+        Writes J into coupling slot ``slot`` (the step of that edge end) on a clock ``en`` is high.
+    node_wr : In(Signature({en: 1, slot: unsigned(bits(P)), bias: signed(bias_bits),
+        seed: unsigned(32)}))
+        Writes a p-bit's bias and LFSR seed (0 becomes 1) at local slot ``slot``. Only while the
+        unit is idle.
+    read : In(Signature({busy: 1, slot: unsigned(bits(S)), coupling: Out(signed(coupling_bits)),
+        bias: Out(signed(bias_bits)), lfsr: Out(unsigned(32))}))
+        Read-back, only while the unit is idle: while ``busy`` the memories are addressed by
+        ``slot`` (coupling slot, and the bias and LFSR of local slot ``slot``); their words are
+        on ``coupling``, ``bias``, ``lfsr`` one clock later.
+    lut_addr : Out(unsigned(lut_bits)); lut_data : In(signed(rng_bits))
+        A read port of the shared tanh ROM (synchronous: ``lut_data`` is ``T[lut_addr]`` one
+        clock after ``lut_addr``).
+    write_back : Out(Signature({valid: 1, slot: unsigned(bits(P)), up: 1}))
+        While ``valid``: the p-bit at local slot ``slot`` takes the state ``up``. The owner of
+        the state register applies it at that clock edge.
+    delta : Out(signed(field_bits + 2))
+        Energy change of the write-back of the clock before, ``-(m_new - m_old) * I`` (0 when
+        there was none): registered.
+    idle : Out(1)
+        Nothing fetched or in flight.
+
+    Latency and throughput
+    ----------------------
+    One step per clock: the clock after ``phase_go`` the unit fetches the colour's first step.
+    A step adds ``+-J`` of one neighbour (A1 registers the program word and J, A2 the
+    neighbour's state bit, A3 adds); at a p-bit's last step B1 registers ``I = sum + h`` and
+    the LFSR word, B2 the product ``I * B`` and the leap of ``rng_bits`` LFSR steps, B3 gives
+    the ROM address ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, C registers the ROM
+    word ``T[a]`` and D compares ``T[a] > r``: ``write_back`` is valid
+    :data:`UPDATE_LATENCY` (8) clocks after the step is fetched, ``delta`` one clock later. A
+    segment of L > 0 steps started by ``phase_go`` at clock t is idle again at clock
+    t + L + :data:`DRAIN_CLOCKS` (t + L + 9; t + 1 for L = 0).
+    Each register breaks a path that was one of the ULX3S default fabric's longest.
+    """
+
+    def __init__(self, config: PBitConfig, program: UnitProgram, *, field_bits: int):
+        if not isinstance(config, PBitConfig):
+            raise TypeError(f"config must be a PBitConfig, not {type(config).__name__}")
+        if not isinstance(program, UnitProgram):
+            raise TypeError(f"program must be a UnitProgram, not {type(program).__name__}")
+        if not program.nodes:
+            raise ValueError("program.nodes is empty; a unit needs at least one p-bit")
+        least = config.field_bits(max(program.max_degree, 1))
+        if field_bits < least:
+            raise ValueError(f"field_bits = {field_bits} is out of range; allowed >= {least} "
+                             f"(config.field_bits of the program's largest degree)")
+        self._config, self._program, self._field_bits = config, program, field_bits
+        slot = unsigned(_bits(max(len(program.steps), 1)))
+        node_slot = unsigned(_bits(len(program.nodes)))
+        super().__init__({
+            "phase_go": In(1),
+            "colour": In(range(max(len(program.segments), 2))),
+            "beta": In(unsigned(config.beta_bits)),
+            "neighbour_states": In(unsigned(len(program.neighbours))),
+            "node_states": In(unsigned(len(program.nodes))),
+            "coupling_wr": In(wiring.Signature({
+                "en": Out(1), "slot": Out(slot), "value": Out(signed(config.coupling_bits))})),
+            "node_wr": In(wiring.Signature({
+                "en": Out(1), "slot": Out(node_slot), "bias": Out(signed(config.bias_bits)),
+                "seed": Out(unsigned(LFSR_BITS))})),
+            "read": In(wiring.Signature({
+                "busy": Out(1), "slot": Out(slot),
+                "coupling": In(signed(config.coupling_bits)),
+                "bias": In(signed(config.bias_bits)), "lfsr": In(unsigned(LFSR_BITS))})),
+            "lut_addr": Out(unsigned(config.lut_bits)),
+            "lut_data": In(signed(config.rng_bits)),
+            "write_back": Out(wiring.Signature({
+                "valid": Out(1), "slot": Out(node_slot), "up": Out(1)})),
+            "delta": Out(signed(field_bits + 2)),
+            "idle": Out(1),
+        })
+
+    @property
+    def config(self) -> PBitConfig:
+        return self._config
+
+    @property
+    def program(self) -> UnitProgram:
+        return self._program
+
+    @property
+    def field_bits(self) -> int:
+        return self._field_bits
+
+    def _program_rom(self) -> memory.Memory:
+        """The steps as ROM words: local slot, neighbour (index into ``neighbour_states``)."""
+        program = self._program
+        steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
+        neighbour_slot = {j: k for k, j in enumerate(program.neighbours)}
+        layout = data.StructLayout({
+            "local": unsigned(_bits(len(program.nodes))),
+            "neighbour": unsigned(_bits(max(len(neighbour_slot), 1))),
+            "has_neighbour": 1, "first": 1, "last": 1})
+        return memory.Memory(
+            shape=layout, depth=len(steps), attrs=_IN_BLOCK_RAM,
+            init=[{"local": local, "neighbour": neighbour_slot.get(j, 0), "has_neighbour": j >= 0,
+                   "first": first, "last": last}
+                  for local, _, j, _, first, last in steps])
+
+    def elaborate(self, platform):
+        cfg, program = self._config, self._program
+        depth, slots = max(len(program.steps), 1), len(program.nodes)
+        m = Module()
+        m.submodules.program = program_rom = self._program_rom()
+        m.submodules.couplings = couplings = memory.Memory(
+            shape=signed(cfg.coupling_bits), depth=depth, init=[])
+        m.submodules.biases = biases = memory.Memory(
+            shape=signed(cfg.bias_bits), depth=slots, init=[])
+        m.submodules.lfsrs = lfsrs = memory.Memory(
+            shape=unsigned(LFSR_BITS), depth=slots, init=[1] * slots)
+        step_rd, j_rd, j_wr = program_rom.read_port(), couplings.read_port(), couplings.write_port()
+        h_rd, h_wr = biases.read_port(), biases.write_port()
+        r_rd, r_wr = lfsrs.read_port(), lfsrs.write_port()
+        reading = self.read.busy
+        m.d.comb += [
+            j_wr.addr.eq(self.coupling_wr.slot), j_wr.data.eq(self.coupling_wr.value),
+            j_wr.en.eq(self.coupling_wr.en),
+            h_wr.addr.eq(self.node_wr.slot), h_wr.data.eq(self.node_wr.bias),
+            h_wr.en.eq(self.node_wr.en),
+            self.read.coupling.eq(j_rd.data), self.read.bias.eq(h_rd.data),
+            self.read.lfsr.eq(r_rd.data),
+        ]
+
+        # Fetch: one step per clock through this colour's segment.
+        pc = Signal(range(depth + 1))
+        end = Signal(range(depth + 1))
+        with m.If(self.phase_go):
+            starts = Array(Const(a, range(depth + 1)) for a, _ in program.segments)
+            ends = Array(Const(b, range(depth + 1)) for _, b in program.segments)
+            m.d.sync += [pc.eq(starts[self.colour]), end.eq(ends[self.colour])]
+        issue = Signal()
+        m.d.comb += [issue.eq((pc != end) & ~self.phase_go), step_rd.addr.eq(pc),
+                     j_rd.addr.eq(Mux(reading, self.read.slot, pc))]
+        with m.If(issue):
+            m.d.sync += pc.eq(pc + 1)
+
+        a_valids, a3_step, partial = self._accumulate(m, issue, step_rd.data, j_rd.data)
+        m.d.comb += [h_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local)),
+                     r_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local))]
+        b_valids, d_field, d_lfsr, d_local, d_t = self._activate(
+            m, a_valids[-1], a3_step, partial, h_rd.data, r_rd.data)
+
+        # Stage D: s = T[a] > r; write back state and LFSR; register the energy change.
+        d_valid = b_valids[-1]
+        up = Signal()
+        was_up = self.node_states.bit_select(d_local, 1)
+        m.d.comb += [up.eq(d_t > d_lfsr[: cfg.rng_bits].as_signed()),
+                     self.write_back.valid.eq(d_valid), self.write_back.slot.eq(d_local),
+                     self.write_back.up.eq(up)]
+        loading, seed = self.node_wr.en, self.node_wr.seed
+        m.d.comb += [
+            r_wr.addr.eq(Mux(loading, self.node_wr.slot, d_local)),
+            r_wr.data.eq(Mux(loading, seed | (seed == 0), d_lfsr)),
+            r_wr.en.eq(d_valid | loading),
+        ]
+        # The change is registered: the core adds it to the energy a clock later, which the
+        # anneal controller reads no earlier than two clocks after the last write-back.
+        m.d.sync += self.delta.eq(0)
+        with m.If(d_valid & (up != was_up)):
+            m.d.sync += self.delta.eq(Mux(up, -2 * d_field, 2 * d_field))
+        m.d.comb += self.idle.eq((pc == end) & ~Cat(*a_valids, *b_valids).any())
+        return m
+
+    def _accumulate(self, m, issue, step, j):
+        """Stage A (3 clocks) on a step fetched while ``issue`` (program word ``step`` and
+        coupling ``j`` from the memories a clock later): A1 registers them, A2 selects the
+        neighbour's state bit, A3 adds ``+-J``. In one clock, the block-RAM output, the
+        neighbour multiplexer and the adder were the ULX3S default fabric's longest path.
+
+        Returns ``(valids, a3_step, partial)``: the valids of A1 to A3, A3's step, and the sum
+        so far including A3's term (combinational)."""
+        cfg = self._config
+        a1_valid = Signal()
+        a2_valid, a2_j = Signal(), Signal(signed(cfg.coupling_bits))
+        a2_step = Signal.like(step)
+        a3_valid, a3_up, a3_j = Signal(), Signal(), Signal(signed(cfg.coupling_bits))
+        a3_step = Signal.like(step)
+        m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid), a3_valid.eq(a2_valid)]
+        with m.If(a1_valid):
+            m.d.sync += [a2_step.eq(step), a2_j.eq(j)]
+        # A shift (one multiplexer tree) rather than an ``Array`` (a decoder per neighbour):
+        # a unit's neighbours can be most of the graph, and the decoders cost 5-10x the LUTs.
+        # A unit without neighbours reads a constant: its steps have no neighbour to add.
+        neighbour_up = (self.neighbour_states.bit_select(a2_step.neighbour, 1)
+                        if self._program.neighbours else Const(0, 1))
+        with m.If(a2_valid):
+            m.d.sync += [a3_up.eq(neighbour_up), a3_j.eq(a2_j), a3_step.eq(a2_step)]
+        acc = Signal(signed(self._field_bits))
+        term = Mux(a3_step.has_neighbour, Mux(a3_up, a3_j, -a3_j), 0)
+        partial = Mux(a3_step.first, 0, acc) + term
+        with m.If(a3_valid):
+            m.d.sync += acc.eq(partial)
+        return (a1_valid, a2_valid, a3_valid), a3_step, partial
+
+    def _activate(self, m, a3_valid, a3_step, partial, h, lfsr):
+        """Stage B (3 clocks) and C after a p-bit's last step: B1 registers ``I = sum + h``
+        (``h`` and the LFSR word ``lfsr`` from the memories A3 addressed) and the LFSR word; B2
+        registers the product ``I * B`` and the leap of ``rng_bits`` LFSR steps; B3 puts
+        ``a = sat(rshift_round(I * B, beta_frac), lut_bits)`` on the tanh ROM's address; C
+        registers the ROM word for D. The multiplier, the rounding and the route to a ROM shared
+        by every unit, then the ROM output (an ECP5 block RAM's comes 5.8 ns after the clock)
+        and the compare, were each the ULX3S default fabric's longest path in one clock.
+
+        Returns ``(valids, d_field, d_lfsr, d_local, d_t)``: the valids of B1, B2, B3, C and D
+        (D last) and D's registers."""
+        cfg, field = self._config, signed(self._field_bits)
+        b1_valid, b1_partial = Signal(), Signal(field)
+        b1_local = Signal.like(a3_step.local)
+        m.d.sync += b1_valid.eq(a3_valid & a3_step.last)
+        with m.If(a3_valid):
+            m.d.sync += [b1_partial.eq(partial), b1_local.eq(a3_step.local)]
+        b2_valid, b2_field = Signal(), Signal(field)
+        b2_local = Signal.like(b1_local)
+        b2_lfsr = Signal(LFSR_BITS)
+        m.d.sync += b2_valid.eq(b1_valid)
+        with m.If(b1_valid):
+            m.d.sync += [b2_field.eq(b1_partial + h), b2_local.eq(b1_local), b2_lfsr.eq(lfsr)]
+        product = b2_field * self.beta
+        b3_valid, b3_field, b3_product = Signal(), Signal(field), Signal.like(product)
+        b3_local = Signal.like(b2_local)
+        b3_lfsr = Signal(LFSR_BITS)
+        m.d.sync += b3_valid.eq(b2_valid)
+        with m.If(b2_valid):  # (a load enable: the simulator then skips the leap when idle)
+            m.d.sync += [b3_field.eq(b2_field), b3_product.eq(product), b3_local.eq(b2_local),
+                         b3_lfsr.eq(leap(b2_lfsr, cfg.rng_bits))]
+        argument = sat(rshift_round(b3_product, cfg.beta_frac), cfg.lut_bits)
+        m.d.comb += self.lut_addr.eq(argument[: cfg.lut_bits])
+        c_valid, c_field = Signal(), Signal(field)
+        c_local = Signal.like(b3_local)
+        c_lfsr = Signal(LFSR_BITS)
+        m.d.sync += c_valid.eq(b3_valid)
+        with m.If(b3_valid):
+            m.d.sync += [c_field.eq(b3_field), c_local.eq(b3_local), c_lfsr.eq(b3_lfsr)]
+        d_valid, d_field, d_t = Signal(), Signal(field), Signal(signed(cfg.rng_bits))
+        d_local = Signal.like(c_local)
+        d_lfsr = Signal(LFSR_BITS)
+        m.d.sync += d_valid.eq(c_valid)
+        with m.If(c_valid):
+            m.d.sync += [d_field.eq(c_field), d_local.eq(c_local), d_lfsr.eq(c_lfsr),
+                         d_t.eq(self.lut_data)]
+        return (b1_valid, b2_valid, b3_valid, c_valid, d_valid), d_field, d_lfsr, d_local, d_t
