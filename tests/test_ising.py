@@ -19,10 +19,11 @@ from spinemu.config import ConfigError, PBitConfig, Topology
 from spinemu.ising import all_states, read_gset
 from spinemu.sim.golden.pbit import PBitModel, energy
 
-#: The module of each name ``spinemu.ising`` exports (what it held when it was one module).
+#: The module of each name ``spinemu.ising`` exports (what it held when it was one module, and
+#: the torus generator and G-set writer added since).
 MODULES = {
-    "problem": ("IsingProblem", "MaxCut", "ising_to_maxcut"),
-    "formats": ("read_gset", "read_ising_json", "load_problem"),
+    "problem": ("IsingProblem", "MaxCut", "ising_to_maxcut", "toroidal_spin_glass"),
+    "formats": ("read_gset", "write_gset", "read_ising_json", "load_problem"),
     "scaling": ("DEFAULT_CONFIG", "Quantized", "quantize"),
     "colouring": ("STRATEGIES", "colour"),
     "schedule": ("SCHEDULES", "beta_code", "linear_schedule", "geometric_schedule",
