@@ -1,5 +1,5 @@
-"""Helpers shared by the tests: seeded random tile, layer and plan cases, a hypothesis strategy
-of tile formats, and the simulator check of the cocotb tests.
+"""Helpers shared by the tests: seeded random tile, layer, plan and p-bit graph cases, a
+hypothesis strategy of tile formats, and the simulator check of the cocotb tests.
 
 Every case is a function of its seed only, so a failure prints the seed and config needed to
 replay it: ``random_tile_case(np.random.default_rng(seed), ...)``.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from spinemu.config import LayerConfig, NetworkConfig, TileConfig
+from spinemu.config import LayerConfig, NetworkConfig, TileConfig, Topology
 from spinemu.images import LayerImages
 from spinemu.numeric import signed_range, unsigned_range
 from spinemu.plan import Plan
@@ -161,3 +161,20 @@ def simulator_or_skip(simulator: str) -> str:
             pytest.fail("iverilog is not installed; CI must test on Icarus too")
         pytest.skip("iverilog not on PATH")
     return simulator
+
+
+def random_topology(rng, n: int, density: float) -> Topology:
+    """A random graph on ``n`` nodes (each pair an edge with probability ``density``), coloured
+    greedily in a random node order (proper); colours relabelled 0..K-1 in order of first
+    appearance."""
+    edges = tuple((i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < density)
+    neighbours = {i: set() for i in range(n)}
+    for i, j in edges:
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    colours = [-1] * n
+    for node in rng.permutation(n):
+        taken = {colours[k] for k in neighbours[node]}
+        colours[node] = min(c for c in range(n) if c not in taken)
+    labels = {c: k for k, c in enumerate(dict.fromkeys(colours))}
+    return Topology(n, edges, tuple(labels[c] for c in colours))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spinemu.config import LayerConfig, TileConfig, Topology
+from spinemu.config import LayerConfig, TileConfig
 from spinemu.images import LayerImages
 from spinemu.ising import MaxCut
 
@@ -47,23 +47,3 @@ def text_file(tmp_path):
         return path
 
     return write
-
-
-@pytest.fixture
-def random_topology():
-    """``random_topology(rng, n, density)``: a :class:`~spinemu.config.Topology` on ``n`` nodes,
-    each pair an edge with probability ``density``, coloured greedily in a random node order
-    (every colour 0..K-1 used)."""
-    def make(rng, n: int, density: float) -> Topology:
-        edges = tuple((i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < density)
-        neighbours = [set() for _ in range(n)]
-        for i, j in edges:
-            neighbours[i].add(j)
-            neighbours[j].add(i)
-        colours = [-1] * n
-        for node in rng.permutation(n):
-            taken = {colours[k] for k in neighbours[node]}
-            colours[node] = min(c for c in range(n) if c not in taken)
-        return Topology(n, edges, tuple(colours))
-
-    return make

@@ -25,23 +25,9 @@ from spinemu.sim.golden.pbit import (
     replica_seeds,
 )
 
+from cases import random_topology
+
 # --- Random cases -----------------------------------------------------------------------------
-
-def random_topology(rng, n: int, density: float) -> Topology:
-    """A random graph on ``n`` nodes, coloured greedily in a random order (proper)."""
-    edges = tuple((i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < density)
-    neighbours = {i: set() for i in range(n)}
-    for i, j in edges:
-        neighbours[i].add(j)
-        neighbours[j].add(i)
-    colours = [-1] * n
-    for node in rng.permutation(n):
-        taken = {colours[k] for k in neighbours[node]}
-        colours[node] = min(c for c in range(n) if c not in taken)
-    # Relabel so that every colour 0..K-1 is used, in order of first appearance.
-    labels = {c: k for k, c in enumerate(dict.fromkeys(colours))}
-    return Topology(n, edges, tuple(labels[c] for c in colours))
-
 
 def random_config(rng) -> PBitConfig:
     return PBitConfig(

@@ -31,6 +31,8 @@ from spinemu.sim.golden import spec
 from spinemu.sim.golden.pbit import dense_couplings, energy, fields
 from spinemu.sim.testbench import random_pause, stream_put
 
+from cases import random_topology
+
 
 def run(dut, *benches, background=(), clocks: int = 20_000):
     """Simulate until ``benches`` end; fail if they run for more than ``clocks``."""
@@ -78,7 +80,7 @@ class UnitCase:
                 f"unit of {self.program.nodes})")
 
 
-def unit_case(seed: int, random_topology) -> UnitCase:
+def unit_case(seed: int) -> UnitCase:
     """One unit of a random core (every fourth seed the only unit); couplings, biases and codes
     over their whole ranges (B = 0 and the largest code included; odd seeds small couplings and
     biases and one small code, so that activations are not all saturated), one LFSR seed 0."""
@@ -124,11 +126,11 @@ def bits(state, nodes) -> int:
 
 
 @pytest.mark.parametrize("seed", range(24))
-def test_update_unit_equals_golden_updates(seed, random_topology):
+def test_update_unit_equals_golden_updates(seed):
     """Four sweeps (at a random code, 0, the largest, a small one) of every colour phase: each
     write-back (slot, state, clock) and energy change equal the golden update of that p-bit from
     the phase-start states; the LFSR states read back after them equal the golden ones."""
-    case = unit_case(seed, random_topology)
+    case = unit_case(seed)
     config, topology, program = case.config, case.topology, case.program
     dense = dense_couplings(topology, case.J)
     dut, unit = unit_with_rom(config, program, config.field_bits(max(topology.max_degree, 1)))
@@ -210,8 +212,8 @@ def test_update_unit_equals_golden_updates(seed, random_topology):
     assert [tuple(r) for r in got] == expected, case
 
 
-def test_update_unit_cases_cover_the_cases_they_claim(random_topology):
-    cases = [unit_case(seed, random_topology) for seed in range(24)]
+def test_update_unit_cases_cover_the_cases_they_claim():
+    cases = [unit_case(seed) for seed in range(24)]
     assert any(c.config.update_units == 1 for c in cases)
     assert any(c.config.update_units > 1 for c in cases)
     assert any(any(j < 0 for _, _, j, _, _, _ in c.program.steps) for c in cases)  # lone p-bit
@@ -256,7 +258,7 @@ class ControllerCase:
                 f"schedule={self.schedule}, steps={self.steps}, every={self.record_every})")
 
 
-def controller_case(seed: int, random_topology) -> ControllerCase:
+def controller_case(seed: int) -> ControllerCase:
     rng = np.random.default_rng(seed)
     density = 0.0 if seed % 4 == 3 else float(rng.random())  # one colour: no edges
     topology = random_topology(rng, int(rng.integers(4, 9)), density)
@@ -299,12 +301,12 @@ def controller_timeline(case: ControllerCase, start: int):
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_anneal_controller_clock_for_clock(seed, random_topology):
+def test_anneal_controller_clock_for_clock(seed):
     """Phases, colours, betas, sweep ends, records and the end of the run at the clocks of the
     docstring; the energy is the run's plus every delta since; the best state and energy the
     first lowest at a sweep end; ``run`` waits for ``enable``; schedule writes past the depth are
     dropped."""
-    case = controller_case(seed, random_topology)
+    case = controller_case(seed)
     config, n = PBitConfig(), case.topology.n
     dut = AnnealController(config, case.topology, case.depth)
     rng = np.random.default_rng(seed + 1)
@@ -393,8 +395,8 @@ def test_anneal_controller_clock_for_clock(seed, random_topology):
     assert tuple(result) == best, case
 
 
-def test_anneal_controller_cases_cover_the_cases_they_claim(random_topology):
-    cases = [controller_case(seed, random_topology) for seed in range(12)]
+def test_anneal_controller_cases_cover_the_cases_they_claim():
+    cases = [controller_case(seed) for seed in range(12)]
     assert any(c.steps == 0 for c in cases) and any(c.steps > c.depth for c in cases)
     assert any(0 < c.steps <= c.depth for c in cases)
     assert {c.record_every for c in cases} >= {0, 1, 2}
@@ -407,7 +409,7 @@ def test_anneal_controller_cases_cover_the_cases_they_claim(random_topology):
 # --- WritePath --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", range(4))
-def test_write_path_sends_each_write_to_its_units(seed, random_topology):
+def test_write_path_sends_each_write_to_its_units(seed):
     """A coupling write reaches the unit and slot of end ``a`` 2 clocks after its transfer and
     of end ``b`` 3 clocks after, a node write its unit and the state register 2 clocks after;
     each write takes 3 clocks; nothing is taken while ``enable`` is low."""
