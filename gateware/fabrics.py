@@ -247,8 +247,9 @@ class CompositeFabric(wiring.Component):
 
 #: Bundled graph (:func:`spinemu.models.bundled_graph`) of the p-bit core in the ULX3S default
 #: fabric. G14's 800 p-bits each feed every unit's 800-input neighbour multiplexer and the core's
-#: read-back and result words: that core did not route on the 85F (router2 stalled near 1,500
-#: overused wires on its own); the 16x16 torus routes with 8 units at over 50 MHz.
+#: read-back and result words: on the 85F a G14 core routes alone with one unit (0.085 updates
+#: per clock) but not with two, and never beside the network; the 16x16 torus routes beside it
+#: with 8 units (1.71 updates per clock) at 54 MHz (docs/boards.md).
 ULX3S_GRAPH = "torus16"
 
 #: Update units of the p-bit core in the ULX3S default fabric.
