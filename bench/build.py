@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Place-and-route figures: build time, resources and Fmax of board builds, tiles and p-bit cores.
 
 Run ``python -m bench.build [--quick] [--sections boards tiles pbit] [--keep DIR] [-o FILE]``.
@@ -112,9 +113,7 @@ def topology_of(graph: str, gset: Path):
 
 def core_factory(job: dict, gset: Path):
     """The core factory of ``job`` and what it puts on the link (``{"fabric", ...}``)."""
-    from spinemu.gateware.core import LinkCore
-    from spinemu.gateware.fabrics import BAUD, resolve_fabric
-    from spinemu.hdl.uart import baud_divisor
+    from spinemu.gateware.fabrics import link_core_factory, resolve_fabric
 
     params = job["params"]
     if job["section"] == "boards":
@@ -126,16 +125,15 @@ def core_factory(job: dict, gset: Path):
         config = TileConfig(rows=params["size"], cols=params["size"], lanes=params["lanes"])
         # The fabric is made inside the factory: a build that stops before elaboration leaves
         # no unused elaboratable behind.
-        return (lambda clk: LinkCore(TileFabric(config), divisor=baud_divisor(clk, BAUD)),
+        return (lambda clk: link_core_factory(TileFabric(config))(clk),
                 {"tile_config": config.to_dict()})
     from spinemu.config import PBitConfig
     from spinemu.gateware.pbit_fabric import PBitFabric
-    from spinemu.hdl.pbit import cycles_per_sweep
 
     topology = topology_of(params["graph"], gset)
     config = PBitConfig(update_units=params["units"])
-    per_sweep = cycles_per_sweep(topology, config.update_units)
-    return (lambda clk: LinkCore(PBitFabric(config, topology), divisor=baud_divisor(clk, BAUD)),
+    per_sweep = PBitFabric(config, topology).cycles_per_sweep
+    return (lambda clk: link_core_factory(PBitFabric(config, topology))(clk),
             {"pbit_config": config.to_dict(), "n": topology.n, "edges": len(topology.edges),
              "colours": topology.num_colours, "cycles_per_sweep": per_sweep,
              "updates_per_clock": topology.n / per_sweep})

@@ -1,12 +1,14 @@
+# amaranth: UnusedElaboratable=no
 """Crossbar tile benchmark: golden-model throughput against BLAS, RTL simulation speed.
 
 Run as ``python -m bench.tile [--quick] [-o bench/results/tile.json]``. One run measures
 
-1. the MAC/s of :class:`spinemu.sim.golden.CrossbarTileModel` on square tiles with a batch of 64
-   vectors, for the default widths and a wide config, as a ratio to a float32 numpy matmul of the
-   same shapes timed in the same run, interleaved (golden, matmul, golden, matmul, ...);
-2. the simulated clock cycles per second of the RTL tile under cocotb on Verilator and, when
-   ``iverilog`` is on PATH, on Icarus, with the RTL outputs checked against the golden model.
+1. the MAC/s of ``Emulator(config).vmm`` (the golden backend) on square tiles with a batch of
+   64 vectors, for the default widths and a wide config, as a ratio to a float32 numpy matmul of
+   the same shapes timed in the same run, interleaved (golden, matmul, golden, matmul, ...);
+2. the device clocks per second of ``Emulator(config, "rtl")`` (the tile behind the host link,
+   under cocotb on Verilator and, when ``iverilog`` is on PATH, on Icarus), timed by the
+   device's own ``clocks`` counter, with every output checked against the golden backend.
 
 It prints progress and a table, and writes JSON (layout in ``bench/README.md``): every timed
 figure as median, min and max over its repeats, plus the machine it ran on.
@@ -20,7 +22,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,11 +32,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.machine import machine_info, summary
-from spinemu.config import TileConfig
-from spinemu.hdl.tile import CrossbarTile
+from spinemu import Emulator, TileConfig
+from spinemu.gateware.fabrics import TileFabric
 from spinemu.numeric import signed_range
-from spinemu.sim.golden import CrossbarTileModel, tile_forward
-from spinemu.sim.runner import SIMULATORS, available_simulators, run_tile
+from spinemu.sim.runner import SIMULATORS, available_simulators
 
 BATCH = 64
 TARGET_RATIO = 0.25
@@ -118,9 +118,10 @@ def golden_case(size: int, wide: bool, plan: Plan, rng) -> dict:
     """Golden model against ``x @ g`` in float32, one case, samples interleaved."""
     config = tile_config(size, wide)
     g, x = random_weights(config, rng), random_inputs(config, BATCH, rng)
-    model = CrossbarTileModel(config, g)
+    emulator = Emulator(config)
+    emulator.program(g)
     xf, gf = x.astype(np.float32), g.astype(np.float32)
-    pair = (lambda: model(x)), (lambda: xf @ gf)
+    pair = (lambda: emulator.vmm(x)), (lambda: xf @ gf)
     calls = [calls_per_sample(fn, plan.sample_seconds) for fn in pair]
     times = np.array([[seconds_per_call(fn, n) for fn, n in zip(pair, calls, strict=True)]
                       for _ in range(plan.golden_repeats)])
@@ -183,66 +184,61 @@ def golden_bench(plan: Plan, progress: Progress, rng) -> dict:
 # RTL simulation -----------------------------------------------------------------------------
 
 
-def timed_run(config: TileConfig, g, x, simulator: str, cache_dir: Path) -> dict:
-    """One :func:`run_tile`: its figures, the setup time outside the simulator and a match check.
-
-    ``setup_seconds`` is the host time before the simulator starts: image checks, Verilog
-    conversion and, unless cached in ``cache_dir``, the simulator build.
-    """
+def timed_vmm(emulator: Emulator, golden: Emulator, x) -> dict:
+    """One ``vmm(x)`` on the rtl backend, timed in host seconds and in device clocks
+    (``status()`` read before and after), its outputs compared with the golden backend's."""
+    before = emulator.status()
     started = time.perf_counter()
-    run = run_tile(config, g, x, simulator=simulator, cache_dir=cache_dir)
-    total = time.perf_counter() - started
-    return {"cycles": run.cycles, "cycles_per_second": run.cycles_per_second,
-            "sim_seconds": run.sim_seconds, "wall_seconds": run.wall_seconds,
-            "setup_seconds": total - run.wall_seconds,
-            "match": bool(np.array_equal(run.z, tile_forward(config, g, x))) and not run.log}
+    z = emulator.vmm(x)
+    seconds = time.perf_counter() - started
+    after = emulator.status()
+    clocks, busy = ((after[k] - before[k]) % (1 << 32) for k in ("clocks", "busy_clocks"))
+    return {"vectors": len(x), "clocks": clocks, "busy_clocks": busy, "seconds": seconds,
+            "clocks_per_second": clocks / seconds,
+            "match": bool(np.array_equal(z, golden.vmm(x)))}
 
 
-def vectors_for(config: TileConfig, warm: dict, seconds: float) -> int:
-    """Vectors whose clocked part lasts about ``seconds`` at the warm-up run's cycle rate."""
-    cycles = seconds * warm["cycles_per_second"]
-    return max(1, round(cycles / CrossbarTile.cycles_per_vector(config)))
-
-
-def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, task,
-             cache_dir: Path) -> dict:
-    """Warm-up run (builds, sizes the batch), then ``rtl_repeats`` timed runs of the build."""
+def rtl_case(simulator: str, size: int, plan: Plan, rng, progress: Progress, task) -> dict:
+    """Open the rtl backend (build, unless cached, and start), program it, one warm-up ``vmm``
+    that sizes the batch, then ``rtl_repeats`` timed ones, all in one simulation."""
     config = tile_config(size, wide=False)
-    warm_vectors = max(2, 20_000 // CrossbarTile.cycles_per_vector(config))
-    g, x = random_weights(config, rng), random_inputs(config, warm_vectors, rng)
-    warm = timed_run(config, g, x, simulator, cache_dir)
-    progress.advance(task)
-    vectors = vectors_for(config, warm, plan.rtl_seconds)
-    x = random_inputs(config, vectors, rng)
-    runs = []
-    for _ in range(plan.rtl_repeats):
-        runs.append(timed_run(config, g, x, simulator, cache_dir))
+    g = random_weights(config, rng)
+    started = time.perf_counter()
+    with Emulator(config) as golden, \
+            Emulator(config, "rtl", simulator=simulator, timeout=60.0) as emulator:
+        open_seconds = time.perf_counter() - started
+        golden.program(g)
+        emulator.program(g)
+        warm = timed_vmm(emulator, golden, random_inputs(config, 4, rng))
         progress.advance(task)
-    setup = summary([r["setup_seconds"] for r in runs])
+        clocks_per_vector = warm["clocks"] / warm["vectors"]
+        vectors = max(1, round(plan.rtl_seconds * warm["clocks_per_second"] / clocks_per_vector))
+        x = random_inputs(config, vectors, rng)
+        runs = []
+        for _ in range(plan.rtl_repeats):
+            runs.append(timed_vmm(emulator, golden, x))
+            progress.advance(task)
     return {
         "simulator": simulator, "rows": size, "cols": size, "tile_config": config.to_dict(),
-        "vectors": vectors, "cycles": runs[0]["cycles"],
-        "cycles_per_vector": runs[0]["cycles"] / vectors,
-        "cycles_per_vector_formula": CrossbarTile.cycles_per_vector(config),
-        **{key: summary([r[key] for r in runs])
-           for key in ("cycles_per_second", "sim_seconds", "wall_seconds")},
-        "setup_seconds": setup,
-        "warmup": {"vectors": warm_vectors, **warm},
-        "build_seconds": max(warm["setup_seconds"] - setup["median"], 0.0),
+        "vectors": vectors, "clocks": runs[0]["clocks"],
+        "clocks_per_vector": runs[0]["clocks"] / vectors,
+        "busy_clocks_per_vector": runs[0]["busy_clocks"] / vectors,
+        "cycles_per_vector_formula": TileFabric(config).cycles_per_vector,
+        **{key: summary([r[key] for r in runs]) for key in ("clocks_per_second", "seconds")},
+        "open_seconds": open_seconds, "warmup": warm,
         "match": warm["match"] and all(r["match"] for r in runs),
     }
 
 
 def rtl_bench(plan: Plan, progress: Progress, rng) -> dict:
-    """Every (simulator, size) case, built into a fresh cache so that build times are real."""
+    """Every (simulator, size) case on the rtl backend."""
     simulators = available_simulators()
     cases = [(sim, size) for sim in simulators for size in plan.rtl_sizes]
     task = progress.add_task("RTL", total=len(cases) * (1 + plan.rtl_repeats))
     results = []
-    with tempfile.TemporaryDirectory(prefix="spinemu-bench-") as cache:
-        for simulator, size in cases:
-            progress.update(task, description=f"RTL {simulator} {size}x{size}")
-            results.append(rtl_case(simulator, size, plan, rng, progress, task, Path(cache)))
+    for simulator, size in cases:
+        progress.update(task, description=f"RTL {simulator} {size}x{size}")
+        results.append(rtl_case(simulator, size, plan, rng, progress, task))
     return {"target_sim_seconds": plan.rtl_seconds,
             "skipped": [s for s in SIMULATORS if s not in simulators],
             "match": all(case["match"] for case in results), "cases": results}
@@ -270,16 +266,17 @@ def golden_table(golden: dict) -> Table:
 
 
 def rtl_table(rtl: dict) -> Table:
-    table = Table(title=Text("RTL under cocotb, default widths, 8 lanes: median [min..max]"))
-    for name in ("simulator", "tile", "vectors", "cycles", "kcycles/s", "clocked s", "process s",
-                 "setup s", "build s", "match"):
+    table = Table(title=Text("RTL backend (cocotb, host link), default widths, 8 lanes: "
+                             "median [min..max]"))
+    for name in ("simulator", "tile", "vectors", "clocks/vector", "busy/vector", "formula",
+                 "kclocks/s", "vmm s", "open s", "match"):
         table.add_column(name, justify="right")
     for case in rtl["cases"]:
         table.add_row(case["simulator"], f"{case['rows']}x{case['cols']}", str(case["vectors"]),
-                      str(case["cycles"]), _spread(case["cycles_per_second"], 1e3, ".1f"),
-                      *(f"{case[key]['median']:.2f}"
-                        for key in ("sim_seconds", "wall_seconds", "setup_seconds")),
-                      f"{case['build_seconds']:.1f}",
+                      f"{case['clocks_per_vector']:.0f}", f"{case['busy_clocks_per_vector']:.0f}",
+                      str(case["cycles_per_vector_formula"]),
+                      _spread(case["clocks_per_second"], 1e3, ".1f"),
+                      f"{case['seconds']['median']:.2f}", f"{case['open_seconds']:.1f}",
                       "yes" if case["match"] else "NO")
     return table
 

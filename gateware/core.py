@@ -7,7 +7,7 @@ pins in and out, the frame engine, the region decoder and the fabric. Its regist
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,6 +27,8 @@ STATUS_FIELDS = (
     "bad_crc",         # frames refused for their CRC
     "dropped",         # frames dropped by the timeout
     "executed",        # commands run
+    "clocks",          # clocks since reset, modulo 2**32
+    "busy_clocks",     # clocks in which the fabric was not idle, modulo 2**32
 )
 
 #: Bytes the receive FIFO holds while the engine answers a frame: two whole frames.
@@ -109,6 +111,11 @@ class LinkCore(wiring.Component):
                          urx.o.ready.eq(rx_fifo.w_rdy)]
             wiring.connect(m, engine.o, utx.i)
             counters.update(framing_errors=urx.framing_errors, overruns=urx.overruns)
+        clocks, busy_clocks = Signal(32), Signal(32)
+        m.d.sync += clocks.eq(clocks + 1)
+        with m.If(~fabric.idle):
+            m.d.sync += busy_clocks.eq(busy_clocks + 1)
+        counters.update(clocks=clocks, busy_clocks=busy_clocks)
         for k, name in enumerate(STATUS_FIELDS):
             if name in counters:
                 m.d.comb += status.values[k].eq(counters[name])

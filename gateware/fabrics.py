@@ -89,6 +89,12 @@ class TileFabric(wiring.Component):
     def config(self) -> TileConfig:
         return self._config
 
+    @property
+    def cycles_per_vector(self) -> int:
+        """Clocks per input vector of the tile when inputs come without waiting
+        (:meth:`~spinemu.hdl.tile.CrossbarTile.cycles_per_vector`)."""
+        return CrossbarTile.cycles_per_vector(self._config)
+
     def regions(self) -> list[Region]:
         return list(self._regions)
 
@@ -346,8 +352,13 @@ def resolve_fabric(path: str | Path | None, board=None):
     name, without one) behind a :class:`~spinemu.gateware.core.LinkCore` whose UART runs at
     :data:`BAUD` on the board clock. The fabric is loaded (and checked) here, before any tool
     runs."""
+    return link_core_factory(load_fabric(path, getattr(board, "name", board)))
+
+
+def link_core_factory(fabric):
+    """A core factory for :func:`spinemu.gateware.build.build`: ``fabric`` behind a
+    :class:`~spinemu.gateware.core.LinkCore` whose UART runs at :data:`BAUD` on the board
+    clock."""
     from .core import LinkCore
 
-    name = getattr(board, "name", board)
-    fabric = load_fabric(path, name)
     return lambda clk_freq: LinkCore(fabric, divisor=baud_divisor(clk_freq, BAUD))

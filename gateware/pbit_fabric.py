@@ -49,6 +49,7 @@ from spinemu.hdl.pbit import (
     DEFAULT_SCHEDULE_DEPTH,
     PBitCore,
     check_parameters,
+    cycles_per_sweep,
     image_layouts,
     stream_layouts,
 )
@@ -149,6 +150,11 @@ class PBitFabric(wiring.Component):
     @property
     def schedule_depth(self) -> int:
         return self._depth
+
+    @property
+    def cycles_per_sweep(self) -> int:
+        """Clocks of one unrecorded sweep (:func:`~spinemu.hdl.pbit.cycles_per_sweep`)."""
+        return cycles_per_sweep(self._topology, self._config.update_units)
 
     def regions(self) -> list[Region]:
         return list(self._regions)

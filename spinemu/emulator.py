@@ -157,6 +157,18 @@ class Emulator:
             if server is not None:
                 server.stop()
 
+    def status(self) -> dict[str, int]:
+        """The device's ``status`` registers by name (rtl and board backends): the link's
+        counters and ``clocks`` / ``busy_clocks``, the device's clocks since reset and those in
+        which the fabric was not idle, both modulo 2**32 (docs/link.md). Two reads around a
+        command time it in device clocks."""
+        if self.closed:
+            raise EmulatorError("the emulator is closed")
+        if self._link is None:
+            raise EmulatorError("status() reads a device's registers; the golden backend has "
+                                "none (allowed backends: 'rtl', 'board')")
+        return self._link.status()
+
     def __enter__(self) -> Emulator:
         return self
 

@@ -94,10 +94,12 @@ def test_every_backend_equals_golden(case, golden, backend):
             pytest.skip(f"{simulator} is not installed")
         with Emulator(fabric, "rtl", simulator=simulator, timeout=30.0) as emulator:
             got = run_program(emulator, program)
+            check_clock_counters(emulator, program)
     else:
         with fabric_board(fabric, clocks_per_bit=4) as board, \
                 Emulator(fabric, "board", port=board.port, timeout=10.0) as emulator:
             got = run_program(emulator, program)
+            check_clock_counters(emulator, program)
     for name in ("tile_images", "pbit_images"):
         for mine, theirs in zip(got[name], golden[name], strict=True):
             assert np.array_equal(mine, theirs), name
@@ -106,6 +108,20 @@ def test_every_backend_equals_golden(case, golden, backend):
         assert np.array_equal(got[name], golden[name]), name
     for name in ("anneal", "continued"):
         assert got[name].differences(golden[name]) == [], name
+
+
+def check_clock_counters(emulator: Emulator, program: dict) -> None:
+    """``status()`` around an anneal: the fabric was busy for at least the anneal's sweeps at
+    the core's clocks per sweep, and the device clock ran at least as long."""
+    pbit = emulator.parts["pbit"]
+    before = emulator.status()
+    pbit.anneal(program["schedule"])
+    after = emulator.status()
+    clocks, busy = ((after[k] - before[k]) % (1 << 32) for k in ("clocks", "busy_clocks"))
+    sweeps = sum(s for _, s in program["schedule"])
+    assert busy >= sweeps * pbit.fabric.cycles_per_sweep
+    assert clocks > busy
+    assert after["executed"] > before["executed"]
 
 
 def test_golden_backend_is_the_golden_model(case, golden):
@@ -132,6 +148,9 @@ def test_golden_backend_is_the_golden_model(case, golden):
 
 def test_bad_use_raises_spinemu_errors_naming_what_is_allowed(case, tmp_path):
     fabric, program = case
+    with Emulator(fabric) as emulator, \
+            pytest.raises(EmulatorError, match=r"golden backend has none \(allowed backends"):
+        emulator.status()
     with pytest.raises(EmulatorError, match=r"backend = 'fpga' is not known; allowed"):
         Emulator(fabric, "fpga")
     with pytest.raises(EmulatorError, match=r"fabric is a str; allowed: TileConfig"):
