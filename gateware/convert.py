@@ -19,13 +19,14 @@ contents (correct, only slow) and warn.
 
 from __future__ import annotations
 
-import re
 import threading
 import warnings
 from contextlib import contextmanager
 from importlib import metadata
 
 from amaranth.back import rtlil, verilog
+
+from spinemu.versions import installed_series
 
 __all__ = ["AMARANTH_SERIES", "LARGE_MEMORY_BITS", "to_rtlil", "to_verilog",
            "zero_init_adapter_applies"]
@@ -45,9 +46,8 @@ _lock = threading.Lock()
 def zero_init_adapter_applies() -> bool:
     """Whether the installed Amaranth is the series :data:`AMARANTH_SERIES` whose private
     ``rtlil.ModuleEmitter.emit_memory`` the adapter replaces during a conversion."""
-    found = re.match(r"(\d+)\.(\d+)", metadata.version("amaranth"))
     emitter = getattr(rtlil, "ModuleEmitter", None)
-    return (found is not None and (int(found[1]), int(found[2])) == AMARANTH_SERIES
+    return (installed_series("amaranth", 2) == AMARANTH_SERIES
             and callable(getattr(emitter, "emit_memory", None)))
 
 

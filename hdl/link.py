@@ -443,13 +443,19 @@ class AccessSequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus, args = self.bus, self.args
+        lanes = self._data_bits // 8
+        # A WRITE fills ``word`` byte lane by byte lane, the lane named by the one-hot ``lane``;
+        # a READ shifts ``word`` down a byte per reply byte. A byte counter and a byte
+        # multiplexer instead fanned the counter out to every lane of a bus hundreds of bytes
+        # wide (a p-bit core's 855-bit words), which was the most congested net of its build.
         word = Signal(self._data_bits)
-        byte = Signal(range(self._data_bits // 8))   # byte of word
+        lane = Signal(lanes, init=1)
+        byte = Signal(range(lanes))                  # bytes of the word done
         ptr = Signal(range(MAX_PAYLOAD + 1))         # next request byte / next reply byte
         left = Signal(16)
         last_byte = byte == self.word_bytes - 1
         m.d.comb += [self.rd_addr.eq(ptr), self.reply.addr.eq(ptr), bus.w.payload.eq(word),
-                     self.reply.data.eq(word.word_select(byte, 8))]
+                     self.reply.data.eq(word[:8])]
         with m.If(self.load):
             m.d.sync += [bus.region.eq(args.region), bus.index.eq(args.index),
                          bus.count.eq(args.count), bus.write.eq(self.write)]
@@ -461,7 +467,7 @@ class AccessSequencer(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [byte.eq(0), word.eq(0), left.eq(bus.count)]
+                    m.d.sync += [byte.eq(0), lane.eq(1), word.eq(0), left.eq(bus.count)]
                     with m.If(bus.write):
                         m.d.sync += ptr.eq(ARG_BYTES)
                         m.next = "W_FETCH"
@@ -471,11 +477,13 @@ class AccessSequencer(wiring.Component):
             with m.State("W_FETCH"):   # payload byte at ptr arrives next clock
                 m.next = "W_BYTE"
             with m.State("W_BYTE"):
-                m.d.sync += [word.word_select(byte, 8).eq(self.rd_data), ptr.eq(ptr + 1),
-                             byte.eq(byte + 1)]
+                for k in range(lanes):
+                    with m.If(lane[k]):
+                        m.d.sync += word[8 * k: 8 * k + 8].eq(self.rd_data)
+                m.d.sync += [ptr.eq(ptr + 1), byte.eq(byte + 1), lane.eq(lane.rotate_left(1))]
                 m.next = "W_FETCH"
                 with m.If(last_byte):
-                    m.d.sync += byte.eq(0)
+                    m.d.sync += [byte.eq(0), lane.eq(1)]
                     m.next = "W_PUSH"
             with m.State("W_PUSH"):
                 m.d.comb += bus.w.valid.eq(1)
@@ -494,7 +502,7 @@ class AccessSequencer(wiring.Component):
                     m.next = "R_BYTE"
             with m.State("R_BYTE"):
                 m.d.comb += self.reply.en.eq(1)
-                m.d.sync += [ptr.eq(ptr + 1), byte.eq(byte + 1)]
+                m.d.sync += [ptr.eq(ptr + 1), byte.eq(byte + 1), word.eq(word[8:])]
                 with m.If(last_byte):
                     m.d.sync += [byte.eq(0), bus.index.eq(bus.index + 1), left.eq(left - 1)]
                     m.next = "R_REQ"

@@ -15,12 +15,13 @@ checks that a build still sees them.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 from importlib import metadata
+
+from spinemu.versions import installed_series
 
 __all__ = ["COCOTB_SERIES", "cocotb_env_adapter_applies", "runner_environment"]
 
@@ -33,8 +34,7 @@ _lock = threading.RLock()
 
 def cocotb_env_adapter_applies() -> bool:
     """Whether the installed cocotb is the :data:`COCOTB_SERIES` series."""
-    found = re.match(r"(\d+)\.", metadata.version("cocotb"))
-    return found is not None and int(found[1]) == COCOTB_SERIES
+    return installed_series("cocotb", 1) == (COCOTB_SERIES,)
 
 
 @contextmanager

