@@ -338,8 +338,9 @@ def _register() -> None:
     from spinemu.cli_link import board, regmap_command
     from spinemu.cli_map import map_command
     from spinemu.cli_pbit import anneal, sample
+    from spinemu.cli_rbm import rbm
 
-    for command in (map_command, anneal, sample, regmap_command, board, build_command):
+    for command in (map_command, anneal, sample, rbm, regmap_command, board, build_command):
         main.add_command(command)
     sim.add_command(layer)
 

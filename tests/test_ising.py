@@ -20,7 +20,7 @@ from spinemu.ising import all_states, read_gset
 from spinemu.sim.golden.pbit import PBitModel, energy
 
 #: The module of each name ``spinemu.ising`` exports (what it held when it was one module, and
-#: the torus generator and G-set writer added since).
+#: the torus generator, G-set writer and RBMs added since).
 MODULES = {
     "problem": ("IsingProblem", "MaxCut", "ising_to_maxcut", "toroidal_spin_glass"),
     "formats": ("read_gset", "write_gset", "read_ising_json", "load_problem"),
@@ -29,7 +29,9 @@ MODULES = {
     "schedule": ("SCHEDULES", "beta_code", "linear_schedule", "geometric_schedule",
                  "make_schedule", "default_beta_range"),
     "run": ("BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
-            "SampleResult", "sample"),
+            "SampleResult", "sample", "RBM_CONFIG", "sample_rbm"),
+    "rbm": ("RBM", "rbm_from_sklearn", "PSEUDO_LIKELIHOOD_DRAWS", "pseudo_likelihood",
+            "sklearn_gibbs", "write_grid"),
     "exact": ("EXACT_MAX_N", "all_states", "state_index", "exact_distribution",
               "kl_divergence"),
 }

@@ -9,7 +9,9 @@ One module per step, every public name re-exported here (``from spinemu.ising im
 - :mod:`~spinemu.ising.colouring`: the update phases (:func:`colour`);
 - :mod:`~spinemu.ising.schedule`: beta schedules (:func:`make_schedule`);
 - :mod:`~spinemu.ising.run`: :func:`anneal` and :func:`sample` on a backend;
-- :mod:`~spinemu.ising.exact`: exact Boltzmann distributions of small problems.
+- :mod:`~spinemu.ising.exact`: exact Boltzmann distributions of small problems;
+- :mod:`~spinemu.ising.rbm`: restricted Boltzmann machines as Ising problems (:class:`RBM`;
+  :func:`sample_rbm` runs block Gibbs sampling).
 
 Betas are in the units of the problem as given; the integer problem the hardware holds is
 ``scale`` times it, so its beta is ``beta / scale``.
@@ -23,6 +25,14 @@ from .colouring import STRATEGIES, colour
 from .exact import EXACT_MAX_N, all_states, exact_distribution, kl_divergence, state_index
 from .formats import load_problem, read_gset, read_ising_json, write_gset
 from .problem import IsingProblem, MaxCut, ising_to_maxcut, toroidal_spin_glass
+from .rbm import (
+    PSEUDO_LIKELIHOOD_DRAWS,
+    RBM,
+    pseudo_likelihood,
+    rbm_from_sklearn,
+    sklearn_gibbs,
+    write_grid,
+)
 from .scaling import DEFAULT_CONFIG, Quantized, quantize
 from .schedule import (
     SCHEDULES,
@@ -40,12 +50,13 @@ __all__ = [
     "colour", "beta_code", "linear_schedule", "geometric_schedule", "make_schedule",
     "default_beta_range", "AnnealResult", "anneal", "SampleResult", "sample", "all_states",
     "state_index", "exact_distribution", "kl_divergence", "check_backend", "run_backend",
-    "EXACT_MAX_N",
+    "EXACT_MAX_N", "RBM", "rbm_from_sklearn", "RBM_CONFIG", "sample_rbm",
+    "PSEUDO_LIKELIHOOD_DRAWS", "pseudo_likelihood", "sklearn_gibbs", "write_grid",
 ]
 
 #: Names of :mod:`~spinemu.ising.run`, loaded on first use.
 _RUN_NAMES = ("BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
-              "SampleResult", "sample")
+              "SampleResult", "sample", "RBM_CONFIG", "sample_rbm")
 
 
 def __getattr__(name: str):

@@ -25,7 +25,7 @@ from .scaling import DEFAULT_CONFIG, Quantized, quantize
 from .schedule import beta_code, default_beta_range, make_schedule
 
 __all__ = ["BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
-           "SampleResult", "sample"]
+           "SampleResult", "sample", "RBM_CONFIG", "sample_rbm"]
 
 
 def check_backend(backend: str) -> None:
@@ -220,12 +220,15 @@ class SampleResult:
 def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in: int = 100,
            replicas: int = 100, seed: int = 0, config: PBitConfig = DEFAULT_CONFIG,
            strategy: str = "DSATUR", backend: str = "golden", exact_max_n: int = 16,
-           port: str | None = None, simulator: str = "verilator") -> SampleResult:
+           port: str | None = None, simulator: str = "verilator",
+           colours=None) -> SampleResult:
     """Sample ``exp(-beta E)`` with ``replicas`` chains after ``burn_in`` sweeps each.
 
-    Each chain gives one sample per sweep; ``ceil(samples / replicas)`` sweeps are run and the
-    first ``samples`` states (sweep-major) kept. For ``n <= exact_max_n`` the Boltzmann
-    distribution of the integer problem at the coded beta is enumerated and compared.
+    Each chain starts from all zeros and gives one sample per sweep; ``ceil(samples /
+    replicas)`` sweeps are run and the first ``samples`` states (sweep-major) kept. The update
+    phases are ``colours`` (one per node) when given, else a ``strategy`` colouring. For ``n <=
+    exact_max_n`` the Boltzmann distribution of the integer problem at the coded beta is
+    enumerated and compared.
     """
     check_backend(backend)
     ising = _ising(problem)
@@ -237,7 +240,8 @@ def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in
         raise ConfigError(f"beta = {beta:g} is out of range; allowed >= 0")
     quantized = quantize(ising, config)
     code = beta_code(config, beta, quantized.scale)
-    model = PBitModel(config, colour(ising.n, ising.edges, strategy), quantized.J, quantized.h)
+    model = PBitModel(config, colour(ising.n, ising.edges, strategy, colours), quantized.J,
+                      quantized.h)
     seeds = replica_seeds(seed, replicas, ising.n)
     initial = np.zeros((replicas, ising.n), dtype=np.uint8)
     sweeps = -(-samples // replicas)
@@ -255,3 +259,25 @@ def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in
         kl = kl_divergence(empirical, exact)
     return SampleResult(ising, quantized, config.beta(code) * quantized.scale, code, states,
                         ising.energy(states), exact, empirical, kl, wall)
+
+
+#: Number formats for RBMs: ``beta = 1`` of an RBM is ``B = 2**20 / scale``, so a scale of 16 or
+#: more (couplings up to 127 / 16 * 4 ~ 32 in weight units) keeps B in 16 bits, and the usual
+#: scales of 100 or more give B to better than 0.1 %.
+RBM_CONFIG = PBitConfig(coupling_bits=8, bias_bits=12, beta_bits=16, beta_frac=14, lut_bits=10,
+                        lut_frac=6, rng_bits=14)
+
+
+def sample_rbm(rbm, *, samples: int, steps: int, seed: int = 0,
+               config: PBitConfig = RBM_CONFIG, backend: str = "golden",
+               port: str | None = None, simulator: str = "verilator") -> SampleResult:
+    """Block Gibbs sampling of an :class:`~spinemu.ising.rbm.RBM` on p-bits: ``samples``
+    independent chains from all-zero units, ``steps`` sweeps each (a sweep is one step of
+    scikit-learn's ``BernoulliRBM.gibbs``: hidden units, then visible ones), at the RBM's own
+    temperature; ``states`` are the chains' states after the last sweep (``rbm.split`` gives
+    ``(v, h)``)."""
+    if steps < 1:
+        raise ConfigError(f"steps = {steps} is out of range; allowed >= 1")
+    return sample(rbm.to_ising(), beta=1.0, samples=samples, burn_in=steps - 1,
+                  replicas=samples, seed=seed, config=config, backend=backend, port=port,
+                  simulator=simulator, colours=rbm.topology().colours)

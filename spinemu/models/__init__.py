@@ -5,7 +5,10 @@
 | ``digits`` | 64 -> 64 (ReLU) -> 10 | :mod:`.datasets` ``digits`` (8x8) | ``digits.npz`` |
 | ``digits32`` | 1024 -> 64 (ReLU) -> 32 (ReLU) -> 10 | ``digits32`` (32x32) | ``digits32.npz`` |
 
-and two graphs (:func:`bundled_graph`):
+an RBM (:func:`bundled_rbm`): ``digits_rbm.npz``, a scikit-learn ``BernoulliRBM`` of 64 visible
+(the 8x8 ``digits`` images binarised at half intensity) and 64 hidden units, stored as an
+:class:`~spinemu.ising.RBM` (float64 weights and biases, no pickle); and two graphs
+(:func:`bundled_graph`):
 
 - ``G14.txt``: the G-set Max-Cut instance G14 (800 nodes, 4694 edges; Helmberg and Rendl's rudy
   generator, public);
@@ -26,7 +29,8 @@ from spinemu.config import ConfigError
 
 from .datasets import DATASETS, Dataset, load_dataset
 
-__all__ = ["BUNDLED", "GRAPHS", "TORUS_SEED", "bundled_graph", "load_bundled", "Dataset",
+__all__ = ["BUNDLED", "GRAPHS", "RBMS", "TORUS_SEED", "bundled_graph", "bundled_rbm",
+           "load_bundled", "Dataset",
            "DATASETS",
            "load_dataset", "MODELS_DIR"]
 
@@ -46,6 +50,19 @@ def bundled_graph(name: str = "G14"):
     if name not in GRAPHS:
         raise ConfigError(f"graph = {name!r} is not bundled; allowed {list(GRAPHS)}")
     return read_gset(MODELS_DIR / f"{name}.txt")
+
+
+#: Bundled RBMs, by name.
+RBMS = ("digits_rbm",)
+
+
+def bundled_rbm(name: str = "digits_rbm"):
+    """A bundled :class:`~spinemu.ising.RBM` (:func:`spinemu.models.train.train_rbm`)."""
+    from spinemu.ising import RBM
+
+    if name not in RBMS:
+        raise ConfigError(f"rbm = {name!r} is not bundled; allowed {list(RBMS)}")
+    return RBM.load(MODELS_DIR / f"{name}.npz")
 
 
 #: Bundled model name -> the data set it was trained on.
