@@ -16,7 +16,7 @@ from spinemu.numeric import lfsr_sample, rshift_round, sat, tanh_table, to_unsig
 
 from .pbit import PBitRun, dense_couplings
 
-__all__ = ["pbit_run", "tile_outputs"]
+__all__ = ["hybrid_run", "pbit_run", "tile_outputs"]
 
 
 def tile_outputs(config: TileConfig, g, x, adc_shift, gain, offset) -> np.ndarray:
@@ -40,9 +40,39 @@ def pbit_run(config: PBitConfig, topology: Topology, J_edges, h, schedule, seeds
     n = topology.n
     J = dense_couplings(topology, J_edges).tolist()
     h = [int(v) for v in h]
+
+    def field(i, m):
+        return sum(J[i][j] * m[j] for j in range(n)) + h[i]
+
+    return _gibbs_run(config, J, h, topology.colours, schedule, seeds, initial, field)
+
+
+def hybrid_run(tile: TileConfig, config: PBitConfig, g, h, colours, schedule, seeds,
+               initial) -> PBitRun:
+    """DESIGN 3.4, hybrid mode: as :func:`pbit_run` for the couplings ``J = g[:n, :n]`` of a
+    tile's weights, but every field comes from the tile: ``I[i] = z[i] + h[i]`` with ``z``
+    the tile's output (:func:`tile_outputs`, ``adc_shift`` 0, unity ``gain``, no ``offset``)
+    for the input ``x = m`` (spins -1/+1 as input codes, 0 on rows past n) at the start of the
+    phase."""
+    n = len(h)
+    J = [[int(g[i][j]) for j in range(n)] for i in range(n)]
+    h = [int(v) for v in h]
+    unity = ([0] * tile.cols, [1 << tile.gain_frac] * tile.cols, [0] * tile.cols)
+
+    def field(i, m):
+        x = np.array([list(m) + [0] * (tile.rows - n)], dtype=np.int64)
+        return int(tile_outputs(tile, g, x, *unity)[0, i]) + h[i]
+
+    return _gibbs_run(config, J, h, colours, schedule, seeds, initial, field)
+
+
+def _gibbs_run(config: PBitConfig, J, h, colours, schedule, seeds, initial, field) -> PBitRun:
+    """The chains of :func:`pbit_run`, the field of p-bit ``i`` at spins ``m`` (a list of -1/+1,
+    the states at the start of the phase) given by ``field(i, m)``; ``J`` (lists, symmetric)
+    and ``h`` give the energy."""
+    n = len(h)
     table = tanh_table(config.lut_bits, config.lut_frac, config.rng_bits).tolist()
-    classes = [[i for i in range(n) if topology.colours[i] == c]
-               for c in range(topology.num_colours)]
+    classes = [[i for i in range(n) if colours[i] == c] for c in range(max(colours) + 1)]
     sweeps = sum(k for _, k in schedule)
     chains = []
     for r in range(len(seeds)):
@@ -57,11 +87,11 @@ def pbit_run(config: PBitConfig, topology: Topology, J_edges, h, schedule, seeds
                 for members in classes:
                     start = [2 * v - 1 for v in s]  # the states at the start of the phase
                     for i in members:
-                        field = sum(J[i][j] * start[j] for j in range(n)) + h[i]
-                        a = sat(rshift_round(field * code, config.beta_frac), config.lut_bits)
+                        f = field(i, start)
+                        a = sat(rshift_round(f * code, config.beta_frac), config.lut_bits)
                         lfsr[i], sample = lfsr_sample(lfsr[i], config.rng_bits)
                         new = 1 if table[to_unsigned(a, config.lut_bits)] > sample else 0
-                        e -= ((2 * new - 1) - start[i]) * field
+                        e -= ((2 * new - 1) - start[i]) * f
                         s[i] = new
                 states.append(list(s))
                 energies.append(e)
