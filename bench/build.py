@@ -75,6 +75,7 @@ class Plan:
     pbit_board: str = TILE_BOARD
     timeout: float = 3600.0
     synth_only: tuple[str, ...] = ()
+    pbit_lanes: tuple[int, ...] = (1,)
 
 
 FULL = Plan(SECTIONS, tuple(BOARDS), (16, 32, 64, 128, 256), (1, 2, 4, 8, 16, 32, 64),
@@ -95,9 +96,10 @@ def jobs(plan: Plan) -> list[dict]:
                  "params": {"size": s, "lanes": lanes}}
                 for s in plan.sizes for lanes in plan.lanes if lanes <= s]
     if "pbit" in plan.sections:
-        out += [{"section": "pbit", "board": plan.pbit_board, "key": f"pbit-{g}-u{u}",
-                 "params": {"graph": g, "units": u}}
-                for g in plan.graphs for u in plan.units]
+        out += [{"section": "pbit", "board": plan.pbit_board,
+                 "key": f"pbit-{g}-u{u}" + (f"-k{k}" if k > 1 else ""),
+                 "params": {"graph": g, "units": u, "update_lanes": k}}
+                for g in plan.graphs for u in plan.units for k in plan.pbit_lanes]
     return [{**job, "synth_only": job["section"] in plan.synth_only} for job in out]
 
 
@@ -131,7 +133,8 @@ def core_factory(job: dict, gset: Path):
     from spinemu.gateware.pbit_fabric import PBitFabric
 
     topology = topology_of(params["graph"], gset)
-    config = PBitConfig(update_units=params["units"])
+    config = PBitConfig(update_units=params["units"],
+                        update_lanes=params.get("update_lanes", 1))
     per_sweep = PBitFabric(config, topology).cycles_per_sweep
     return (lambda clk: link_core_factory(PBitFabric(config, topology))(clk),
             {"pbit_config": config.to_dict(), "n": topology.n, "edges": len(topology.edges),
@@ -355,14 +358,14 @@ def tiles_matrix(records: list[dict]) -> Table:
 def pbit_table(records: list[dict]) -> Table:
     board = records[0]["board"] if records else TILE_BOARD
     table = Table(title=f"p-bit core on {board}: flips/ns = Fmax [GHz] x updates/clock")
-    for column in ("graph", "N", "U", "clk/sweep", "upd/clk", "result", "Fmax / clock",
+    for column in ("graph", "N", "U", "K", "clk/sweep", "upd/clk", "result", "Fmax / clock",
                    "flips/ns @Fmax", "flips/ns @clock", "LUT", "FF", "BRAM", "DSP", "wall s"):
         table.add_column(column, justify="left" if column == "result" else "right")
     for r in records:
         def number(value, spec):
             return format(value, spec) if value is not None else "-"
         table.add_row(r["graph"], number(r.get("n"), "d"), str(r["units"]),
-                      number(r.get("cycles_per_sweep"), "d"),
+                      str(r.get("update_lanes", 1)), number(r.get("cycles_per_sweep"), "d"),
                       number(r.get("updates_per_clock"), ".3f"), verdict(r), fmax_cell(r),
                       number(r.get("flips_per_ns_fmax"), ".3f"),
                       number(r.get("flips_per_ns_board_clock"), ".3f"),
@@ -452,11 +455,12 @@ def tile_cell_text(record: dict | None, impossible: bool, value) -> str:
 def pbit_series(pbits: list[dict], key: str) -> list[tuple[str, list[dict]]]:
     """Per graph, its records that have ``key`` (``lut_percent`` added), in the records' order."""
     series = []
-    for graph in sorted({r["graph"] for r in pbits}):
-        rows = [{**r, "lut_percent": share(r, "LUT")} for r in pbits if r["graph"] == graph]
+    for graph, lanes in sorted({(r["graph"], r.get("update_lanes", 1)) for r in pbits}):
+        rows = [{**r, "lut_percent": share(r, "LUT")} for r in pbits
+                if (r["graph"], r.get("update_lanes", 1)) == (graph, lanes)]
         rows = [r for r in rows if r.get(key) is not None]
         if rows:
-            series.append((graph, rows))
+            series.append((graph if lanes == 1 else f"{graph} K={lanes}", rows))
     return series
 
 
@@ -543,6 +547,8 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--lanes", type=int, nargs="+")
     parser.add_argument("--graphs", nargs="+")
     parser.add_argument("--units", type=int, nargs="+")
+    parser.add_argument("--pbit-lanes", type=int, nargs="+",
+                        help="update lanes K of the p-bit cores (default 1)")
     parser.add_argument("--tile-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--pbit-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--synth-only", nargs="+", choices=SECTIONS, default=[],
@@ -561,7 +567,8 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
     args = parser.parse_args()
     base = QUICK if args.quick else FULL
     plan = dataclasses.replace(base, **{
-        name: tuple(value) for name in ("sections", "boards", "sizes", "lanes", "graphs", "units")
+        name: tuple(value) for name in ("sections", "boards", "sizes", "lanes", "graphs", "units",
+                                        "pbit_lanes")
         if (value := getattr(args, name)) is not None},
         tile_board=args.tile_board, pbit_board=args.pbit_board, timeout=args.timeout,
         synth_only=tuple(args.synth_only))
@@ -657,7 +664,7 @@ def record_order(record: dict) -> tuple:
     """Boards in :data:`BOARDS` order, tiles by size then lanes, p-bit cores by graph then U."""
     return (list(BOARDS).index(record["board"]) if record["section"] == "boards" else 0,
             record.get("size", 0), record.get("lanes", 0), record.get("graph", ""),
-            record.get("units", 0))
+            record.get("units", 0), record.get("update_lanes", 1))
 
 
 def reusable(path: Path) -> dict:

@@ -1,17 +1,20 @@
 # amaranth: UnusedElaboratable=no
-"""p-bit core RTL throughput: clocks per sweep and updates per clock on G1, wall time on G14.
+"""p-bit core RTL throughput: clocks per sweep and updates per clock on G1 and G48, wall time on
+G14.
 
-Run ``python -m bench.pbit_rtl [--units ...] [--measure ...] [--gset DIR] [-o FILE.json]``.
+Run ``python -m bench.pbit_rtl [--pairs U:K ...] [--measure U:K ...] [--gset DIR] [-o FILE]``.
 Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits, 19176 edges) it reports
-the clocks per sweep of the p-bit core and the updates per clock for each of ``--units``
-(default U = N = 800, 64 and 8) from ``PBitFabric.cycles_per_sweep`` (the tests check that
-formula against simulation clock for clock), and measures the U listed in ``--measure``
-(default 64 and 8) on the rtl backend (Verilator): the couplings loaded through the host link,
-then an unrecorded anneal of :data:`G1_SWEEPS` sweeps timed by the device's ``busy_clocks``
-counter (clocks per sweep as the core runs them, start and finish included) and a recorded
-anneal compared with the golden backend (states and energies after every sweep). U = 800 is a
-40 MB Verilog design, measured only when asked. For G14 (800 p-bits, 4694 edges) it runs 100
-recorded sweeps at U = 16 and records the host time of the anneal and of opening the backend.
+the clocks per sweep and updates per clock of the p-bit core for each (update units U, update
+lanes K) of ``--pairs`` (default :data:`G1_PAIRS`) from ``PBitFabric.cycles_per_sweep`` (the
+tests check that formula against simulation clock for clock), and measures the pairs of
+``--measure`` (default :data:`G1_MEASURED`) on the rtl backend (Verilator): the couplings
+loaded through the host link, then an unrecorded anneal of :data:`G1_SWEEPS` sweeps timed by the
+device's ``busy_clocks`` counter (clocks per sweep as the core runs them, start and finish
+included) and a recorded anneal compared with the golden backend (states and energies after
+every sweep). For G48 (3,000 p-bits, 6,000 edges, 2 colours) it computes :data:`G48_PAIRS`
+only: a core's recorded state must fit one link word (under 2,000 p-bits), so G48 has no
+fabric on the link yet. For G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16
+and records the host time of the anneal and of opening the backend.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rich.table import Table
 from bench.machine import machine_info
 from spinemu import Emulator, PBitConfig
 from spinemu.gateware.pbit_fabric import PBitFabric
+from spinemu.hdl.pbit import cycles_per_sweep
 from spinemu.ising import colour, quantize, read_gset
 from spinemu.numeric import derive_seeds
 
@@ -35,13 +39,17 @@ REPO = Path(__file__).resolve().parents[1]
 SEED = 0
 #: Sweeps of the timed (unrecorded) anneal on G1.
 G1_SWEEPS = 3
+#: (U, K) of G1 computed and simulated by default; of G48, computed.
+G1_PAIRS = ((800, 1), (64, 1), (8, 1), (128, 4), (128, 8), (128, 16), (128, 32))
+G1_MEASURED = ((64, 1), (8, 1), (64, 8))
+G48_PAIRS = ((64, 4), (128, 4), (256, 4))
 
 
-def problem(path: Path, units: int):
+def problem(path: Path, units: int, lanes: int = 1):
     """The p-bit fabric of a G-set graph and its program (couplings, biases, seeds, state)."""
+    topology = topology_of(path)
     ising = read_gset(path).to_ising()
-    topology = colour(ising.n, ising.edges)
-    config = PBitConfig(update_units=units)
+    config = PBitConfig(update_units=units, update_lanes=lanes)
     q = quantize(ising, config)
     state0 = np.random.default_rng(SEED).integers(0, 2, topology.n).astype(np.uint8)
     return PBitFabric(config, topology), (q.J, q.h, derive_seeds(SEED, topology.n), state0)
@@ -80,36 +88,64 @@ def rtl_run(fabric: PBitFabric, program, schedule, *, timed_sweeps: int = 0) -> 
     return out
 
 
+def pair(text: str) -> tuple[int, int]:
+    """``"U:K"`` (or ``"U"``, K = 1) as ``(U, K)``."""
+    units, _, lanes = text.partition(":")
+    return int(units), int(lanes or 1)
+
+
+def topology_of(path: Path):
+    ising = read_gset(path).to_ising()
+    return colour(ising.n, ising.edges)
+
+
+def computed(fabric: PBitFabric) -> dict:
+    per_sweep = fabric.cycles_per_sweep
+    return {"units": fabric.config.update_units, "lanes": fabric.config.update_lanes,
+            "colours": fabric.topology.num_colours, "cycles_per_sweep": per_sweep,
+            "updates_per_clock": fabric.topology.n / per_sweep}
+
+
+def add_row(table: Table, graph: str, row: dict) -> None:
+    measured = row.get("measured")
+    table.add_row(graph, str(row["units"]), str(row["lanes"]), str(row["colours"]),
+                  str(row["cycles_per_sweep"]), f"{row['updates_per_clock']:.3f}",
+                  f"{measured['clocks_per_sweep']:.1f}" if measured else "-",
+                  ("yes" if measured["match"] else "NO") if measured else "-")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gset", type=Path, default=REPO.parent / "shared" / "data" / "gset")
-    parser.add_argument("--units", type=int, nargs="+", default=[800, 64, 8])
-    parser.add_argument("--measure", type=int, nargs="+", default=[64, 8],
-                        help="unit counts to simulate on G1 (the others are computed)")
+    parser.add_argument("--pairs", type=pair, nargs="+", default=list(G1_PAIRS),
+                        help="U:K (update units and lanes) of G1 to compute")
+    parser.add_argument("--measure", type=pair, nargs="+", default=list(G1_MEASURED),
+                        help="U:K of G1 to simulate (the others are computed)")
     parser.add_argument("-o", "--output", type=Path,
                         default=REPO / "bench/results/pbit_rtl.json")
     args = parser.parse_args()
     console = Console()
-    results = {"bench": "pbit_rtl", "machine": machine_info(), "G1": [], "G14": {}}
+    results = {"bench": "pbit_rtl", "machine": machine_info(), "G1": [], "G48": [], "G14": {}}
 
-    table = Table(title="G1: PBitCore clocks per sweep (800 updates)")
-    for column in ("U", "colours", "clocks/sweep", "updates/clock", "measured clocks/sweep",
-                   "RTL == golden"):
+    table = Table(title="PBitCore clocks per sweep (N updates)")
+    for column in ("graph", "U", "K", "colours", "clocks/sweep", "updates/clock",
+                   "measured clocks/sweep", "RTL == golden"):
         table.add_column(column, justify="right")
-    for units in args.units:
-        fabric, program = problem(args.gset / "G1.txt", units)
-        per_sweep = fabric.cycles_per_sweep
-        row = {"units": units, "colours": fabric.topology.num_colours,
-               "cycles_per_sweep": per_sweep, "updates_per_clock": fabric.topology.n / per_sweep}
-        if units in args.measure:
-            with console.status(f"G1 on Verilator, U = {units}"):
+    for units, lanes in sorted(set(args.pairs) | set(args.measure)):
+        fabric, program = problem(args.gset / "G1.txt", units, lanes)
+        row = computed(fabric)
+        if (units, lanes) in args.measure:
+            with console.status(f"G1 on Verilator, U = {units}, K = {lanes}"):
                 row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=G1_SWEEPS)
         results["G1"].append(row)
-        measured = row.get("measured")
-        table.add_row(str(units), str(fabric.topology.num_colours), str(per_sweep),
-                      f"{row['updates_per_clock']:.3f}",
-                      f"{measured['clocks_per_sweep']:.1f}" if measured else "-",
-                      ("yes" if measured["match"] else "NO") if measured else "-")
+        add_row(table, "G1", row)
+    topology = topology_of(args.gset / "G48.txt")
+    for units, lanes in G48_PAIRS:   # computed only: see the module docstring
+        row = {"units": units, "lanes": lanes, "colours": topology.num_colours,
+               "cycles_per_sweep": cycles_per_sweep(topology, units, lanes)}
+        row["updates_per_clock"] = topology.n / row["cycles_per_sweep"]
+        results["G48"].append(row)
+        add_row(table, "G48", row)
     console.print(table)
 
     fabric, program = problem(args.gset / "G14.txt", 16)

@@ -154,7 +154,8 @@ class PBitFabric(wiring.Component):
     @property
     def cycles_per_sweep(self) -> int:
         """Clocks of one unrecorded sweep (:func:`~spinemu.hdl.pbit.cycles_per_sweep`)."""
-        return cycles_per_sweep(self._topology, self._config.update_units)
+        return cycles_per_sweep(self._topology, self._config.update_units,
+                                self._config.update_lanes)
 
     def regions(self) -> list[Region]:
         return list(self._regions)

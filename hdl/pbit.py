@@ -36,15 +36,16 @@ __all__ = [
 DEFAULT_SCHEDULE_DEPTH = 16
 
 
-def cycles_per_sweep(topology: Topology, units: int) -> int:
-    """Clock cycles of one sweep of a core with ``units`` update units, not counting the one
-    a recorded state adds.
+def cycles_per_sweep(topology: Topology, units: int, lanes: int = 1) -> int:
+    """Clock cycles of one sweep of a core with ``units`` update units of ``lanes`` lanes, not
+    counting the one a recorded state adds.
 
-    Per colour: one clock to start the units, then the longest unit segment plus
+    Per colour: one clock to start the units, then the longest unit segment (a p-bit of
+    degree d takes ``max(ceil(d / lanes), 1)`` steps) plus
     :data:`~spinemu.hdl.pbit_unit.DRAIN_CLOCKS` (9) clocks of pipeline (1 clock if no unit has a
     p-bit of that colour); plus 2 per sweep.
     """
-    programs = unit_programs(topology, units)
+    programs = unit_programs(topology, units, lanes)
     total = 2
     for c in range(topology.num_colours):
         longest = max(end - start for start, end in (p.segments[c] for p in programs))
@@ -69,6 +70,9 @@ def check_parameters(config: PBitConfig, topology: Topology, schedule_depth: int
     if config.update_units > topology.n:
         raise ValueError(f"update_units = {config.update_units} is out of range; allowed "
                          f"1..{topology.n} (n)")
+    if config.update_lanes > max(topology.max_degree, 1):
+        raise ValueError(f"update_lanes = {config.update_lanes} is out of range; allowed "
+                         f"1..{max(topology.max_degree, 1)} (the largest degree)")
     if not 1 <= schedule_depth <= 4096:
         raise ValueError(f"schedule_depth = {schedule_depth} is out of range; allowed "
                          f"1..4096")
@@ -272,7 +276,7 @@ class WritePath(wiring.Component):
         self._config, self._topology, self._programs = config, topology, list(programs)
         self._slot_layout = data.StructLayout({
             "unit": unsigned(_bits(len(programs))),
-            "slot": unsigned(_bits(max(len(p.steps) for p in programs)))})
+            "slot": unsigned(max(p.slot_bits for p in programs))})
         layouts = stream_layouts(config, topology, 1)  # (the write layouts ignore the depth)
         units, slot = unsigned(len(programs)), self._slot_layout["slot"].shape
         super().__init__({
@@ -303,9 +307,8 @@ class WritePath(wiring.Component):
         edges = [[None, None] for _ in self._topology.edges]
         nodes = {}
         for u, program in enumerate(self._programs):
-            for slot, (_, i, j, e, _, _) in enumerate(program.steps):
-                if e >= 0:
-                    edges[e][0 if i < j else 1] = {"unit": u, "slot": slot}
+            for slot, i, j, e in program.coupling_slots():
+                edges[e][0 if i < j else 1] = {"unit": u, "slot": slot}
             for slot, i in enumerate(program.nodes):
                 nodes[i] = {"unit": u, "slot": slot}
         return [{"a": a, "b": b} for a, b in edges], [nodes[i] for i in range(self._topology.n)]
@@ -605,7 +608,7 @@ class PBitCore(wiring.Component):
                  schedule_depth: int = DEFAULT_SCHEDULE_DEPTH):
         check_parameters(config, topology, schedule_depth)
         self._config, self._topology, self._depth = config, topology, schedule_depth
-        self._programs = unit_programs(topology, config.update_units)
+        self._programs = unit_programs(topology, config.update_units, config.update_lanes)
         layouts = stream_layouts(config, topology, schedule_depth)
         n = topology.n
         super().__init__({
@@ -645,7 +648,8 @@ class PBitCore(wiring.Component):
 
     def cycles_per_sweep(self) -> int:
         """Clock cycles of one sweep (:func:`cycles_per_sweep`)."""
-        return cycles_per_sweep(self._topology, self._config.update_units)
+        return cycles_per_sweep(self._topology, self._config.update_units,
+                                self._config.update_lanes)
 
     def elaborate(self, platform):
         cfg, top, depth = self._config, self._topology, self._depth
@@ -703,7 +707,7 @@ class PBitCore(wiring.Component):
             m.d.comb += [
                 unit.phase_go.eq(control.phase_go), unit.colour.eq(control.colour),
                 unit.beta.eq(control.beta),
-                unit.neighbour_states.eq(Cat(state[j] for j in program.neighbours)),
+                unit.neighbour_states.eq(Cat(state[j] for j in program.sources)),
                 unit.node_states.eq(Cat(state[i] for i in program.nodes)),
                 lut_rd.addr.eq(unit.lut_addr), unit.lut_data.eq(lut_rd.data),
                 unit.coupling_wr.en.eq(writes.coupling.en[u]),

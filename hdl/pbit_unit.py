@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
@@ -18,10 +19,10 @@ from amaranth.lib.wiring import In, Out
 from spinemu.config import PBitConfig, Topology
 from spinemu.numeric import LFSR_BITS, clog2
 
-from .arith import rshift_round, sat
+from .arith import rshift_round, sat, tree_sum
 from .lfsr import leap
 
-__all__ = ["DRAIN_CLOCKS", "UPDATE_LATENCY", "UnitProgram", "UpdateUnit", "unit_programs"]
+__all__ = ["DRAIN_CLOCKS", "UPDATE_LATENCY", "Step", "UnitProgram", "UpdateUnit", "unit_programs"]
 
 
 def _bits(n: int) -> int:
@@ -35,35 +36,79 @@ def _bits(n: int) -> int:
 _IN_BLOCK_RAM = {"rom_style": "block"}
 
 
+class Step(NamedTuple):
+    """One step of a unit: p-bit ``node`` (local slot ``local``) adds the couplings of
+    ``links``, one ``(neighbour, edge)`` per lane (``(-1, -1)``: the lane adds nothing);
+    ``first`` and ``last`` mark the p-bit's first and last step."""
+
+    local: int
+    node: int
+    links: tuple[tuple[int, int], ...]
+    first: bool
+    last: bool
+
+
 @dataclass(frozen=True)
 class UnitProgram:
     """What one update unit does, fixed at generation.
 
     ``nodes`` are the unit's p-bits (global indices; local slot = position). ``steps`` list, for
-    every colour in order and every p-bit of the unit in that colour, one step per neighbour
-    ``(local, node, neighbour, edge, first, last)`` (a p-bit without neighbours gets one step
-    with ``neighbour = edge = -1``). ``segments[c]`` is the ``[start, end)`` of colour c's steps.
+    every colour in order and every p-bit of the unit in that colour, ``max(ceil(d / lanes),
+    1)`` :class:`Step` s for a p-bit of degree d, its neighbours dealt to the lanes in order.
+    ``segments[c]`` is the ``[start, end)`` of colour c's steps. A coupling lives at slot
+    ``step << lane_bits | lane`` of the unit (:meth:`slot`).
     """
 
     nodes: tuple[int, ...]
-    steps: tuple[tuple[int, int, int, int, bool, bool], ...]
+    steps: tuple[Step, ...]
     segments: tuple[tuple[int, int], ...]
+    lanes: int = 1
 
     @property
     def neighbours(self) -> tuple[int, ...]:
         """Every p-bit whose state this unit reads, in first-use order."""
-        return tuple(dict.fromkeys(j for _, _, j, _, _, _ in self.steps if j >= 0))
+        return tuple(dict.fromkeys(j for step in self.steps for j, _ in step.links if j >= 0))
+
+    def lane_sources(self, lane: int) -> tuple[int, ...]:
+        """The p-bits lane ``lane`` reads, in first-use order: its neighbour multiplexer."""
+        return tuple(dict.fromkeys(step.links[lane][0] for step in self.steps
+                                   if step.links[lane][0] >= 0))
+
+    @property
+    def sources(self) -> tuple[int, ...]:
+        """Lane 0's sources, then lane 1's, ...: the order of ``neighbour_states``."""
+        return tuple(j for lane in range(self.lanes) for j in self.lane_sources(lane))
 
     @property
     def max_degree(self) -> int:
         """The largest number of neighbours of one of the unit's p-bits."""
-        return max(Counter(local for local, _, j, _, _, _ in self.steps if j >= 0).values(),
-                   default=0)
+        return max(Counter(step.local for step in self.steps for j, _ in step.links
+                           if j >= 0).values(), default=0)
+
+    @property
+    def lane_bits(self) -> int:
+        return clog2(self.lanes)
+
+    @property
+    def slot_bits(self) -> int:
+        """Width of a coupling slot (also enough for a local p-bit slot)."""
+        return max(_bits(max(len(self.steps), 1)) + self.lane_bits, _bits(len(self.nodes)))
+
+    def slot(self, step: int, lane: int) -> int:
+        return step << self.lane_bits | lane
+
+    def coupling_slots(self):
+        """``(slot, node, neighbour, edge)`` of every coupling the unit holds."""
+        for k, step in enumerate(self.steps):
+            for lane, (j, e) in enumerate(step.links):
+                if e >= 0:
+                    yield self.slot(k, lane), step.node, j, e
 
 
-def unit_programs(topology: Topology, units: int) -> list[UnitProgram]:
-    """Split the p-bits over ``units`` update units: p-bits in (colour, index) order go to units
-    0, 1, ..., U-1, 0, ... so each colour is spread over consecutive units."""
+def unit_programs(topology: Topology, units: int, lanes: int = 1) -> list[UnitProgram]:
+    """Split the p-bits over ``units`` update units of ``lanes`` lanes: p-bits in (colour,
+    index) order go to units 0, 1, ..., U-1, 0, ... so each colour is spread over consecutive
+    units; a p-bit's neighbours (in edge order) fill its steps ``lanes`` at a time."""
     neighbours = [[] for _ in range(topology.n)]
     for e, (i, j) in enumerate(topology.edges):
         neighbours[i].append((j, e))
@@ -78,11 +123,13 @@ def unit_programs(topology: Topology, units: int) -> list[UnitProgram]:
         for colour in range(topology.num_colours):
             start = len(steps)
             for i in (i for i in nodes if topology.colours[i] == colour):
-                links = neighbours[i] or [(-1, -1)]
-                for k, (j, e) in enumerate(links):
-                    steps.append((local[i], i, j, e, k == 0, k == len(links) - 1))
+                links = neighbours[i]
+                chunks = [links[k:k + lanes] for k in range(0, len(links), lanes)] or [[]]
+                for k, chunk in enumerate(chunks):
+                    padded = tuple(chunk) + ((-1, -1),) * (lanes - len(chunk))
+                    steps.append(Step(local[i], i, padded, k == 0, k == len(chunks) - 1))
             segments.append((start, len(steps)))
-        programs.append(UnitProgram(tuple(nodes), tuple(steps), tuple(segments)))
+        programs.append(UnitProgram(tuple(nodes), tuple(steps), tuple(segments), lanes))
     return programs
 
 
@@ -115,18 +162,22 @@ class UpdateUnit(wiring.Component):
     colour : In(range(max(K, 2)))
     beta : In(unsigned(beta_bits))
         Inverse-temperature code ``B``; held while the unit is busy.
-    neighbour_states : In(unsigned(len(program.neighbours)))
-        The state bits of ``program.neighbours``, in that order (``m`` at the phase start: the
-        core changes none of them during a phase, since no edge lies inside a colour).
+    neighbour_states : In(unsigned(len(program.sources)))
+        The state bits of ``program.sources`` (every lane's sources, lane 0 first), in that
+        order (``m`` at the phase start: the core changes none of them during a phase, since no
+        edge lies inside a colour).
     node_states : In(unsigned(P))
         The state bits of ``program.nodes`` (bit = local slot): the old state of a flip.
-    coupling_wr : In(Signature({en: 1, slot: unsigned(bits(S)), value: signed(coupling_bits)}))
-        Writes J into coupling slot ``slot`` (the step of that edge end) on a clock ``en`` is high.
+    coupling_wr : In(Signature({en: 1, slot: unsigned(program.slot_bits),
+        value: signed(coupling_bits)}))
+        Writes J into coupling slot ``slot`` (``step << lane_bits | lane`` of that edge end,
+        :meth:`UnitProgram.slot`) on a clock ``en`` is high.
     node_wr : In(Signature({en: 1, slot: unsigned(bits(P)), bias: signed(bias_bits),
         seed: unsigned(32)}))
         Writes a p-bit's bias and LFSR seed (0 becomes 1) at local slot ``slot``. Only while the
         unit is idle.
-    read : In(Signature({busy: 1, slot: unsigned(bits(S)), coupling: Out(signed(coupling_bits)),
+    read : In(Signature({busy: 1, slot: unsigned(program.slot_bits),
+        coupling: Out(signed(coupling_bits)),
         bias: Out(signed(bias_bits)), lfsr: Out(unsigned(32))}))
         Read-back, only while the unit is idle: while ``busy`` the memories are addressed by
         ``slot`` (coupling slot, and the bias and LFSR of local slot ``slot``); their words are
@@ -146,8 +197,10 @@ class UpdateUnit(wiring.Component):
     Latency and throughput
     ----------------------
     One step per clock: the clock after ``phase_go`` the unit fetches the colour's first step.
-    A step adds ``+-J`` of one neighbour (A1 registers the program word and J, A2 the
-    neighbour's state bit, A3 adds); at a p-bit's last step B1 registers ``I = sum + h`` and
+    A step adds ``+-J`` of up to ``lanes`` (K) neighbours (A1 registers the program word and
+    the K couplings, A2 each lane's neighbour state bit, A3 adds the K terms through a
+    balanced adder tree to the sum so far), so a p-bit of degree d takes ``max(ceil(d / K),
+    1)`` steps; at a p-bit's last step B1 registers ``I = sum + h`` and
     the LFSR word, B2 the product ``I * B`` and the leap of ``rng_bits`` LFSR steps, B3 gives
     the ROM address ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, C registers the ROM
     word ``T[a]`` and D compares ``T[a] > r``: ``write_back`` is valid
@@ -169,13 +222,13 @@ class UpdateUnit(wiring.Component):
             raise ValueError(f"field_bits = {field_bits} is out of range; allowed >= {least} "
                              f"(config.field_bits of the program's largest degree)")
         self._config, self._program, self._field_bits = config, program, field_bits
-        slot = unsigned(_bits(max(len(program.steps), 1)))
+        slot = unsigned(program.slot_bits)
         node_slot = unsigned(_bits(len(program.nodes)))
         super().__init__({
             "phase_go": In(1),
             "colour": In(range(max(len(program.segments), 2))),
             "beta": In(unsigned(config.beta_bits)),
-            "neighbour_states": In(unsigned(len(program.neighbours))),
+            "neighbour_states": In(unsigned(len(program.sources))),
             "node_states": In(unsigned(len(program.nodes))),
             "coupling_wr": In(wiring.Signature({
                 "en": Out(1), "slot": Out(slot), "value": Out(signed(config.coupling_bits))})),
@@ -207,42 +260,41 @@ class UpdateUnit(wiring.Component):
         return self._field_bits
 
     def _program_rom(self) -> memory.Memory:
-        """The steps as ROM words: local slot, neighbour (index into ``neighbour_states``)."""
-        program = self._program
-        steps = program.steps or ((0, program.nodes[0], -1, -1, True, True),)
-        neighbour_slot = {j: k for k, j in enumerate(program.neighbours)}
+        """The steps as ROM words: local slot, first and last, and per lane whether it adds a
+        coupling and its source (an index into that lane's part of ``neighbour_states``)."""
+        program, lanes = self._program, self._program.lanes
+        steps = program.steps or (Step(0, program.nodes[0], ((-1, -1),) * lanes, True, True),)
+        sources = [{j: k for k, j in enumerate(program.lane_sources(lane))}
+                   for lane in range(lanes)]
+        widest = max((len(s) for s in sources), default=1)
         layout = data.StructLayout({
-            "local": unsigned(_bits(len(program.nodes))),
-            "neighbour": unsigned(_bits(max(len(neighbour_slot), 1))),
-            "has_neighbour": 1, "first": 1, "last": 1})
+            "local": unsigned(_bits(len(program.nodes))), "first": 1, "last": 1,
+            "valid": unsigned(lanes),
+            "source": data.ArrayLayout(unsigned(_bits(max(widest, 1))), lanes)})
         return memory.Memory(
             shape=layout, depth=len(steps), attrs=_IN_BLOCK_RAM,
-            init=[{"local": local, "neighbour": neighbour_slot.get(j, 0), "has_neighbour": j >= 0,
-                   "first": first, "last": last}
-                  for local, _, j, _, first, last in steps])
+            init=[{"local": step.local, "first": step.first, "last": step.last,
+                   "valid": sum(1 << k for k, (j, _) in enumerate(step.links) if j >= 0),
+                   "source": [sources[k].get(j, 0) for k, (j, _) in enumerate(step.links)]}
+                  for step in steps])
 
     def elaborate(self, platform):
         cfg, program = self._config, self._program
         depth, slots = max(len(program.steps), 1), len(program.nodes)
         m = Module()
         m.submodules.program = program_rom = self._program_rom()
-        m.submodules.couplings = couplings = memory.Memory(
-            shape=signed(cfg.coupling_bits), depth=depth, init=[])
         m.submodules.biases = biases = memory.Memory(
             shape=signed(cfg.bias_bits), depth=slots, init=[])
         m.submodules.lfsrs = lfsrs = memory.Memory(
             shape=unsigned(LFSR_BITS), depth=slots, init=[1] * slots)
-        step_rd, j_rd, j_wr = program_rom.read_port(), couplings.read_port(), couplings.write_port()
+        step_rd = program_rom.read_port()
         h_rd, h_wr = biases.read_port(), biases.write_port()
         r_rd, r_wr = lfsrs.read_port(), lfsrs.write_port()
         reading = self.read.busy
         m.d.comb += [
-            j_wr.addr.eq(self.coupling_wr.slot), j_wr.data.eq(self.coupling_wr.value),
-            j_wr.en.eq(self.coupling_wr.en),
             h_wr.addr.eq(self.node_wr.slot), h_wr.data.eq(self.node_wr.bias),
             h_wr.en.eq(self.node_wr.en),
-            self.read.coupling.eq(j_rd.data), self.read.bias.eq(h_rd.data),
-            self.read.lfsr.eq(r_rd.data),
+            self.read.bias.eq(h_rd.data), self.read.lfsr.eq(r_rd.data),
         ]
 
         # Fetch: one step per clock through this colour's segment.
@@ -253,12 +305,12 @@ class UpdateUnit(wiring.Component):
             ends = Array(Const(b, range(depth + 1)) for _, b in program.segments)
             m.d.sync += [pc.eq(starts[self.colour]), end.eq(ends[self.colour])]
         issue = Signal()
-        m.d.comb += [issue.eq((pc != end) & ~self.phase_go), step_rd.addr.eq(pc),
-                     j_rd.addr.eq(Mux(reading, self.read.slot, pc))]
+        m.d.comb += [issue.eq((pc != end) & ~self.phase_go), step_rd.addr.eq(pc)]
         with m.If(issue):
             m.d.sync += pc.eq(pc + 1)
 
-        a_valids, a3_step, partial = self._accumulate(m, issue, step_rd.data, j_rd.data)
+        couplings = self._couplings(m, reading, pc)
+        a_valids, a3_step, partial = self._accumulate(m, issue, step_rd.data, couplings)
         m.d.comb += [h_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local)),
                      r_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local))]
         b_valids, d_field, d_lfsr, d_local, d_t = self._activate(
@@ -285,33 +337,65 @@ class UpdateUnit(wiring.Component):
         m.d.comb += self.idle.eq((pc == end) & ~Cat(*a_valids, *b_valids).any())
         return m
 
-    def _accumulate(self, m, issue, step, j):
-        """Stage A (3 clocks) on a step fetched while ``issue`` (program word ``step`` and
-        coupling ``j`` from the memories a clock later): A1 registers them, A2 selects the
-        neighbour's state bit, A3 adds ``+-J``. In one clock, the block-RAM output, the
-        neighbour multiplexer and the adder were the ULX3S default fabric's longest path.
+    def _couplings(self, m, reading, pc) -> list:
+        """One coupling memory per lane, depth S: ``coupling_wr`` writes the lane of its slot
+        at the slot's step; all are read at ``pc``, or while ``reading`` at ``read.slot``'s
+        step, whose lane's word is on ``read.coupling`` a clock later. Returns the lanes'
+        words (a clock after their address)."""
+        cfg, program = self._config, self._program
+        depth, shift = max(len(program.steps), 1), program.lane_bits
+        wr, rd = self.coupling_wr, self.read
+        words = []
+        for lane in range(program.lanes):
+            m.submodules[f"couplings{lane}"] = mem = memory.Memory(
+                shape=signed(cfg.coupling_bits), depth=depth, init=[])
+            w, r = mem.write_port(), mem.read_port()
+            chosen = (wr.slot[:shift] == lane) if shift else 1
+            m.d.comb += [w.addr.eq(wr.slot >> shift), w.data.eq(wr.value),
+                         w.en.eq(wr.en & chosen), r.addr.eq(Mux(reading, rd.slot >> shift, pc))]
+            words.append(r.data)
+        if shift:
+            read_lane = Signal(shift)
+            m.d.sync += read_lane.eq(rd.slot[:shift])
+            m.d.comb += rd.coupling.eq(Array(words)[read_lane])
+        else:
+            m.d.comb += rd.coupling.eq(words[0])
+        return words
+
+    def _accumulate(self, m, issue, step, words):
+        """Stage A (3 clocks) on a step fetched while ``issue`` (program word ``step`` and the
+        lanes' couplings ``words`` from the memories a clock later): A1 registers them, A2
+        selects each lane's neighbour state bit, A3 adds the lanes' ``+-J`` (a balanced adder
+        tree) to the sum so far. In one clock, the block-RAM output, the neighbour multiplexer
+        and the adder were the ULX3S default fabric's longest path.
 
         Returns ``(valids, a3_step, partial)``: the valids of A1 to A3, A3's step, and the sum
-        so far including A3's term (combinational)."""
-        cfg = self._config
+        so far including A3's terms (combinational)."""
+        cfg, program = self._config, self._program
+        lanes, j_shape = program.lanes, signed(cfg.coupling_bits)
         a1_valid = Signal()
-        a2_valid, a2_j = Signal(), Signal(signed(cfg.coupling_bits))
-        a2_step = Signal.like(step)
-        a3_valid, a3_up, a3_j = Signal(), Signal(), Signal(signed(cfg.coupling_bits))
-        a3_step = Signal.like(step)
+        a2_valid, a2_step = Signal(), Signal.like(step)
+        a2_js = [Signal(j_shape, name=f"a2_j{k}") for k in range(lanes)]
+        a3_valid, a3_step, a3_up = Signal(), Signal.like(step), Signal(lanes)
+        a3_js = [Signal(j_shape, name=f"a3_j{k}") for k in range(lanes)]
         m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid), a3_valid.eq(a2_valid)]
         with m.If(a1_valid):
-            m.d.sync += [a2_step.eq(step), a2_j.eq(j)]
-        # A shift (one multiplexer tree) rather than an ``Array`` (a decoder per neighbour):
-        # a unit's neighbours can be most of the graph, and the decoders cost 5-10x the LUTs.
-        # A unit without neighbours reads a constant: its steps have no neighbour to add.
-        neighbour_up = (self.neighbour_states.bit_select(a2_step.neighbour, 1)
-                        if self._program.neighbours else Const(0, 1))
+            m.d.sync += [a2_step.eq(step), *(a.eq(j) for a, j in zip(a2_js, words, strict=True))]
+        # Per lane a shift (one multiplexer tree) rather than an ``Array`` (a decoder per
+        # neighbour): a lane's sources can be most of the graph, and the decoders cost 5-10x
+        # the LUTs. A lane without sources reads a constant: it never adds a coupling.
+        ups, offset = [], 0
+        for lane in range(lanes):
+            width = len(program.lane_sources(lane))
+            ups.append(self.neighbour_states[offset:offset + width].bit_select(
+                a2_step.source[lane], 1) if width else Const(0, 1))
+            offset += width
         with m.If(a2_valid):
-            m.d.sync += [a3_up.eq(neighbour_up), a3_j.eq(a2_j), a3_step.eq(a2_step)]
+            m.d.sync += [a3_up.eq(Cat(*ups)), a3_step.eq(a2_step),
+                         *(a.eq(j) for a, j in zip(a3_js, a2_js, strict=True))]
         acc = Signal(signed(self._field_bits))
-        term = Mux(a3_step.has_neighbour, Mux(a3_up, a3_j, -a3_j), 0)
-        partial = Mux(a3_step.first, 0, acc) + term
+        terms = [Mux(a3_step.valid[k], Mux(a3_up[k], j, -j), 0) for k, j in enumerate(a3_js)]
+        partial = Mux(a3_step.first, 0, acc) + tree_sum(terms)
         with m.If(a3_valid):
             m.d.sync += acc.eq(partial)
         return (a1_valid, a2_valid, a3_valid), a3_step, partial

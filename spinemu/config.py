@@ -404,6 +404,9 @@ class PBitConfig(_Serialisable):
         Signed random sample and table value width; each p-bit's LFSR leaps this many steps.
     update_units : 1..65536
         Physical update units U of the RTL (at most N); results never depend on it.
+    update_lanes : 1..1024
+        Couplings K each update unit adds per clock (at most the largest degree); results
+        never depend on it.
     """
 
     coupling_bits: int = 8
@@ -414,6 +417,7 @@ class PBitConfig(_Serialisable):
     lut_frac: int = 6
     rng_bits: int = 14
     update_units: int = 1
+    update_lanes: int = 1
 
     _TABLE = "pbit"
 
@@ -426,6 +430,7 @@ class PBitConfig(_Serialisable):
         check_int("lut_frac", self.lut_frac, 0, 16)
         check_int("rng_bits", self.rng_bits, 2, 32)
         check_int("update_units", self.update_units, 1, 65536)
+        check_int("update_lanes", self.update_lanes, 1, 1024)
 
     def beta(self, code: int) -> float:
         """The inverse temperature a code B stands for."""

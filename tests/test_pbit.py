@@ -15,7 +15,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from spinemu.config import PBitConfig, Topology
-from spinemu.hdl.pbit import PBitCore
+from spinemu.hdl.pbit import PBitCore, cycles_per_sweep
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.runner import run_pbit
@@ -24,8 +24,10 @@ from spinemu.sim.testbench import stream_get_timed, stream_put
 from cases import simulator_or_skip
 
 
-def random_problem(seed: int, n: int, density: float, units: int | None = None):
-    """A random graph, colouring, formats, couplings, biases, seeds, state and schedule."""
+def random_problem(seed: int, n: int, density: float, units: int | None = None,
+                   lanes: int | None = None):
+    """A random graph, colouring, formats (update units and lanes random unless given),
+    couplings, biases, seeds, state and schedule."""
     rng = np.random.default_rng(seed)
     graph = nx.gnp_random_graph(n, density, seed=seed)
     edges = tuple(sorted((min(a, b), max(a, b)) for a, b in graph.edges))
@@ -37,7 +39,8 @@ def random_problem(seed: int, n: int, density: float, units: int | None = None):
         beta_bits=int(rng.integers(4, 13)), beta_frac=int(rng.integers(0, 7)),
         lut_bits=lut_bits, lut_frac=int(rng.integers(0, lut_bits)),
         rng_bits=int(rng.integers(4, 17)),
-        update_units=units or int(rng.integers(1, n + 1)))
+        update_units=units or int(rng.integers(1, n + 1)),
+        update_lanes=lanes or int(rng.integers(1, max(topology.max_degree, 1) + 1)))
     J = rng.integers(*signed_range(config.coupling_bits), size=len(edges), endpoint=True)
     h = rng.integers(*signed_range(config.bias_bits), size=n, endpoint=True)
     seeds = derive_seeds(seed, n)
@@ -101,23 +104,51 @@ def test_rtl_trajectory_equals_golden(seed):
     assert per_sweep + 1 in gaps and set(gaps) <= {per_sweep + 1, per_sweep + 3}
 
 
-def test_every_unit_count_gives_the_same_trajectory():
-    config, topology, *rest = random_problem(42, 9, density=0.4, units=1)
+def test_every_unit_and_lane_count_gives_the_same_trajectory():
+    """Every U = 1..N at one lane, every K = 1..largest degree at one unit, and random (U, K)
+    pairs: the same trajectory, and each takes the clocks of cycles_per_sweep(U, K)."""
+    config, topology, *rest = random_problem(42, 9, density=0.4, units=1, lanes=1)
     golden = golden_run(config, topology, *rest).trajectory[:, 0]
-    for units in range(1, topology.n + 1):
-        states = simulate(PBitConfig(**{**config.to_dict(), "update_units": units}), topology,
-                          *rest)[0]
-        assert (states == golden).all(), units
+    rng = np.random.default_rng(42)
+    top = max(topology.max_degree, 1)
+    pairs = ([(u, 1) for u in range(1, topology.n + 1)] + [(1, k) for k in range(2, top + 1)]
+             + [(int(rng.integers(2, topology.n + 1)), int(rng.integers(2, top + 1)))
+                for _ in range(4)])
+    for units, lanes in pairs:
+        formats = PBitConfig(**{**config.to_dict(), "update_units": units,
+                                "update_lanes": lanes})
+        states, *_, gaps, per_sweep = simulate(formats, topology, *rest)
+        assert (states == golden).all(), (units, lanes)
+        assert per_sweep == cycles_per_sweep(topology, units, lanes)
+        assert per_sweep + 1 in gaps, (units, lanes)
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
-@pytest.mark.parametrize("seed, n, units", [(100, 64, 1), (101, 64, 64), (102, 40, 7),
-                                            (103, 23, 23)])
-def test_cocotb_trajectory_equals_golden(simulator, seed, n, units):
-    problem = random_problem(seed, n, density=0.15, units=units)
+@pytest.mark.parametrize("seed, n, units, lanes", [(100, 64, 1, 1), (101, 64, 64, 1),
+                                                   (102, 40, 7, 1), (103, 23, 23, 1),
+                                                   (104, 64, 4, 4), (105, 40, 1, 8),
+                                                   (106, 48, 16, 2)])
+def test_cocotb_trajectory_equals_golden(simulator, seed, n, units, lanes):
+    problem = random_problem(seed, n, density=0.15, units=units, lanes=lanes)
     golden = golden_run(*problem)
     run = run_pbit(*problem, simulator=simulator_or_skip(simulator))
     assert (run.states == golden.trajectory[:, 0]).all()
     assert (run.energies == golden.energies[:, 0]).all()
     assert (run.best_state == golden.best_state[0]).all()
     assert run.best_energy == golden.best_energy[0]
+
+
+def test_core_refuses_bad_parameters():
+    topology = Topology(3, ((0, 1), (1, 2)), (0, 1, 0))
+    for kwargs, error, message in [
+        ({"config": PBitConfig(update_units=4)}, ValueError,
+         r"^update_units = 4 is out of range; allowed 1\.\.3 \(n\)$"),
+        ({"config": PBitConfig(update_lanes=3)}, ValueError,
+         r"^update_lanes = 3 is out of range; allowed 1\.\.2 \(the largest degree\)$"),
+        ({"config": PBitConfig(), "schedule_depth": 0}, ValueError,
+         r"^schedule_depth = 0 is out of range; allowed 1\.\.4096$"),
+        ({"config": {}}, TypeError, r"^config must be a PBitConfig, not dict$"),
+    ]:
+        config = kwargs.pop("config")
+        with pytest.raises(error, match=message):
+            PBitCore(config, topology, **kwargs)

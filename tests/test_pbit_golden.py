@@ -270,6 +270,9 @@ def test_bad_images_are_refused(kwargs, message):
 def test_update_units_beyond_n_are_refused():
     with pytest.raises(ConfigError, match=r"^update_units = 4 is out of range; allowed 1\.\.3 "):
         PBitModel(PBitConfig(update_units=4), TOPOLOGY, [1, 1])
+    with pytest.raises(ConfigError, match=r"^update_lanes = 3 is out of range; allowed 1\.\.2 "
+                                          r"\(the largest degree\)$"):
+        PBitModel(PBitConfig(update_lanes=3), TOPOLOGY, [1, 1])
 
 
 @pytest.mark.parametrize("schedule, message", [

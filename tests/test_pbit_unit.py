@@ -81,14 +81,16 @@ class UnitCase:
 
 
 def unit_case(seed: int) -> UnitCase:
-    """One unit of a random core (every fourth seed the only unit); couplings, biases and codes
+    """One unit of a random core (every fourth seed the only unit; every third one lane, the
+    others 1 up to the largest degree); couplings, biases and codes
     over their whole ranges (B = 0 and the largest code included; odd seeds small couplings and
     biases and one small code, so that activations are not all saturated), one LFSR seed 0."""
     rng = np.random.default_rng(seed)
     topology = random_topology(rng, int(rng.integers(1, 11)), float(rng.random()))
     units = 1 if seed % 4 == 0 else int(rng.integers(1, topology.n + 1))
-    config = random_config(rng, units)
-    program = unit_programs(topology, units)[int(rng.integers(units))]
+    lanes = 1 if seed % 3 == 0 else int(rng.integers(1, max(topology.max_degree, 1) + 1))
+    config = PBitConfig(**{**random_config(rng, units).to_dict(), "update_lanes": lanes})
+    program = unit_programs(topology, units, lanes)[int(rng.integers(units))]
     J = rng.integers(*signed_range(config.coupling_bits), size=len(topology.edges), endpoint=True)
     h = rng.integers(*signed_range(config.bias_bits), size=topology.n, endpoint=True)
     seeds = derive_seeds(seed, topology.n)
@@ -140,14 +142,14 @@ def test_update_unit_equals_golden_updates(seed):
     got, expected = [], []
 
     def show(ctx):
-        ctx.set(unit.neighbour_states, bits(state, program.neighbours))
+        ctx.set(unit.neighbour_states, bits(state, program.sources))
         ctx.set(unit.node_states, bits(state, program.nodes))
 
     async def bench(ctx):
-        for slot, (_, _, _, e, _, _) in enumerate(program.steps):
-            ctx.set(unit.coupling_wr.en, e >= 0)
+        for slot, _, _, e in program.coupling_slots():
+            ctx.set(unit.coupling_wr.en, 1)
             ctx.set(unit.coupling_wr.slot, slot)
-            ctx.set(unit.coupling_wr.value, int(case.J[e]) if e >= 0 else 0)
+            ctx.set(unit.coupling_wr.value, int(case.J[e]))
             await ctx.tick()
         ctx.set(unit.coupling_wr.en, 0)
         ctx.set(unit.node_wr.en, 1)
@@ -163,7 +165,7 @@ def test_update_unit_equals_golden_updates(seed):
                 others = [i for i in range(topology.n) if i not in program.nodes]
                 state[others] = rng.integers(0, 2, size=len(others))
                 field = fields(dense, case.h, state)
-                for k, (local, i, _, _, _, last) in enumerate(program.steps[start:end]):
+                for k, (local, i, _, _, last) in enumerate(program.steps[start:end]):
                     if last:
                         new, lfsr[i] = golden_update(config, int(field[i]), code, lfsr[i],
                                                      int(state[i]))
@@ -201,11 +203,10 @@ def test_update_unit_equals_golden_updates(seed):
             await ctx.tick()
             assert ctx.get(unit.read.lfsr) == lfsr[i], case
             assert ctx.get(unit.read.bias) == case.h[i], case
-        for slot, (_, _, _, e, _, _) in enumerate(program.steps):
+        for slot, _, _, e in program.coupling_slots():
             ctx.set(unit.read.slot, slot)
             await ctx.tick()
-            if e >= 0:
-                assert ctx.get(unit.read.coupling) == case.J[e], case
+            assert ctx.get(unit.read.coupling) == case.J[e], case
 
     run(dut, bench)
     assert len(expected) == len(program.nodes) * len(case.codes)
@@ -216,7 +217,10 @@ def test_update_unit_cases_cover_the_cases_they_claim():
     cases = [unit_case(seed) for seed in range(24)]
     assert any(c.config.update_units == 1 for c in cases)
     assert any(c.config.update_units > 1 for c in cases)
-    assert any(any(j < 0 for _, _, j, _, _, _ in c.program.steps) for c in cases)  # lone p-bit
+    assert any(all(j < 0 for j, _ in step.links) for c in cases for step in c.program.steps)
+    assert any(c.program.lanes > 1 and any(step.links[-1][0] < 0 for step in c.program.steps)
+               for c in cases)  # a lane left empty
+    assert any(c.program.lanes > 1 and c.program.max_degree > c.program.lanes for c in cases)
     assert any(c.program.max_degree >= 3 for c in cases)
     assert any(start == end for c in cases for start, end in c.program.segments)  # empty phase
     assert any(c.topology.num_colours >= 3 for c in cases)
@@ -236,6 +240,10 @@ def test_update_unit_refuses_bad_parameters():
         UpdateUnit(config, (), field_bits=least)
     unit = UpdateUnit(config, program, field_bits=least)
     assert unit.neighbour_states.shape().width == len(program.neighbours) == 3
+    two = UpdateUnit(config, unit_programs(topology, 1, 2)[0], field_bits=least)
+    # lane 0 reads 1 (for p-bits 0 and 2) and 0 (for 1); lane 1 reads 2 (for 1)
+    assert two.neighbour_states.shape().width == len(two.program.sources) == 3
+    assert two.program.sources == (1, 0, 2)
     assert unit.delta.shape() == signed(least + 2)
 
 
@@ -416,7 +424,8 @@ def test_write_path_sends_each_write_to_its_units(seed):
     rng = np.random.default_rng(seed)
     topology = random_topology(rng, int(rng.integers(2, 10)), 0.5)
     config = random_config(rng, int(rng.integers(1, topology.n + 1)))
-    programs = unit_programs(topology, config.update_units)
+    programs = unit_programs(topology, config.update_units,
+                             int(rng.integers(1, max(topology.max_degree, 1) + 1)))
     dut = WritePath(config, topology, programs)
     J = rng.integers(*signed_range(config.coupling_bits), size=len(topology.edges), endpoint=True)
     nodes = [{"node": int(i), "bias": int(rng.integers(*signed_range(config.bias_bits),
@@ -453,9 +462,8 @@ def test_write_path_sends_each_write_to_its_units(seed):
     assert not any(v["coupling_ready"] or v["node_ready"] for v in log if not v["enable"])
     ends = {}
     for u, program in enumerate(programs):
-        for slot, (_, i, j, e, _, _) in enumerate(program.steps):
-            if e >= 0:
-                ends[e, i > j] = (u, slot)  # end a: the smaller node's
+        for slot, i, j, e in program.coupling_slots():
+            ends[e, i > j] = (u, slot)  # end a: the smaller node's
     homes = {i: (u, slot) for u, p in enumerate(programs) for slot, i in enumerate(p.nodes)}
 
     def transfers(kind: str, busy: int) -> list[int]:

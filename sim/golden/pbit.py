@@ -253,8 +253,8 @@ class PBitModel:
     Parameters
     ----------
     config : PBitConfig
-        Number formats. ``update_units`` must be at most ``topology.n``; results never depend on
-        it.
+        Number formats. ``update_units`` must be at most ``topology.n`` and ``update_lanes`` at
+        most the largest degree (as the RTL's); results never depend on them.
     topology : Topology
         Graph and proper colouring.
     J_edges : int array [E]
@@ -267,6 +267,9 @@ class PBitModel:
         if config.update_units > topology.n:
             raise ConfigError(f"update_units = {config.update_units} is out of range; allowed "
                               f"1..{topology.n} (the number of p-bits)")
+        if config.update_lanes > max(topology.max_degree, 1):
+            raise ConfigError(f"update_lanes = {config.update_lanes} is out of range; allowed "
+                              f"1..{max(topology.max_degree, 1)} (the largest degree)")
         self.config, self.topology = config, topology
         self.J = check_couplings(config, topology, J_edges)
         self.h = check_biases(config, topology.n, h)
