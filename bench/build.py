@@ -276,9 +276,21 @@ def flips_per_ns(record: dict) -> dict:
 
 
 def verdict(record: dict) -> str:
+    if record["status"] == "error" and unrouted(record):
+        return f"[red]{unrouted(record)}[/]"
     return {"ok": "[green]fits, timing met[/]", "timing_fail": "[yellow]fits, timing FAILS[/]",
             "synthesised": "[cyan]fits (synthesis only)[/]",
             "does_not_fit": "[red]does not fit[/]"}.get(record["status"], "[bold red]error[/]")
+
+
+def unrouted(record: dict) -> str:
+    """``"fits, no route in N s"`` for a build that fit and was stopped by the timeout in place
+    and route; empty otherwise."""
+    error = record.get("error") or ""
+    if record.get("fits") and error.startswith("timeout") and "synthesis" in record.get("steps",
+                                                                                        {}):
+        return f"fits, no route in {error.removeprefix('timeout after ')}"
+    return ""
 
 
 def resource_cell(record: dict, name: str) -> str:
@@ -487,7 +499,7 @@ def pbit_lut_panel(ax, pbits: list[dict]) -> None:
         line, = ax.plot([r["units"] for r in rows], [r[key] for r in rows], "o-", label=graph)
         for r in rows:
             note = (f"{r['fmax_mhz']:.1f} MHz" if r.get("fmax_mhz") is not None
-                    else r["status"].replace("_", " "))
+                    else unrouted(r).removeprefix("fits, ") or r["status"].replace("_", " "))
             ax.annotate(note, (r["units"], r[key]), textcoords="offset points",
                         xytext=(5, 5), fontsize=8, color=line.get_color())
         hollow_timing_failures(ax, rows, key, line.get_color())
