@@ -1,4 +1,3 @@
-# amaranth: UnusedElaboratable=no
 """Place-and-route figures: build time, resources and Fmax of board builds, tiles and p-bit cores.
 
 Run ``python -m bench.build [--quick] [--sections boards tiles pbit] [--keep DIR] [-o FILE]``.
@@ -131,11 +130,12 @@ def core_factory(job: dict, gset: Path):
                 {"tile_config": config.to_dict()})
     from spinemu.config import PBitConfig
     from spinemu.gateware.pbit_fabric import PBitFabric
+    from spinemu.hdl.pbit import cycles_per_sweep
 
     topology = topology_of(params["graph"], gset)
     config = PBitConfig(update_units=params["units"],
                         update_lanes=params.get("update_lanes", 1))
-    per_sweep = PBitFabric(config, topology).cycles_per_sweep
+    per_sweep = cycles_per_sweep(topology, config.update_units, config.update_lanes)
     return (lambda clk: link_core_factory(PBitFabric(config, topology))(clk),
             {"pbit_config": config.to_dict(), "n": topology.n, "edges": len(topology.edges),
              "colours": topology.num_colours, "cycles_per_sweep": per_sweep,

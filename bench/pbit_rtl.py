@@ -1,11 +1,10 @@
-# amaranth: UnusedElaboratable=no
 """p-bit core RTL throughput: clocks per sweep and updates per clock on G1 and G48, wall time on
 G14.
 
 Run ``python -m bench.pbit_rtl [--pairs U:K ...] [--measure U:K ...] [--gset DIR] [-o FILE]``.
 Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits, 19176 edges) it reports
 the clocks per sweep and updates per clock of the p-bit core for each (update units U, update
-lanes K) of ``--pairs`` (default :data:`G1_PAIRS`) from ``PBitFabric.cycles_per_sweep`` (the
+lanes K) of ``--pairs`` (default :data:`G1_PAIRS`) from ``cycles_per_sweep`` (the
 tests check that formula against simulation clock for clock), and measures the pairs of
 ``--measure`` (default :data:`G1_MEASURED`) on the rtl backend (Verilator): the couplings
 loaded through the host link, then an unrecorded anneal of :data:`G1_SWEEPS` sweeps timed by the
@@ -45,10 +44,14 @@ G1_MEASURED = ((64, 1), (8, 1), (64, 8))
 G48_PAIRS = ((64, 4), (128, 4), (256, 4))
 
 
-def problem(path: Path, units: int, lanes: int = 1):
-    """The p-bit fabric of a G-set graph and its program (couplings, biases, seeds, state)."""
-    topology = topology_of(path)
+def graph(path: Path):
+    """A G-set graph as an Ising problem and its coloured topology (DSATUR)."""
     ising = read_gset(path).to_ising()
+    return ising, colour(ising.n, ising.edges)
+
+
+def problem(ising, topology, units: int, lanes: int = 1):
+    """The p-bit fabric of a graph and its program (couplings, biases, seeds, state)."""
     config = PBitConfig(update_units=units, update_lanes=lanes)
     q = quantize(ising, config)
     state0 = np.random.default_rng(SEED).integers(0, 2, topology.n).astype(np.uint8)
@@ -94,16 +97,11 @@ def pair(text: str) -> tuple[int, int]:
     return int(units), int(lanes or 1)
 
 
-def topology_of(path: Path):
-    ising = read_gset(path).to_ising()
-    return colour(ising.n, ising.edges)
-
-
-def computed(fabric: PBitFabric) -> dict:
-    per_sweep = fabric.cycles_per_sweep
-    return {"units": fabric.config.update_units, "lanes": fabric.config.update_lanes,
-            "colours": fabric.topology.num_colours, "cycles_per_sweep": per_sweep,
-            "updates_per_clock": fabric.topology.n / per_sweep}
+def computed(topology, units: int, lanes: int) -> dict:
+    """The clocks per sweep and updates per clock of a core of ``units`` and ``lanes``."""
+    per_sweep = cycles_per_sweep(topology, units, lanes)
+    return {"units": units, "lanes": lanes, "colours": topology.num_colours,
+            "cycles_per_sweep": per_sweep, "updates_per_clock": topology.n / per_sweep}
 
 
 def add_row(table: Table, graph: str, row: dict) -> None:
@@ -131,24 +129,22 @@ def main() -> None:
     for column in ("graph", "U", "K", "colours", "clocks/sweep", "updates/clock",
                    "measured clocks/sweep", "RTL == golden"):
         table.add_column(column, justify="right")
+    g1 = graph(args.gset / "G1.txt")
     for units, lanes in sorted(set(args.pairs) | set(args.measure)):
-        fabric, program = problem(args.gset / "G1.txt", units, lanes)
-        row = computed(fabric)
+        row = computed(g1[1], units, lanes)
         if (units, lanes) in args.measure:
+            fabric, program = problem(*g1, units, lanes)
             with console.status(f"G1 on Verilator, U = {units}, K = {lanes}"):
                 row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=G1_SWEEPS)
         results["G1"].append(row)
         add_row(table, "G1", row)
-    topology = topology_of(args.gset / "G48.txt")
+    _, g48 = graph(args.gset / "G48.txt")
     for units, lanes in G48_PAIRS:   # computed only: see the module docstring
-        row = {"units": units, "lanes": lanes, "colours": topology.num_colours,
-               "cycles_per_sweep": cycles_per_sweep(topology, units, lanes)}
-        row["updates_per_clock"] = topology.n / row["cycles_per_sweep"]
-        results["G48"].append(row)
+        results["G48"].append(row := computed(g48, units, lanes))
         add_row(table, "G48", row)
     console.print(table)
 
-    fabric, program = problem(args.gset / "G14.txt", 16)
+    fabric, program = problem(*graph(args.gset / "G14.txt"), 16)
     with console.status("G14: 100 sweeps on Verilator, U = 16"):
         results["G14"] = {"units": 16, **rtl_run(fabric, program, [(64, 50), (128, 50)])}
     g14 = results["G14"]

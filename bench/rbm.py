@@ -31,7 +31,7 @@ from rich.progress import track
 from rich.table import Table
 
 from bench.machine import machine_info
-from spinemu.ising import pseudo_likelihood, sample_rbm, sklearn_gibbs, write_grid
+from spinemu.ising import Comparison, sample_rbm, sklearn_gibbs, write_grid
 from spinemu.models import bundled_rbm
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,15 +48,12 @@ def case(rbm, steps: int, repeat: int) -> dict:
     started = time.perf_counter()
     reference = sklearn_gibbs(rbm, SAMPLES, steps, seed=1000 + repeat)
     theirs_seconds = time.perf_counter() - started
-    ours, theirs = pseudo_likelihood(rbm, v), pseudo_likelihood(rbm, reference)
-    relative = abs(ours.mean() / theirs.mean() - 1)
-    error = np.hypot(ours.std(), theirs.std()) / np.sqrt(SAMPLES) / abs(theirs.mean())
-    return {"steps": steps, "repeat": repeat, "pbit": float(ours.mean()),
-            "pbit_error": float(ours.std() / np.sqrt(SAMPLES)),
-            "sklearn": float(theirs.mean()),
-            "sklearn_error": float(theirs.std() / np.sqrt(SAMPLES)),
-            "relative_difference": float(relative), "standard_error": float(error),
-            "met": bool(relative <= TARGET), "pbit_seconds": ours_seconds,
+    both = Comparison.of(rbm, v, reference)
+    return {"steps": steps, "repeat": repeat, "pbit": both.ours, "pbit_error": both.ours_error,
+            "sklearn": both.theirs, "sklearn_error": both.theirs_error,
+            "relative_difference": both.relative_difference,
+            "standard_error": both.standard_error,
+            "met": bool(both.relative_difference <= TARGET), "pbit_seconds": ours_seconds,
             "sklearn_seconds": theirs_seconds, "beta_code": result.code,
             "scale": result.quantized.scale, "zeroed": result.quantized.zeroed,
             "samples": v if repeat == 0 else None}
@@ -67,11 +64,13 @@ def pooled(cases: list[dict], steps: int) -> dict:
     comparison with a standard error ``sqrt(repeats)`` times smaller, which tells a bias of the
     p-bits from the noise of one repeat."""
     mine = [c for c in cases if c["steps"] == steps]
-    ours, theirs = (np.mean([c[k] for c in mine]) for k in ("pbit", "sklearn"))
-    error = np.sqrt(sum(c["pbit_error"] ** 2 + c["sklearn_error"] ** 2 for c in mine)) / len(mine)
-    return {"steps": steps, "repeats": len(mine), "pbit": float(ours), "sklearn": float(theirs),
-            "relative_difference": float(abs(ours / theirs - 1)),
-            "standard_error": float(error / abs(theirs))}
+    mean, error = ({k: float(np.mean([c[k] for c in mine])) for k in ("pbit", "sklearn")},
+                   {k: float(np.sqrt(sum(c[f"{k}_error"] ** 2 for c in mine)) / len(mine))
+                    for k in ("pbit", "sklearn")})
+    both = Comparison(mean["pbit"], error["pbit"], mean["sklearn"], error["sklearn"])
+    return {"steps": steps, "repeats": len(mine), "pbit": both.ours, "sklearn": both.theirs,
+            "relative_difference": both.relative_difference,
+            "standard_error": both.standard_error}
 
 
 def main() -> None:

@@ -62,7 +62,9 @@ def energy_bits(config: PBitConfig, topology: Topology) -> int:
 
 def check_parameters(config: PBitConfig, topology: Topology, schedule_depth: int) -> None:
     """Refuse a core that cannot be built: ``TypeError`` for a config or topology of the wrong
-    type, ``ValueError`` for ``update_units`` over N or ``schedule_depth`` outside 1..4096."""
+    type, ``ValueError`` for ``update_units`` over N, ``update_lanes`` over the largest degree
+    (:meth:`PBitConfig.check_lanes`, a :class:`~spinemu.config.ConfigError`) or
+    ``schedule_depth`` outside 1..4096."""
     if not isinstance(config, PBitConfig):
         raise TypeError(f"config must be a PBitConfig, not {type(config).__name__}")
     if not isinstance(topology, Topology):
@@ -70,9 +72,7 @@ def check_parameters(config: PBitConfig, topology: Topology, schedule_depth: int
     if config.update_units > topology.n:
         raise ValueError(f"update_units = {config.update_units} is out of range; allowed "
                          f"1..{topology.n} (n)")
-    if config.update_lanes > max(topology.max_degree, 1):
-        raise ValueError(f"update_lanes = {config.update_lanes} is out of range; allowed "
-                         f"1..{max(topology.max_degree, 1)} (the largest degree)")
+    config.check_lanes(topology)
     if not 1 <= schedule_depth <= 4096:
         raise ValueError(f"schedule_depth = {schedule_depth} is out of range; allowed "
                          f"1..4096")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -64,20 +65,17 @@ class UnitProgram:
     segments: tuple[tuple[int, int], ...]
     lanes: int = 1
 
-    @property
-    def neighbours(self) -> tuple[int, ...]:
-        """Every p-bit whose state this unit reads, in first-use order."""
-        return tuple(dict.fromkeys(j for step in self.steps for j, _ in step.links if j >= 0))
-
-    def lane_sources(self, lane: int) -> tuple[int, ...]:
-        """The p-bits lane ``lane`` reads, in first-use order: its neighbour multiplexer."""
-        return tuple(dict.fromkeys(step.links[lane][0] for step in self.steps
-                                   if step.links[lane][0] >= 0))
+    @cached_property
+    def lane_sources(self) -> tuple[tuple[int, ...], ...]:
+        """Per lane, the p-bits it reads in first-use order: its neighbour multiplexer."""
+        return tuple(tuple(dict.fromkeys(step.links[lane][0] for step in self.steps
+                                         if step.links[lane][0] >= 0))
+                     for lane in range(self.lanes))
 
     @property
     def sources(self) -> tuple[int, ...]:
         """Lane 0's sources, then lane 1's, ...: the order of ``neighbour_states``."""
-        return tuple(j for lane in range(self.lanes) for j in self.lane_sources(lane))
+        return tuple(j for lane in self.lane_sources for j in lane)
 
     @property
     def max_degree(self) -> int:
@@ -264,9 +262,8 @@ class UpdateUnit(wiring.Component):
         coupling and its source (an index into that lane's part of ``neighbour_states``)."""
         program, lanes = self._program, self._program.lanes
         steps = program.steps or (Step(0, program.nodes[0], ((-1, -1),) * lanes, True, True),)
-        sources = [{j: k for k, j in enumerate(program.lane_sources(lane))}
-                   for lane in range(lanes)]
-        widest = max((len(s) for s in sources), default=1)
+        sources = [{j: k for k, j in enumerate(lane)} for lane in program.lane_sources]
+        widest = max(len(s) for s in sources)
         layout = data.StructLayout({
             "local": unsigned(_bits(len(program.nodes))), "first": 1, "last": 1,
             "valid": unsigned(lanes),
@@ -386,7 +383,7 @@ class UpdateUnit(wiring.Component):
         # the LUTs. A lane without sources reads a constant: it never adds a coupling.
         ups, offset = [], 0
         for lane in range(lanes):
-            width = len(program.lane_sources(lane))
+            width = len(program.lane_sources[lane])
             ups.append(self.neighbour_states[offset:offset + width].bit_select(
                 a2_step.source[lane], 1) if width else Const(0, 1))
             offset += width

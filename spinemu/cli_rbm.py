@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from spinemu.cli_common import backend_options, console, emulator_args, out, rows_table
-from spinemu.ising import RBM, pseudo_likelihood, sample_rbm, sklearn_gibbs, write_grid
+from spinemu.ising import RBM, Comparison, sample_rbm, sklearn_gibbs, write_grid
 from spinemu.models import RBMS, bundled_rbm
 
 __all__ = ["rbm"]
@@ -55,20 +54,17 @@ def sample(rbm_file, samples, steps, seed, side, grid, output, backend, port, si
                             **emulator)
     v, _ = machine.split(result.states)
     with console.status("scikit-learn's Gibbs sampler and the pseudo-likelihoods"):
-        reference = sklearn_gibbs(machine, samples, steps, seed)
-        ours, theirs = pseudo_likelihood(machine, v), pseudo_likelihood(machine, reference)
-    error = np.hypot(ours.std(), theirs.std()) / np.sqrt(samples)
+        both = Comparison.of(machine, v, sklearn_gibbs(machine, samples, steps, seed))
     rows = [
         ("RBM", f"{rbm_file or RBMS[0]}: {machine.visible} visible, {machine.hidden} hidden"),
         ("beta", f"{result.beta:.6g} (B = {result.code})"),
         ("couplings and biases", f"scale {result.quantized.scale:.4g} integer units per unit; "
                                  f"{result.quantized.zeroed} small ones became 0"),
         ("p-bit wall time", f"{result.wall_seconds:.2f} s"),
-        ("pseudo-likelihood, p-bits", f"{ours.mean():.3f} +- {ours.std() / np.sqrt(samples):.3f}"),
-        ("pseudo-likelihood, scikit-learn",
-         f"{theirs.mean():.3f} +- {theirs.std() / np.sqrt(samples):.3f}"),
-        ("relative difference", f"{abs(ours.mean() / theirs.mean() - 1):.2%} (one standard "
-                                f"error of the difference: {error / abs(theirs.mean()):.2%})"),
+        ("pseudo-likelihood, p-bits", f"{both.ours:.3f} +- {both.ours_error:.3f}"),
+        ("pseudo-likelihood, scikit-learn", f"{both.theirs:.3f} +- {both.theirs_error:.3f}"),
+        ("relative difference", f"{both.relative_difference:.2%} (one standard error of the "
+                                f"difference: {both.standard_error:.2%})"),
     ]
     out.print(rows_table(f"{samples} samples after {steps} steps", rows))
     write_grid(v[:grid], Path(output), side=side,

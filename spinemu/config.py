@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .numeric import clog2, code_range, signed_range, unsigned_range
 
 __all__ = [
     "ConfigError", "SpinemuError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig",
-    "Topology", "check_float", "check_image", "check_int",
+    "Topology", "check_float", "check_image", "check_int", "read_npz",
 ]
 
 
@@ -47,6 +48,26 @@ def check_float(name: str, value, lo: float, hi: float) -> None:
         raise ConfigError(f"{name} must be a number in {lo}..{hi}, not {value!r}")
     if not lo <= value <= hi:
         raise ConfigError(f"{name} = {value} is out of range; allowed {lo}..{hi}")
+
+
+def read_npz(path, what: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` archive ``path`` (pickles refused), read now; a file that
+    cannot be read as one (missing, not a zip, a bare ``.npy`` array, a corrupt member) is a
+    :class:`ConfigError` ``"{path} is not a readable npz {what}: {why}"``."""
+    def refused(why) -> ConfigError:
+        return ConfigError(f"{path} is not a readable npz {what}: {why}")
+
+    # The file is opened here, so that it is closed whatever np.load makes of it (on a broken
+    # zip, np.load given a path leaves its file open).
+    try:
+        with open(path, "rb") as file:
+            data = np.load(file, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile):
+                with data:
+                    return {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise refused(error) from None
+    raise refused("it holds a single array, not an archive of named arrays")
 
 
 def check_image(name: str, image, shape: tuple[int, ...], lo: int, hi: int, *,
@@ -431,6 +452,14 @@ class PBitConfig(_Serialisable):
         check_int("rng_bits", self.rng_bits, 2, 32)
         check_int("update_units", self.update_units, 1, 65536)
         check_int("update_lanes", self.update_lanes, 1, 1024)
+
+    def check_lanes(self, topology: Topology) -> None:
+        """Refuse ``update_lanes`` over the largest degree of ``topology`` (at least 1): a
+        lane more than any p-bit has neighbours would never add a coupling."""
+        top = max(topology.max_degree, 1)
+        if self.update_lanes > top:
+            raise ConfigError(f"update_lanes = {self.update_lanes} is out of range; allowed "
+                              f"1..{top} (the largest degree)")
 
     def beta(self, code: int) -> float:
         """The inverse temperature a code B stands for."""

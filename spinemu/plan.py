@@ -8,13 +8,12 @@ as a whole with a message naming the layer and the array.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from spinemu.config import ConfigError, NetworkConfig
+from spinemu.config import ConfigError, NetworkConfig, read_npz
 from spinemu.images import LayerImages
 from spinemu.sim.golden.network import NetworkModel
 
@@ -56,11 +55,7 @@ class Plan:
             if not (directory / name).is_file():
                 raise ConfigError(f"{directory} is not a plan: {name} is missing")
         config = NetworkConfig.load(directory / CONFIG_FILE)
-        try:
-            with np.load(directory / IMAGES_FILE, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as error:
-            raise ConfigError(f"{directory / IMAGES_FILE} is not a readable npz: {error}") from None
+        arrays = read_npz(directory / IMAGES_FILE, "images file")
         images = []
         for i in range(len(config.layers)):
             missing = [n for n in LayerImages.NAMES if f"layer{i}.{n}" not in arrays]

@@ -107,3 +107,18 @@ def test_check_image_compares_wide_unsigned_values_exactly():
     with pytest.raises(ConfigError, match=rf"^seeds\[1\] = {2**63 + 5} is out of range; "
                                           rf"allowed 1\.\.4294967295 "):
         check_image("seeds", seeds, (2,), 1, 2**32 - 1)
+
+
+def test_read_npz_reads_archives_and_names_what_is_not_one(tmp_path):
+    from spinemu.config import read_npz
+
+    np.savez(tmp_path / "good.npz", a=np.arange(3), b=np.eye(2))
+    arrays = read_npz(tmp_path / "good.npz", "thing")
+    assert sorted(arrays) == ["a", "b"] and np.array_equal(arrays["b"], np.eye(2))
+    (tmp_path / "text.npz").write_text("not an archive")
+    np.save(tmp_path / "bare.npy", np.zeros(3))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "good.npz").read_bytes()[:40])
+    for name, why in [("text.npz", "pickled"), ("bare.npy", "a single array, not an archive"),
+                      ("cut.npz", ""), ("missing.npz", "No such file")]:
+        with pytest.raises(ConfigError, match=rf"{name} is not a readable npz thing: .*{why}"):
+            read_npz(tmp_path / name, "thing")

@@ -30,8 +30,8 @@ MODULES = {
                  "make_schedule", "default_beta_range"),
     "run": ("BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
             "SampleResult", "sample", "RBM_CONFIG", "sample_rbm"),
-    "rbm": ("RBM", "rbm_from_sklearn", "PSEUDO_LIKELIHOOD_DRAWS", "pseudo_likelihood",
-            "sklearn_gibbs", "write_grid"),
+    "rbm": ("RBM", "rbm_from_sklearn", "PSEUDO_LIKELIHOOD_DRAWS", "Comparison",
+            "pseudo_likelihood", "sklearn_gibbs", "write_grid"),
     "exact": ("EXACT_MAX_N", "all_states", "state_index", "exact_distribution",
               "kl_divergence"),
 }

@@ -15,6 +15,7 @@ from scipy.special import expit
 from spinemu.config import ConfigError
 from spinemu.ising import (
     RBM,
+    Comparison,
     all_states,
     exact_distribution,
     kl_divergence,
@@ -111,6 +112,19 @@ def test_scikit_learn_round_trip_and_its_sampler():
     scores = pseudo_likelihood(rbm, v, draws=4)
     single = np.mean([rbm.to_sklearn(s).score_samples(v) for s in range(4)], axis=0)
     assert np.allclose(scores, single) and np.all(scores <= 0)
+
+
+def test_comparison_of_two_sample_sets():
+    rbm = bundled_rbm()
+    ours, theirs = (sklearn_gibbs(rbm, samples=40, steps=2, seed=s) for s in (1, 2))
+    both = Comparison.of(rbm, ours, theirs)
+    a, b = pseudo_likelihood(rbm, ours), pseudo_likelihood(rbm, theirs)
+    assert (both.ours, both.theirs) == (a.mean(), b.mean())
+    assert both.ours_error == pytest.approx(a.std() / np.sqrt(40))
+    assert both.relative_difference == pytest.approx(abs(a.mean() / b.mean() - 1))
+    assert both.standard_error == pytest.approx(
+        np.sqrt(a.var() / 40 + b.var() / 40) / abs(b.mean()))
+    assert rbm.colours == (0,) * 64 + (1,) * 64 == rbm.topology().colours
 
 
 def test_bundled_rbm_is_the_digits_one():

@@ -239,7 +239,7 @@ def test_update_unit_refuses_bad_parameters():
     with pytest.raises(TypeError, match=r"^program must be a UnitProgram, not tuple$"):
         UpdateUnit(config, (), field_bits=least)
     unit = UpdateUnit(config, program, field_bits=least)
-    assert unit.neighbour_states.shape().width == len(program.neighbours) == 3
+    assert unit.neighbour_states.shape().width == len(program.sources) == 3
     two = UpdateUnit(config, unit_programs(topology, 1, 2)[0], field_bits=least)
     # lane 0 reads 1 (for p-bits 0 and 2) and 0 (for 1); lane 1 reads 2 (for 1)
     assert two.neighbour_states.shape().width == len(two.program.sources) == 3

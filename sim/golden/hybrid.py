@@ -22,12 +22,17 @@ from spinemu.numeric import signed_range
 
 from .pbit import PBitModel, PBitRun
 
-__all__ = ["HybridModel", "exact_tile_config", "field_bound"]
+__all__ = ["HybridModel", "check_tile", "exact_tile_config", "field_bits", "field_bound"]
 
 
 def field_bound(J: np.ndarray) -> int:
     """``max_i sum_j |J[i, j]|``: the largest ``|J m|`` over spins ``m``."""
     return int(np.abs(np.asarray(J, dtype=np.int64)).sum(axis=1).max(initial=0))
+
+
+def field_bits(J: np.ndarray) -> int:
+    """Signed width that holds every field ``J m`` exactly: ``field_bound(J)`` and a sign."""
+    return field_bound(J).bit_length() + 1
 
 
 def exact_tile_config(J, config: PBitConfig, *, lanes: int = 8) -> TileConfig:
@@ -37,12 +42,11 @@ def exact_tile_config(J, config: PBitConfig, *, lanes: int = 8) -> TileConfig:
     16 ADC bits a tile has are refused, naming the bound."""
     J = np.asarray(J)
     n = len(J)
-    bound = field_bound(J)
-    adc_bits = max(bound.bit_length() + 1, 2)
+    adc_bits = max(field_bits(J), 2)
     if adc_bits > 16:
-        raise ConfigError(f"couplings give fields up to {bound} (max_i sum_j |J[i, j]|), "
-                          f"which need adc_bits = {adc_bits}; allowed at most 16 (an exact "
-                          "ADC path)")
+        raise ConfigError(f"couplings give fields up to {field_bound(J)} (max_i sum_j "
+                          f"|J[i, j]|), which need adc_bits = {adc_bits}; allowed at most 16 "
+                          "(an exact ADC path)")
     return TileConfig(rows=n, cols=n, cell_bits=max(config.coupling_bits, 2), input_bits=2,
                       input_signed=True, adc_bits=adc_bits, gain_bits=1, gain_frac=0,
                       offset_bits=1, out_bits=adc_bits, lanes=min(lanes, n))
@@ -116,11 +120,11 @@ def check_tile(tile: TileConfig, J: np.ndarray) -> None:
     if J.min() < low or J.max() > high:
         raise ConfigError(f"couplings reach {int(J.min())}..{int(J.max())}; the tile's "
                           f"cell_bits = {tile.cell_bits} hold {low}..{high}")
-    bound = field_bound(J)
-    need = bound.bit_length() + 1
+    need = field_bits(J)
     for name in ("adc_bits", "out_bits"):
         if getattr(tile, name) < need:
-            raise ConfigError(f"couplings give fields up to {bound} (max_i sum_j |J[i, j]|); "
+            raise ConfigError(f"couplings give fields up to {field_bound(J)} "
+                              "(max_i sum_j |J[i, j]|); "
                               f"{name} = {getattr(tile, name)} holds "
                               f"{signed_range(getattr(tile, name))[1]}, allowed >= {need} "
                               "for an exact ADC path")

@@ -267,9 +267,7 @@ class PBitModel:
         if config.update_units > topology.n:
             raise ConfigError(f"update_units = {config.update_units} is out of range; allowed "
                               f"1..{topology.n} (the number of p-bits)")
-        if config.update_lanes > max(topology.max_degree, 1):
-            raise ConfigError(f"update_lanes = {config.update_lanes} is out of range; allowed "
-                              f"1..{max(topology.max_degree, 1)} (the largest degree)")
+        config.check_lanes(topology)
         self.config, self.topology = config, topology
         self.J = check_couplings(config, topology, J_edges)
         self.h = check_biases(config, topology.n, h)

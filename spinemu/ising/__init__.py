@@ -28,6 +28,7 @@ from .problem import IsingProblem, MaxCut, ising_to_maxcut, toroidal_spin_glass
 from .rbm import (
     PSEUDO_LIKELIHOOD_DRAWS,
     RBM,
+    Comparison,
     pseudo_likelihood,
     rbm_from_sklearn,
     sklearn_gibbs,
@@ -51,7 +52,8 @@ __all__ = [
     "default_beta_range", "AnnealResult", "anneal", "SampleResult", "sample", "all_states",
     "state_index", "exact_distribution", "kl_divergence", "check_backend", "run_backend",
     "EXACT_MAX_N", "RBM", "rbm_from_sklearn", "RBM_CONFIG", "sample_rbm",
-    "PSEUDO_LIKELIHOOD_DRAWS", "pseudo_likelihood", "sklearn_gibbs", "write_grid",
+    "PSEUDO_LIKELIHOOD_DRAWS", "Comparison", "pseudo_likelihood", "sklearn_gibbs",
+    "write_grid",
 ]
 
 #: Names of :mod:`~spinemu.ising.run`, loaded on first use.

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from spinemu.config import ConfigError, Topology
+from spinemu.config import ConfigError, Topology, read_npz
 
 from .colouring import colour
 from .problem import IsingProblem
 
-__all__ = ["RBM", "PSEUDO_LIKELIHOOD_DRAWS", "pseudo_likelihood", "rbm_from_sklearn",
-           "sklearn_gibbs", "write_grid"]
+__all__ = ["RBM", "PSEUDO_LIKELIHOOD_DRAWS", "Comparison", "pseudo_likelihood",
+           "rbm_from_sklearn", "sklearn_gibbs", "write_grid"]
 
 #: Draws of scikit-learn's ``score_samples`` averaged per sample by :func:`pseudo_likelihood`.
 PSEUDO_LIKELIHOOD_DRAWS = 32
@@ -97,10 +97,14 @@ class RBM:
                             self.visible_bias / 2 + quarter.sum(axis=1)])
         return IsingProblem(self.n, edges.astype(np.int64), quarter.ravel(), h, name="rbm")
 
+    @property
+    def colours(self) -> tuple[int, ...]:
+        """The update phases of the p-bits: hidden units 0, visible units 1."""
+        return (0,) * self.hidden + (1,) * self.visible
+
     def topology(self) -> Topology:
-        """The bipartite graph, hidden units colour 0 and visible units colour 1."""
-        problem = self.to_ising()
-        return colour(self.n, problem.edges, colours=[0] * self.hidden + [1] * self.visible)
+        """The bipartite graph, coloured by :attr:`colours`."""
+        return colour(self.n, self.to_ising().edges, colours=self.colours)
 
     def split(self, states) -> tuple[np.ndarray, np.ndarray]:
         """``(v, h)`` of p-bit states ``[..., n]``."""
@@ -118,19 +122,13 @@ class RBM:
     @classmethod
     def load(cls, path: str | Path) -> RBM:
         """An RBM written by :meth:`save`; a file that is not one is refused, naming it."""
-        path = Path(path)
-        refused = ConfigError(f"{path} is not an RBM file; allowed an .npz archive holding "
-                              "weights, visible_bias and hidden_bias")
         try:
-            npz = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            raise refused from None
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise refused
-        with npz:
-            fields = {k: npz[k] for k in ("weights", "visible_bias", "hidden_bias")
-                      if k in npz.files}
-            found = sorted(npz.files)
+            arrays = read_npz(path, "RBM file")
+        except ConfigError:
+            raise ConfigError(f"{path} is not an RBM file; allowed an .npz archive holding "
+                              "weights, visible_bias and hidden_bias") from None
+        fields = {k: arrays[k] for k in ("weights", "visible_bias", "hidden_bias") if k in arrays}
+        found = sorted(arrays)
         if len(fields) != 3:
             raise ConfigError(f"{path} holds {found}; an RBM file holds ['hidden_bias', "
                               "'visible_bias', 'weights']")
@@ -175,6 +173,34 @@ def pseudo_likelihood(rbm: RBM, v, draws: int = PSEUDO_LIKELIHOOD_DRAWS) -> np.n
     v_-i)``."""
     v = np.asarray(v, dtype=np.float64)
     return np.mean([rbm.to_sklearn(seed).score_samples(v) for seed in range(draws)], axis=0)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Mean pseudo-likelihoods (:func:`pseudo_likelihood`) of two sets of samples, ``ours``
+    and ``theirs``, with the standard error of each mean."""
+
+    ours: float
+    ours_error: float
+    theirs: float
+    theirs_error: float
+
+    @classmethod
+    def of(cls, rbm: RBM, ours, theirs) -> Comparison:
+        """Compare visible samples ``ours [k, V]`` with ``theirs [k', V]``."""
+        a, b = pseudo_likelihood(rbm, ours), pseudo_likelihood(rbm, theirs)
+        return cls(float(a.mean()), float(a.std() / np.sqrt(len(a))), float(b.mean()),
+                   float(b.std() / np.sqrt(len(b))))
+
+    @property
+    def relative_difference(self) -> float:
+        """``|ours / theirs - 1|``."""
+        return abs(self.ours / self.theirs - 1)
+
+    @property
+    def standard_error(self) -> float:
+        """One standard error of the difference of the means, relative to ``|theirs|``."""
+        return float(np.hypot(self.ours_error, self.theirs_error) / abs(self.theirs))
 
 
 def write_grid(images, path: str | Path, *, side: int, columns: int = 10,

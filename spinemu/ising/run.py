@@ -280,4 +280,4 @@ def sample_rbm(rbm, *, samples: int, steps: int, seed: int = 0,
         raise ConfigError(f"steps = {steps} is out of range; allowed >= 1")
     return sample(rbm.to_ising(), beta=1.0, samples=samples, burn_in=steps - 1,
                   replicas=samples, seed=seed, config=config, backend=backend, port=port,
-                  simulator=simulator, colours=rbm.topology().colours)
+                  simulator=simulator, colours=rbm.colours)

@@ -9,13 +9,12 @@ against. On disk a model is an ``.npz`` file (no pickle), see :meth:`DenseModel.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from spinemu.config import ConfigError
+from spinemu.config import ConfigError, read_npz
 
 __all__ = ["DenseLayer", "DenseModel", "TASKS", "predict_from_outputs"]
 
@@ -167,11 +166,7 @@ class DenseModel:
     @classmethod
     def load(cls, path: str | Path) -> DenseModel:
         """Read a file written by :meth:`save`."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as error:
-            raise ConfigError(f"{path} is not a readable npz model: {error}") from None
+        arrays = read_npz(path, "model")
         if "meta" not in arrays:
             raise ConfigError(f"{path} is not a spinemu dense model: it has no 'meta' entry")
         try:

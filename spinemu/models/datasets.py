@@ -10,13 +10,12 @@ other 70 % (1257) are the training split, from which the mapper draws its calibr
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from spinemu.config import ConfigError
+from spinemu.config import ConfigError, read_npz
 
 __all__ = ["Dataset", "DATASETS", "load_dataset", "bilinear_matrix"]
 
@@ -102,11 +101,7 @@ def load_dataset(name_or_path: str | Path) -> Dataset:
     if path.suffix != ".npz":
         raise ConfigError(f"data = {str(name_or_path)!r} is neither a bundled data set "
                           f"{sorted(DATASETS)} nor an .npz file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ConfigError(f"{path} is not a readable npz data file: {error}") from None
+    arrays = read_npz(path, "data file")
     missing = [key for key in FILE_KEYS if key not in arrays]
     if missing:
         raise ConfigError(f"{path} lacks {missing}; a data file holds {list(FILE_KEYS)}")
