@@ -1,19 +1,22 @@
-"""p-bit core RTL throughput: clocks per sweep and updates per clock on G1 and G48, wall time on
-G14.
+"""p-bit core RTL throughput: clocks per sweep and updates per clock on G1 and G48 beside their
+FPGA resources and Fmax, wall time on G14.
 
-Run ``python -m bench.pbit_rtl [--pairs U:K ...] [--measure U:K ...] [--gset DIR] [-o FILE]``.
-Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits, 19176 edges) it reports
-the clocks per sweep and updates per clock of the p-bit core for each (update units U, update
-lanes K) of ``--pairs`` (default :data:`G1_PAIRS`) from ``cycles_per_sweep`` (the
-tests check that formula against simulation clock for clock), and measures the pairs of
-``--measure`` (default :data:`G1_MEASURED`) on the rtl backend (Verilator): the couplings
-loaded through the host link, then an unrecorded anneal of :data:`G1_SWEEPS` sweeps timed by the
-device's ``busy_clocks`` counter (clocks per sweep as the core runs them, start and finish
-included) and a recorded anneal compared with the golden backend (states and energies after
-every sweep). For G48 (3,000 p-bits, 6,000 edges, 2 colours) it computes :data:`G48_PAIRS`
-only: a core's recorded state must fit one link word (under 2,000 p-bits), so G48 has no
-fabric on the link yet. For G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16
-and records the host time of the anneal and of opening the backend.
+Run ``python -m bench.pbit_rtl [--pairs G:U:K ...] [--measure G:U:K ...] [--builds FILE ...]
+[--gset DIR] [-o FILE]``. Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits,
+19,176 edges, 15 colours) and G48 (3,000 p-bits, 6,000 edges, 2 colours) it reports the clocks
+per sweep and updates per clock of the p-bit core for each (update units U, update lanes K) of
+``--pairs`` (default :data:`PAIRS`) from ``cycles_per_sweep`` (the tests check that formula
+against simulation clock for clock), and measures the pairs of ``--measure`` (default
+:data:`MEASURED`) on the rtl backend (Verilator): the program loaded through the host link, then
+an unrecorded anneal of :data:`TIMED_SWEEPS` sweeps timed by the device's ``busy_clocks``
+counter (clocks per sweep as the core runs them, start and finish included) and a recorded
+anneal compared with the golden backend (states and energies after every sweep). Each row takes
+its resources and Fmax from the bench/build records of ``--builds`` (``python -m bench.build
+--sections pbit``; default ``bench/results/build.json``) with the same graph, U and K on the
+ECP5 85F: LUT/FF/BRAM/DSP, whether it fits, the routed Fmax (or nextpnr's placement estimate
+when routing did not finish, marked), and flips per ns = Fmax in GHz x updates per clock. For
+G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16 and records the host time
+of the anneal and of opening the backend.
 """
 
 from __future__ import annotations
@@ -36,12 +39,16 @@ from spinemu.numeric import derive_seeds
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 0
-#: Sweeps of the timed (unrecorded) anneal on G1.
-G1_SWEEPS = 3
-#: (U, K) of G1 computed and simulated by default; of G48, computed.
-G1_PAIRS = ((800, 1), (64, 1), (8, 1), (128, 4), (128, 8), (128, 16), (128, 32))
-G1_MEASURED = ((64, 1), (8, 1), (64, 8))
-G48_PAIRS = ((64, 4), (128, 4), (256, 4))
+#: Sweeps of the timed (unrecorded) anneal.
+TIMED_SWEEPS = 3
+#: (graph, U, K) computed by default.
+PAIRS = (("G1", 800, 1), ("G1", 64, 1), ("G1", 8, 1), ("G1", 64, 8), ("G1", 64, 16),
+         ("G1", 64, 32), ("G1", 128, 32), ("G1", 64, 66),
+         ("G48", 64, 4), ("G48", 128, 4), ("G48", 256, 4))
+#: (graph, U, K) simulated by default (besides being computed).
+MEASURED = (("G1", 64, 8), ("G1", 64, 32), ("G48", 128, 4))
+#: The device the resources are read for.
+BUILD_BOARD = "ulx3s-85f"
 
 
 def graph(path: Path):
@@ -91,10 +98,10 @@ def rtl_run(fabric: PBitFabric, program, schedule, *, timed_sweeps: int = 0) -> 
     return out
 
 
-def pair(text: str) -> tuple[int, int]:
-    """``"U:K"`` (or ``"U"``, K = 1) as ``(U, K)``."""
-    units, _, lanes = text.partition(":")
-    return int(units), int(lanes or 1)
+def triple(text: str) -> tuple[str, int, int]:
+    """``"G:U:K"`` (or ``"G:U"``, K = 1) as ``(graph, U, K)``."""
+    name, units, *lanes = text.split(":")
+    return name, int(units), int(lanes[0]) if lanes else 1
 
 
 def computed(topology, units: int, lanes: int) -> dict:
@@ -104,54 +111,92 @@ def computed(topology, units: int, lanes: int) -> dict:
             "cycles_per_sweep": per_sweep, "updates_per_clock": topology.n / per_sweep}
 
 
+def builds(paths) -> dict:
+    """bench/build p-bit records on :data:`BUILD_BOARD` by ``(graph, U, K)`` (later files win)."""
+    found = {}
+    for path in paths:
+        if path.exists():
+            for record in json.loads(path.read_text()).get("pbit", []):
+                if record.get("board") == BUILD_BOARD and record.get("resources"):
+                    key = (record["graph"], record["units"], record.get("update_lanes", 1))
+                    found[key] = record
+    return found
+
+
+def fpga(record: dict | None, updates_per_clock: float) -> dict | None:
+    """Resources, fit, Fmax (routed, else nextpnr's placement estimate) and flips per ns of a
+    build record."""
+    if record is None:
+        return None
+    routed = record.get("fmax_mhz")
+    fmax = routed or record.get("placement_fmax_mhz")
+    return {"resources": {name: r["used"] for name, r in record["resources"].items()},
+            "fits": record.get("fits"), "status": record.get("status"),
+            "error": record.get("error"), "fmax_mhz": fmax, "fmax_routed": bool(routed),
+            "flips_per_ns": fmax / 1000 * updates_per_clock if fmax else None}
+
+
 def add_row(table: Table, graph: str, row: dict) -> None:
-    measured = row.get("measured")
+    measured, build = row.get("measured"), row.get("fpga")
+    used = build["resources"] if build else {}
+    fmax = (f"{build['fmax_mhz']:.1f}{'' if build['fmax_routed'] else ' (placed)'}"
+            if build and build["fmax_mhz"] else "-")
+    flips = f"{build['flips_per_ns']:.3f}" if build and build["flips_per_ns"] else "-"
     table.add_row(graph, str(row["units"]), str(row["lanes"]), str(row["colours"]),
-                  str(row["cycles_per_sweep"]), f"{row['updates_per_clock']:.3f}",
+                  str(row["cycles_per_sweep"]), f"{row['updates_per_clock']:.2f}",
                   f"{measured['clocks_per_sweep']:.1f}" if measured else "-",
-                  ("yes" if measured["match"] else "NO") if measured else "-")
+                  ("yes" if measured["match"] else "NO") if measured else "-",
+                  *(str(used.get(name, "-")) for name in ("LUT", "FF", "BRAM", "DSP")),
+                  ("yes" if build["fits"] else "no") if build else "-", fmax, flips)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gset", type=Path, default=REPO.parent / "shared" / "data" / "gset")
-    parser.add_argument("--pairs", type=pair, nargs="+", default=list(G1_PAIRS),
-                        help="U:K (update units and lanes) of G1 to compute")
-    parser.add_argument("--measure", type=pair, nargs="+", default=list(G1_MEASURED),
-                        help="U:K of G1 to simulate (the others are computed)")
+    parser.add_argument("--pairs", type=triple, nargs="+", default=list(PAIRS),
+                        help="G:U:K (graph, update units and lanes) to compute")
+    parser.add_argument("--measure", type=triple, nargs="+", default=list(MEASURED),
+                        help="G:U:K to simulate as well")
+    parser.add_argument("--builds", type=Path, nargs="+",
+                        default=[REPO / "bench/results/build.json"],
+                        help="bench/build JSON files to take resources and Fmax from")
+    parser.add_argument("--no-g14", action="store_true", help="skip the G14 wall-time run")
     parser.add_argument("-o", "--output", type=Path,
                         default=REPO / "bench/results/pbit_rtl.json")
     args = parser.parse_args()
     console = Console()
     results = {"bench": "pbit_rtl", "machine": machine_info(), "G1": [], "G48": [], "G14": {}}
+    found = builds(args.builds)
 
-    table = Table(title="PBitCore clocks per sweep (N updates)")
+    table = Table(title="PBitCore clocks per sweep (N updates) and the ECP5 85F")
     for column in ("graph", "U", "K", "colours", "clocks/sweep", "updates/clock",
-                   "measured clocks/sweep", "RTL == golden"):
+                   "measured clocks/sweep", "RTL == golden", "LUT", "FF", "BRAM", "DSP",
+                   "fits", "Fmax MHz", "flips/ns"):
         table.add_column(column, justify="right")
-    g1 = graph(args.gset / "G1.txt")
-    for units, lanes in sorted(set(args.pairs) | set(args.measure)):
-        row = computed(g1[1], units, lanes)
-        if (units, lanes) in args.measure:
-            fabric, program = problem(*g1, units, lanes)
-            with console.status(f"G1 on Verilator, U = {units}, K = {lanes}"):
-                row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=G1_SWEEPS)
-        results["G1"].append(row)
-        add_row(table, "G1", row)
-    _, g48 = graph(args.gset / "G48.txt")
-    for units, lanes in G48_PAIRS:   # computed only: see the module docstring
-        results["G48"].append(row := computed(g48, units, lanes))
-        add_row(table, "G48", row)
+    graphs = {}
+    for name, units, lanes in sorted(set(args.pairs) | set(args.measure)):
+        if name not in graphs:
+            graphs[name] = graph(args.gset / f"{name}.txt")
+        row = computed(graphs[name][1], units, lanes)
+        row["fpga"] = fpga(found.get((name, units, lanes)), row["updates_per_clock"])
+        if (name, units, lanes) in args.measure:
+            fabric, program = problem(*graphs[name], units, lanes)
+            with console.status(f"{name} on Verilator, U = {units}, K = {lanes}"):
+                row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=TIMED_SWEEPS)
+        results.setdefault(name, []).append(row)
+        add_row(table, name, row)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2))
     console.print(table)
 
-    fabric, program = problem(*graph(args.gset / "G14.txt"), 16)
-    with console.status("G14: 100 sweeps on Verilator, U = 16"):
-        results["G14"] = {"units": 16, **rtl_run(fabric, program, [(64, 50), (128, 50)])}
-    g14 = results["G14"]
-    console.print(f"G14, U = 16: {g14['sweeps']} recorded sweeps in {g14['anneal_seconds']:.2f} s "
-                  f"(open {g14['open_seconds']:.1f} s, load {g14['load_seconds']:.1f} s); "
-                  f"RTL == golden: {g14['match']}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    if not args.no_g14:
+        fabric, program = problem(*graph(args.gset / "G14.txt"), 16)
+        with console.status("G14: 100 sweeps on Verilator, U = 16"):
+            results["G14"] = {"units": 16, **rtl_run(fabric, program, [(64, 50), (128, 50)])}
+        g14 = results["G14"]
+        console.print(f"G14, U = 16: {g14['sweeps']} recorded sweeps in "
+                      f"{g14['anneal_seconds']:.2f} s (open {g14['open_seconds']:.1f} s, load "
+                      f"{g14['load_seconds']:.1f} s); RTL == golden: {g14['match']}")
     args.output.write_text(json.dumps(results, indent=2))
     console.print(f"wrote {args.output}")
 

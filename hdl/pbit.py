@@ -7,7 +7,9 @@ energy and best state) and a :class:`ReadBack`; the core keeps the state registe
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from collections.abc import Sequence
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,6 +20,7 @@ from .arith import tree_sum
 from .pbit_unit import (
     _IN_BLOCK_RAM,
     DRAIN_CLOCKS,
+    PHASE_GAP,
     UnitProgram,
     UpdateUnit,
     _bits,
@@ -28,7 +31,7 @@ from .ports import ReadSignature
 __all__ = [
     "DEFAULT_SCHEDULE_DEPTH", "AnnealController", "PBitCore", "ReadBack", "UnitProgram",
     "UpdateUnit", "WritePath", "check_parameters", "cycles_per_sweep", "energy_bits",
-    "image_layouts", "stream_layouts", "unit_programs",
+    "image_layouts", "phase_clocks", "stream_layouts", "unit_programs",
 ]
 
 
@@ -40,17 +43,31 @@ def cycles_per_sweep(topology: Topology, units: int, lanes: int = 1) -> int:
     """Clock cycles of one sweep of a core with ``units`` update units of ``lanes`` lanes, not
     counting the one a recorded state adds.
 
-    Per colour: one clock to start the units, then the longest unit segment (a p-bit of
-    degree d takes ``max(ceil(d / lanes), 1)`` steps) plus
-    :data:`~spinemu.hdl.pbit_unit.DRAIN_CLOCKS` (9) clocks of pipeline (1 clock if no unit has a
-    p-bit of that colour); plus 2 per sweep.
+    A colour c's longest unit segment has ``L_c`` steps (a p-bit of degree d takes
+    ``max(ceil(d / lanes), 1)``). Colour c's phase starts at clock ``t_c`` (``t_0 = 0``) and
+    the next at ``t_c + L_c +`` :data:`~spinemu.hdl.pbit_unit.PHASE_GAP` (6): colours overlap
+    in the pipeline. After the last colour the controller waits until every unit has drained
+    (a segment started at t is idle at ``t + L +`` :data:`~spinemu.hdl.pbit_unit.DRAIN_CLOCKS`,
+    9) and the sweep's 2 clocks of its own: for K colours with ``L_c > 0`` a sweep is ``2 +
+    sum over c < K-1 of (L_c + 6) + (L_{K-1} + 10)`` clocks.
     """
     programs = unit_programs(topology, units, lanes)
-    total = 2
+    start, drained = 0, 0
     for c in range(topology.num_colours):
-        longest = max(end - start for start, end in (p.segments[c] for p in programs))
-        total += 1 + (longest + DRAIN_CLOCKS if longest else 1)
-    return total
+        longest = max(end - begin for begin, end in (p.segments[c] for p in programs))
+        if longest:
+            drained = max(drained, start + longest + DRAIN_CLOCKS)
+        if c < topology.num_colours - 1:
+            start += longest + PHASE_GAP
+    return 2 + max(start + 1, drained) + 1
+
+
+def phase_clocks(topology: Topology, units: int, lanes: int = 1) -> tuple[int, ...]:
+    """Per colour, the clocks from its ``phase_go`` to the next colour's: its longest unit
+    segment plus :data:`~spinemu.hdl.pbit_unit.PHASE_GAP`."""
+    programs = unit_programs(topology, units, lanes)
+    return tuple(max(end - begin for begin, end in (p.segments[c] for p in programs)) + PHASE_GAP
+                 for c in range(topology.num_colours))
 
 
 def energy_bits(config: PBitConfig, topology: Topology) -> int:
@@ -376,6 +393,10 @@ class AnnealController(wiring.Component):
     config, topology, schedule_depth
         As the core's: K = ``topology.num_colours``, D = ``schedule_depth``, N p-bits,
         E = :func:`energy_bits`.
+    phase_clocks : sequence of K ints >= 2, or None
+        Per colour, the clocks from its PHASE to the next colour's (:func:`phase_clocks`):
+        colour phases overlap in the units' pipelines. None: every phase waits until the
+        units have drained. The last colour of a sweep always waits for them.
 
     Members
     -------
@@ -413,18 +434,26 @@ class AnnealController(wiring.Component):
     Timing
     ------
     States IDLE, STEP (the next schedule step, or IDLE after the last), SWEEP (a sweep of the
-    step, or STEP when its sweeps are done), PHASE (``phase_go``), DRAIN (until ``units_idle``;
-    then PHASE with the next colour, or SWEEP_END after colour K-1), SWEEP_END (count the sweep,
-    keep the best), RECORD (``states.valid`` until taken). One clock each except DRAIN and
-    RECORD: a sweep is 2 + sum over colours of (1 + its DRAIN clocks), plus its RECORD clocks;
+    step, or STEP when its sweeps are done), PHASE (``phase_go``), DRAIN (until ``units_idle``,
+    or with ``phase_clocks`` for a colour c < K-1 for ``phase_clocks[c] - 1`` clocks; then PHASE
+    with the next colour, or SWEEP_END after colour K-1), SWEEP_END (count the sweep, keep the
+    best), RECORD (``states.valid`` until taken). One clock each except DRAIN and RECORD: a
+    sweep is 2 + sum over colours of (1 + its DRAIN clocks), plus its RECORD clocks;
     each schedule step adds 2 (STEP, and the SWEEP that ends it), a run 2 (the ``run``
     transfer in IDLE and the STEP that ends it). ``delta`` is added on every clock, so
     SWEEP_END counts a delta that arrives by the last DRAIN clock.
     """
 
-    def __init__(self, config: PBitConfig, topology: Topology, schedule_depth: int):
+    def __init__(self, config: PBitConfig, topology: Topology, schedule_depth: int,
+                 phase_clocks: Sequence[int] | None = None):
         check_parameters(config, topology, schedule_depth)
+        if phase_clocks is not None:
+            phase_clocks = tuple(int(c) for c in phase_clocks)
+            if len(phase_clocks) != topology.num_colours or min(phase_clocks) < 2:
+                raise ValueError(f"phase_clocks = {phase_clocks} is out of range; allowed "
+                                 f"{topology.num_colours} values (one per colour) of at least 2")
         self._config, self._topology, self._depth = config, topology, schedule_depth
+        self._phase_clocks = phase_clocks
         layouts = stream_layouts(config, topology, schedule_depth)
         n, energy = topology.n, signed(energy_bits(config, topology))
         super().__init__({
@@ -457,6 +486,11 @@ class AnnealController(wiring.Component):
         sweeps_left = Signal(32)
         record_every = Signal(16)
         since_record = Signal(16)
+        # DRAIN clocks left of an overlapped phase (phase_clocks[c] - 2 when it starts)
+        clocks = self._phase_clocks or (2,) * colours
+        overlap = Const(self._phase_clocks is not None)
+        wait = Signal(range(max(clocks) - 1))
+        gaps = Array(Const(c - 2, wait.shape()) for c in clocks)
         with m.If(self.schedule_wr.valid & self.schedule_wr.ready):
             payload = self.schedule_wr.payload
             with m.If(payload.index < depth):
@@ -490,14 +524,16 @@ class AnnealController(wiring.Component):
                     m.next = "PHASE"
             with m.State("PHASE"):
                 m.d.comb += self.phase_go.eq(1)
+                m.d.sync += wait.eq(gaps[self.colour])
                 m.next = "DRAIN"
             with m.State("DRAIN"):
-                with m.If(self.units_idle):
-                    with m.If(self.colour == colours - 1):
-                        m.next = "SWEEP_END"
-                    with m.Else():
-                        m.d.sync += self.colour.eq(self.colour + 1)
-                        m.next = "PHASE"
+                m.d.sync += wait.eq(wait - 1)
+                with m.If((self.colour == colours - 1) & self.units_idle):
+                    m.next = "SWEEP_END"
+                with m.Elif((self.colour != colours - 1) & (overlap & (wait == 0)
+                                                            | ~overlap & self.units_idle)):
+                    m.d.sync += self.colour.eq(self.colour + 1)
+                    m.next = "PHASE"
             with m.State("SWEEP_END"):
                 m.d.sync += [sweep.eq(sweep + 1), sweeps_left.eq(sweeps_left - 1),
                              since_record.eq(since_record + 1)]
@@ -583,16 +619,19 @@ class PBitCore(wiring.Component):
     ---------------------------
     p-bits are dealt to the units in (colour, index) order. Each unit owns, in memories, the
     couplings of its p-bits' edges (one slot per step; each J is stored at both ends), their
-    biases and LFSR states, and a program ROM of steps. Per step it adds ``+-J`` for one
-    neighbour (reading that neighbour's state bit from the state register), so a p-bit
-    of degree d takes ``max(d, 1)`` clocks; at its last step the field ``I`` goes through
-    ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, the shared tanh ROM and a one-clock
-    LFSR leap of ``rng_bits`` steps, and the state and LFSR are written back 8 clocks after
-    the step is fetched (the energy change one clock later). A colour phase ends when every
-    unit has drained (its steps + 9 clocks), so a sweep takes about
-    ``sum over colours c of (max over units u of steps(u, c) + 10)`` clocks
-    (exactly :meth:`cycles_per_sweep`) for N updates: about ``U / mean degree`` updates per
-    clock when the colours are large against U, and never more than one per unit per clock.
+    biases and LFSR states, and a program ROM of steps. Per step it adds ``+-J`` for up to
+    ``update_lanes`` K neighbours (reading their state bits from the state register 2 clocks
+    after the fetch), so a p-bit of degree d takes ``max(ceil(d / K), 1)`` clocks; at its last
+    step the field ``I`` goes through ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``,
+    the shared tanh ROM and a one-clock LFSR leap of ``rng_bits`` steps, and the state and LFSR
+    are written back 8 clocks after the step is fetched (the energy change one clock later).
+    The next colour starts 6 clocks after the last fetch of a colour (its first reads of
+    neighbour bits then come the clock after the last write-back), so colour phases overlap
+    in the pipeline, and the last colour of a sweep drains fully (energy and best state are
+    exact at the sweep's end): a sweep takes ``sum over colours c of (max over units u of
+    steps(u, c) + 6)`` clocks plus 6 (exactly :meth:`cycles_per_sweep`) for N updates: about
+    ``U * K / mean degree`` updates per clock when the colours are large against U, and never
+    more than one per unit per clock.
     Colours and units never change the results: each p-bit owns its LFSR and updates in the
     order of DESIGN.md 3.4.
 
@@ -655,7 +694,8 @@ class PBitCore(wiring.Component):
         cfg, top, depth = self._config, self._topology, self._depth
         m = Module()
         m.submodules.writes = writes = WritePath(cfg, top, self._programs)
-        m.submodules.control = control = AnnealController(cfg, top, depth)
+        m.submodules.control = control = AnnealController(
+            cfg, top, depth, phase_clocks(top, cfg.update_units, cfg.update_lanes))
         m.submodules.read_back = read_back = ReadBack(cfg, top, depth, writes.slot_layout)
         reads = [f"{image}_rd" for image in image_layouts(cfg, top, depth)]
         for part, names in [(writes, ["coupling_wr", "node_wr"]),

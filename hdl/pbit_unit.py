@@ -23,7 +23,8 @@ from spinemu.numeric import LFSR_BITS, clog2
 from .arith import rshift_round, sat, tree_sum
 from .lfsr import leap
 
-__all__ = ["DRAIN_CLOCKS", "UPDATE_LATENCY", "Step", "UnitProgram", "UpdateUnit", "unit_programs"]
+__all__ = ["DRAIN_CLOCKS", "NEIGHBOUR_READ", "PHASE_GAP", "UPDATE_LATENCY", "Step", "UnitProgram",
+           "UpdateUnit", "unit_programs"]
 
 
 def _bits(n: int) -> int:
@@ -137,6 +138,15 @@ UPDATE_LATENCY = 8
 #: Clocks a unit takes past a segment of L > 0 steps to be idle again: ``L + DRAIN_CLOCKS``.
 DRAIN_CLOCKS = UPDATE_LATENCY + 1
 
+#: Clocks from a step's fetch to the read of its neighbours' state bits (stage A2).
+NEIGHBOUR_READ = 2
+
+#: Clocks from a colour's last fetch to the ``phase_go`` of the next colour, at the earliest:
+#: the next colour's first step reads its neighbours' bits ``1 + NEIGHBOUR_READ`` clocks after
+#: that ``phase_go``, the clock after the last write-back (``UPDATE_LATENCY`` after the last
+#: fetch) has set them. So a colour phase of L steps lasts ``L + PHASE_GAP`` clocks (6 + L).
+PHASE_GAP = UPDATE_LATENCY - NEIGHBOUR_READ
+
 
 class UpdateUnit(wiring.Component):
     """One update unit: program ROM, coupling/bias/LFSR memories and an 8-clock update pipeline.
@@ -162,8 +172,11 @@ class UpdateUnit(wiring.Component):
         Inverse-temperature code ``B``; held while the unit is busy.
     neighbour_states : In(unsigned(len(program.sources)))
         The state bits of ``program.sources`` (every lane's sources, lane 0 first), in that
-        order (``m`` at the phase start: the core changes none of them during a phase, since no
-        edge lies inside a colour).
+        order, read :data:`NEIGHBOUR_READ` (2) clocks after each step's fetch (``m`` at the
+        phase start: no edge lies inside a colour, and the core starts a colour no earlier than
+        :data:`PHASE_GAP` clocks after the last fetch of the one before, so its write-backs
+        have landed). ``phase_go`` may come while the previous segment is still in the
+        pipeline, once its steps are fetched.
     node_states : In(unsigned(P))
         The state bits of ``program.nodes`` (bit = local slot): the old state of a flip.
     coupling_wr : In(Signature({en: 1, slot: unsigned(program.slot_bits),

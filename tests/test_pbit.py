@@ -15,7 +15,9 @@ import pytest
 from amaranth.sim import Simulator
 
 from spinemu.config import PBitConfig, Topology
+from spinemu.hdl import pbit
 from spinemu.hdl.pbit import PBitCore, cycles_per_sweep
+from spinemu.hdl.pbit_unit import PHASE_GAP
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.runner import run_pbit
@@ -121,6 +123,17 @@ def test_every_unit_and_lane_count_gives_the_same_trajectory():
         assert (states == golden).all(), (units, lanes)
         assert per_sweep == cycles_per_sweep(topology, units, lanes)
         assert per_sweep + 1 in gaps, (units, lanes)
+
+
+def test_colour_phases_overlap_as_far_as_the_pipeline_allows(monkeypatch):
+    """The next colour starts PHASE_GAP clocks after a colour's last fetch: one clock earlier,
+    a p-bit reads a neighbour's bit before its write-back lands and the trajectory departs
+    from golden (the gap is as small as the pipeline allows)."""
+    problem = random_problem(9, 12, density=0.9)
+    golden = golden_run(*problem).trajectory[:, 0]
+    assert (simulate(*problem)[0] == golden).all()
+    monkeypatch.setattr(pbit, "PHASE_GAP", PHASE_GAP - 1)
+    assert (simulate(*problem)[0] != golden).any()
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])

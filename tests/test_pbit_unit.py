@@ -9,6 +9,7 @@ against the timing its docstring gives; the :class:`WritePath`'s unit writes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -260,10 +261,12 @@ class ControllerCase:
     energy: int
     drains: list[int]
     waits: list[int]
+    phase_clocks: tuple[int, ...] | None
 
     def __repr__(self) -> str:
         return (f"ControllerCase(seed={self.seed}, K={self.topology.num_colours}, "
-                f"schedule={self.schedule}, steps={self.steps}, every={self.record_every})")
+                f"schedule={self.schedule}, steps={self.steps}, every={self.record_every}, "
+                f"phase_clocks={self.phase_clocks})")
 
 
 def controller_case(seed: int) -> ControllerCase:
@@ -278,13 +281,16 @@ def controller_case(seed: int) -> ControllerCase:
         seed, topology, depth, schedule, steps=int(rng.integers(0, 1 << depth.bit_length())),
         record_every=int(rng.integers(0, 4)), energy=int(rng.integers(-200, 201)),
         drains=[int(rng.integers(1, 6)) for _ in range(200)],
-        waits=[int(rng.integers(0, 4)) for _ in range(50)])
+        waits=[int(rng.integers(0, 4)) for _ in range(50)],
+        phase_clocks=(tuple(int(c) for c in rng.integers(2, 7, topology.num_colours))
+                      if seed % 2 else None))
 
 
 def controller_timeline(case: ControllerCase, start: int):
     """The clocks of AnnealController's docstring, from a ``run`` transfer at clock ``start``
-    with the units draining in ``case.drains[k]`` clocks in the k-th phase and the k-th record
-    taken ``case.waits[k]`` clocks late. Returns phases ``(clock, colour, beta)``, sweep ends
+    with the units draining in ``case.drains[k]`` clocks in the k-th phase (in the last
+    colour's only, with ``case.phase_clocks``: the others last ``phase_clocks[c]``) and the k-th
+    record taken ``case.waits[k]`` clocks late. Returns phases ``(clock, colour, beta)``, sweep ends
     ``(clock, sweep)``, records ``(clock, sweep)`` and the clock the controller is idle again."""
     phases, sweep_ends, records = [], [], []
     clock, sweep, since = start + 1, 0, 0  # STEP
@@ -294,7 +300,9 @@ def controller_timeline(case: ControllerCase, start: int):
             for colour in range(case.topology.num_colours):
                 clock += 1  # PHASE
                 phases.append((clock, colour, beta))
-                clock += case.drains[len(phases) - 1]  # the last DRAIN clock
+                overlapped = case.phase_clocks and colour < case.topology.num_colours - 1
+                clock += (case.phase_clocks[colour] - 1 if overlapped
+                          else case.drains[len(phases) - 1])  # the last DRAIN clock
             clock += 1  # SWEEP_END
             sweep += 1
             sweep_ends.append((clock, sweep))
@@ -316,7 +324,7 @@ def test_anneal_controller_clock_for_clock(seed):
     dropped."""
     case = controller_case(seed)
     config, n = PBitConfig(), case.topology.n
-    dut = AnnealController(config, case.topology, case.depth)
+    dut = AnnealController(config, case.topology, case.depth, case.phase_clocks)
     rng = np.random.default_rng(seed + 1)
     log = []
 
@@ -412,6 +420,17 @@ def test_anneal_controller_cases_cover_the_cases_they_claim():
     assert any(c.topology.num_colours == 1 for c in cases)
     assert any(c.topology.num_colours >= 3 for c in cases)
     assert any(c.depth & (c.depth - 1) for c in cases)  # an index past the depth is written
+    assert any(c.phase_clocks and c.topology.num_colours >= 3 for c in cases)
+    assert any(c.phase_clocks is None and c.topology.num_colours >= 3 for c in cases)
+
+
+def test_anneal_controller_refuses_bad_phase_clocks():
+    topology = Topology(3, ((0, 1), (1, 2)), (0, 1, 0))
+    for clocks in [(2,), (2, 3, 4), (1, 5)]:
+        with pytest.raises(ValueError, match=rf"^phase_clocks = {re.escape(str(clocks))} is "
+                                             r"out of range; allowed 2 values \(one per colour\) "
+                                             r"of at least 2$"):
+            AnnealController(PBitConfig(), topology, 4, clocks)
 
 
 # --- WritePath --------------------------------------------------------------------------------
