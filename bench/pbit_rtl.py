@@ -1,7 +1,8 @@
 """p-bit core RTL throughput: clocks per sweep and updates per clock on G1 and G48, wall time on
 G14.
 
-Run ``python -m bench.pbit_rtl [--pairs U:K ...] [--measure U:K ...] [--gset DIR] [-o FILE]``.
+Run ``python -m bench.pbit_rtl [--pairs U:K ...] [--measure U:K ...] [--measure-g48 U:K ...]
+[--gset DIR] [-o FILE]``.
 Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits, 19176 edges) it reports
 the clocks per sweep and updates per clock of the p-bit core for each (update units U, update
 lanes K) of ``--pairs`` (default :data:`G1_PAIRS`) from ``cycles_per_sweep`` (the
@@ -11,8 +12,9 @@ loaded through the host link, then an unrecorded anneal of :data:`G1_SWEEPS` swe
 device's ``busy_clocks`` counter (clocks per sweep as the core runs them, start and finish
 included) and a recorded anneal compared with the golden backend (states and energies after
 every sweep). For G48 (3,000 p-bits, 6,000 edges, 2 colours) it computes :data:`G48_PAIRS`
-only: a core's recorded state must fit one link word (under 2,000 p-bits), so G48 has no
-fabric on the link yet. For G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16
+and measures the pairs of ``--measure-g48`` (none by default: a Verilator model of 3,000 p-bits
+is slow to build) as it measures G1's; its state reaches the host as 12 slices of 256 bits
+(docs/link.md). For G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16
 and records the host time of the anneal and of opening the backend.
 """
 
@@ -119,6 +121,8 @@ def main() -> None:
                         help="U:K (update units and lanes) of G1 to compute")
     parser.add_argument("--measure", type=pair, nargs="+", default=list(G1_MEASURED),
                         help="U:K of G1 to simulate (the others are computed)")
+    parser.add_argument("--measure-g48", type=pair, nargs="+", default=[],
+                        help="U:K of G48 to simulate (G48_PAIRS and these are computed)")
     parser.add_argument("-o", "--output", type=Path,
                         default=REPO / "bench/results/pbit_rtl.json")
     args = parser.parse_args()
@@ -138,9 +142,14 @@ def main() -> None:
                 row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=G1_SWEEPS)
         results["G1"].append(row)
         add_row(table, "G1", row)
-    _, g48 = graph(args.gset / "G48.txt")
-    for units, lanes in G48_PAIRS:   # computed only: see the module docstring
-        results["G48"].append(row := computed(g48, units, lanes))
+    g48 = graph(args.gset / "G48.txt")
+    for units, lanes in sorted(set(G48_PAIRS) | set(args.measure_g48)):
+        row = computed(g48[1], units, lanes)
+        if (units, lanes) in args.measure_g48:
+            fabric, program = problem(*g48, units, lanes)
+            with console.status(f"G48 on Verilator, U = {units}, K = {lanes}"):
+                row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=G1_SWEEPS)
+        results["G48"].append(row)
         add_row(table, "G48", row)
     console.print(table)
 
