@@ -15,7 +15,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from amaranth.hdl import Fragment, Shape, unsigned
+from amaranth.hdl import Fragment, Shape, signed, unsigned
 from amaranth.lib import data
 from amaranth.lib.wiring import In
 from amaranth.sim import Simulator
@@ -27,6 +27,7 @@ from spinemu.gateware.pbit_fabric import (
     SLICE_BITS,
     STATES_DEPTH,
     PBitFabric,
+    RecordSlicer,
     header_layout,
     pbit_regions,
     state_slices,
@@ -40,6 +41,7 @@ from spinemu.link.regmap import Access, pack, unpack
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.link_sim import SimHost, SimTransport
+from spinemu.sim.testbench import random_pause, stream_get_timed, stream_put
 
 SCHEDULE_DEPTH = 4
 
@@ -318,6 +320,46 @@ def test_client_over_link_equals_golden_and_continues_an_anneal():
     again = model.run(more, run.lfsr, run.states)
     assert second.differences(ChainRun.from_golden(again, int(run.energy[0]))) == []
     assert link.status()["idle"] == 1
+
+
+# --- The slicer alone -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, width", [(13, 4), (8, 8), (9, 1)])
+def test_slicer_sends_every_slice_then_the_header_under_back_pressure(n, width):
+    """Random records into a RecordSlicer, both outputs stalled at random: the slices of each
+    record in order (the last zero-padded), its header taken after its last slice, and the record
+    taken with its header."""
+    rng = np.random.default_rng(n * 100 + width)
+    record = data.StructLayout({"sweep": unsigned(32), "energy": signed(9), "state": unsigned(n)})
+    dut = RecordSlicer(record, width)
+    count = 6
+    records = [{"sweep": int(rng.integers(0, 1 << 32)), "energy": int(rng.integers(-256, 256)),
+                "state": int(rng.integers(0, 1 << n))} for _ in range(count)]
+    k = -(-n // width)
+    expected = [r["state"] >> (j * width) & ((1 << width) - 1) for r in records for j in range(k)]
+    got = {}
+
+    async def put(ctx):
+        await stream_put(ctx, dut.i, records, random_pause(rng, 0.3))
+
+    async def slices(ctx):
+        got["slices"] = await stream_get_timed(ctx, dut.slices, count * k, random_pause(rng, 0.4))
+
+    async def headers(ctx):
+        got["headers"] = await stream_get_timed(ctx, dut.header, count, random_pause(rng, 0.4))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    for bench in (put, slices, headers):
+        sim.add_testbench(bench)
+    sim.run()
+    values, slice_ticks = got["slices"]
+    assert [int(v) for v in values] == expected
+    headers, header_ticks = got["headers"]
+    assert [{"sweep": h.sweep, "energy": h.energy} for h in headers] == \
+        [{"sweep": r["sweep"], "energy": r["energy"]} for r in records]
+    assert all(header_ticks[r] > slice_ticks[r * k + k - 1] for r in range(count))
+    assert all(slice_ticks[(r + 1) * k] > header_ticks[r] for r in range(count - 1))
 
 
 # --- Regions, map and errors (no simulation) ---------------------------------------------------
