@@ -13,10 +13,10 @@ It runs on the public API: :class:`spinemu.Emulator` on the ``"golden"`` backend
 ``Emulator.program`` and ``Emulator.sample``. A p-bit core holds one chain, so the replicas are
 disjoint copies of the problem on one core: 125 copies (1,250 p-bits, each copy coloured as
 the problem, so each copy is updated exactly as one replica would be) per ``program``, 16
-programs per problem and format (the state word of a core must fit one link frame, which
-caps a core at a little under 2,000 p-bits). Every p-bit's LFSR seed is drawn uniformly from
-1..2**32-1 by ``numpy.random.default_rng([problem, 1])``; every format samples with the same
-seeds, and every chain starts from the all-zero state.
+programs per problem and format (a size chosen when the state word of a core had to fit one
+link frame; the results in docs/pbit.md were taken with it). Every p-bit's LFSR seed is drawn
+uniformly from 1..2**32-1 by ``numpy.random.default_rng([problem, 1])``; every format samples
+with the same seeds, and every chain starts from the all-zero state.
 
 A perfect sampler's KL has the bias ``(2**10 - 1) / (2 * 10**6) = 0.0005`` nats; the table
 prints the mean over the problems and the JSON every value. Used for the table in
@@ -51,8 +51,8 @@ BETA = 0.15
 BURN_IN = 50
 RNG_BITS = (6, 8, 10, 12, 14, 16)
 LUT_BITS = (6, 8, 10, 12)
-#: Most copies of the problem on one core (replicas per ``program``); N * MAX_COPIES p-bits
-#: keep the core's state word inside one frame.
+#: Most copies of the problem on one core (replicas per ``program``), as the results in
+#: docs/pbit.md were taken.
 MAX_COPIES = 125
 
 

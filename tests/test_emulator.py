@@ -110,6 +110,27 @@ def test_every_backend_equals_golden(case, golden, backend):
         assert got[name].differences(golden[name]) == [], name
 
 
+def test_rtl_backend_reads_states_of_several_slices_as_golden(case):
+    """The p-bit part alone with 5-bit slices (its 14 p-bits in 3 slices) on the rtl backend: an
+    anneal of more recorded sweeps than ``states`` holds, a continued one and a sample, against
+    the golden backend."""
+    fabric, program = case
+    pbit = fabric.parts["pbit"]
+    sliced = PBitFabric(pbit.config, pbit.topology, slice_bits=5)
+    assert {r.name: r.depth for r in sliced.regions()}["result_slices"] == 6
+    schedule = [(b, 7) for b, _ in program["schedule"]]   # 21 sweeps, 16 records held
+    runs = {}
+    for backend in ("golden", "rtl"):
+        with Emulator(sliced, backend, timeout=30.0) as emulator:
+            emulator.program(program["J"], program["h"], program["seeds"], program["state"])
+            runs[backend] = (emulator.anneal(schedule, record_every=1),
+                             emulator.anneal(schedule[:1], record_every=3),
+                             emulator.sample(program["beta"], samples=5, burn_in=2))
+    (first, second, sample), (rtl_first, rtl_second, rtl_sample) = runs["golden"], runs["rtl"]
+    assert rtl_first.differences(first) == [] and rtl_second.differences(second) == []
+    assert len(rtl_first.trajectory) == 21 and np.array_equal(rtl_sample, sample)
+
+
 def check_clock_counters(emulator: Emulator, program: dict) -> None:
     """``status()`` around an anneal: the fabric was busy for at least the anneal's sweeps at
     the core's clocks per sweep, and the device clock ran at least as long."""

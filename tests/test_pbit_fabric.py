@@ -3,10 +3,11 @@
 
 Random graphs, formats, unit counts and images are programmed through frames and read back;
 an anneal records its states; final, best and recorded states and energies, and the LFSR states
-read back afterwards, equal the golden model's bit for bit. While the anneal runs (it waits for
-the host once ``states`` is full, so it is still running), every write and image read answers
-BUSY and changes nothing. PBitClient runs the same over the real driver (Link) on a transport
-that steps the simulation.
+read back afterwards, equal the golden model's bit for bit, with states of one slice and of
+several (a small ``slice_bits``). While the anneal runs (it waits for the host once ``states``
+is full, so it is still running), every write and image read answers BUSY and changes nothing;
+a full buffer holds the anneal, loses nothing, and ``result`` reads a consistent snapshot.
+PBitClient runs the same over the real driver (Link) on a transport that steps the simulation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from amaranth.hdl import Shape
+from amaranth.hdl import Fragment, Shape, signed, unsigned
 from amaranth.lib import data
 from amaranth.lib.wiring import In
 from amaranth.sim import Simulator
@@ -23,9 +24,13 @@ from spinemu.config import ConfigError, PBitConfig, Topology
 from spinemu.gateware.core import STATUS_FIELDS, LinkCore, link_regmap
 from spinemu.gateware.pbit_fabric import (
     RESULT_FIELDS,
+    SLICE_BITS,
     STATES_DEPTH,
     PBitFabric,
+    RecordSlicer,
+    header_layout,
     pbit_regions,
+    state_slices,
 )
 from spinemu.hdl.link import RegionSignature
 from spinemu.hdl.pbit import image_layouts, stream_layouts
@@ -36,6 +41,7 @@ from spinemu.link.regmap import Access, pack, unpack
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.link_sim import SimHost, SimTransport
+from spinemu.sim.testbench import random_pause, stream_get_timed, stream_put
 
 SCHEDULE_DEPTH = 4
 
@@ -137,25 +143,58 @@ def bits(word: int, n: int) -> np.ndarray:
     return np.array([(word >> i) & 1 for i in range(n)], np.uint8)
 
 
-def chain_run(n, records, result, nodes, record_every) -> ChainRun:
-    """The device's report as a ChainRun: records, result registers and nodes read back."""
-    current, best = result
+def join(slices: list[int], regmap, n: int) -> np.ndarray:
+    """States ``[r, n]`` of runs of k slices (slice j: p-bits from j * W); nothing set above
+    p-bit n - 1."""
+    width, k = state_slices(n, regmap["states_slices"].word_bits)
+    assert len(slices) % k == 0 and all(0 <= w < 1 << width for w in slices)
+    words = [sum(w << (j * width) for j, w in enumerate(slices[r:r + k]))
+             for r in range(0, len(slices), k)]
+    assert all(word >> n == 0 for word in words)
+    return np.array([bits(word, n) for word in words], np.uint8).reshape(-1, n)
+
+
+async def pop_records(host, regmap, count: int, n: int):
+    """``count`` records as a host pops them: at most ``STATES_DEPTH`` headers, then exactly
+    their slices; ``(headers, states [count, n])``."""
+    _, k = state_slices(n, regmap["states_slices"].word_bits)
+    headers, slices = [], []
+    while len(headers) < count:
+        got = await pop(host, regmap["states"], min(STATES_DEPTH, count - len(headers)))
+        headers += got
+        slices += await pop(host, regmap["states_slices"], len(got) * k)
+    return headers, join(slices, regmap, n)
+
+
+async def read_result(host, regmap, n: int):
+    """The ``result`` headers (each read takes its snapshot), then the snapshots' states."""
+    _, k = state_slices(n, regmap["states_slices"].word_bits)
+    headers = await read(host, regmap["result"], 2)
+    return headers, join(await read(host, regmap["result_slices"], 2 * k), regmap, n)
+
+
+def chain_run(records, result, nodes, record_every) -> ChainRun:
+    """The device's report as a ChainRun: records and result (``(headers, states)`` each) and
+    nodes read back."""
+    (current, best), (state, best_state) = result
+    headers, trajectory = records
     return ChainRun(
-        state=bits(current["state"], n), energy=current["energy"],
-        best_state=bits(best["state"], n), best_energy=best["energy"],
-        best_sweep=best["sweep"], sweeps=current["sweep"],
+        state=state, energy=current["energy"], best_state=best_state,
+        best_energy=best["energy"], best_sweep=best["sweep"], sweeps=current["sweep"],
         lfsr=np.array([v["seed"] for v in nodes], np.uint32), record_every=record_every,
-        energies=np.array([r["energy"] for r in records], np.int64),
-        trajectory=np.array([bits(r["state"], n) for r in records], np.uint8).reshape(-1, n))
+        energies=np.array([r["energy"] for r in headers], np.int64), trajectory=trajectory)
 
 
-@pytest.mark.parametrize("seed, units", [(3, None), (37, 6)])   # n 10 on 4 units; n 6 on 6
-def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(seed, units):
+# n 10 on 4 units, one slice; n 6 on 6 units, 2 slices of 4; n 10, 4 slices of 3
+@pytest.mark.parametrize("seed, units, slice_bits", [(3, None, SLICE_BITS), (37, 6, 4),
+                                                     (3, None, 3)])
+def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(seed, units,
+                                                                                slice_bits):
     records = STATES_DEPTH + 1   # one more than states holds: the anneal waits for the host
     case = random_case(seed, records, record_every=1, units=units)
     config, topology, J, h, seeds, state, schedule, record_every = case
     n = topology.n
-    fabric = PBitFabric(config, topology, schedule_depth=SCHEDULE_DEPTH)
+    fabric = PBitFabric(config, topology, schedule_depth=SCHEDULE_DEPTH, slice_bits=slice_bits)
     core = LinkCore(fabric, divisor=None)
     regmap = core.regmap
     images = PBitFabric.images(config, topology, J, h, seeds, state, schedule)
@@ -187,9 +226,9 @@ def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(
         seen["refused"] = await refused(host)
         seen["idle during"] = await status(host, regmap, "idle")
         seen["result during"] = await read(host, regmap["result"], 2)
-        seen["records"] = await pop(host, regmap["states"], records)
+        seen["records"] = await pop_records(host, regmap, records, n)
         await wait_idle(host, regmap)
-        seen["result"] = await read(host, regmap["result"], 2)
+        seen["result"] = await read_result(host, regmap, n)
         seen["after"] = {name: await read(host, regmap[name], len(values))
                          for name, values in images.items()}
 
@@ -199,7 +238,7 @@ def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(
     assert set(seen["refused"].values()) == {Status.BUSY}, seen["refused"]
     assert seen["idle during"] == 0
     assert seen["result during"][0]["sweep"] <= sum(k for _, k in schedule)
-    device = chain_run(n, seen["records"], seen["result"], seen["after"]["nodes"], record_every)
+    device = chain_run(seen["records"], seen["result"], seen["after"]["nodes"], record_every)
     expected = golden(*case)
     assert device.differences(expected) == [], case
     # nothing written while busy: the images are as programmed, but for what the anneal moves
@@ -207,6 +246,51 @@ def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(
         assert seen["after"].get(name) == images.get(name), name
     assert [v["bias"] for v in seen["after"]["nodes"]] == h.tolist()
     assert (np.array([v["state"] for v in seen["after"]["nodes"]]) == expected.state).all()
+
+
+def test_a_full_states_buffer_holds_the_anneal_loses_nothing_and_result_is_a_snapshot():
+    """Nothing popped until long after both FIFOs are full: the anneal waits in the record of
+    sweep ``STATES_DEPTH + 1``, which ``result`` then shows (header and state of that record);
+    a pop of more headers than wait is BUSY and takes nothing; every record comes out whole."""
+    records = STATES_DEPTH + 3
+    case = random_case(11, records, record_every=1)
+    config, topology, J, h, seeds, state, schedule, record_every = case
+    n = topology.n
+    fabric = PBitFabric(config, topology, schedule_depth=SCHEDULE_DEPTH, slice_bits=3)
+    core = LinkCore(fabric, divisor=None)
+    regmap = core.regmap
+    images = PBitFabric.images(config, topology, J, h, seeds, state, schedule)
+    seen = {}
+
+    async def bench(ctx):
+        host = SimHost(ctx, core)
+        for name, values in images.items():
+            await write(host, regmap[name], values)
+        await write(host, regmap["run"], [{"steps": len(schedule), "record_every": 1,
+                                           "energy": initial_energy(topology, J, h, state)}])
+        _, k = state_slices(n, 3)   # a sweep, its record and the schedule steps, twice over
+        await ctx.tick().repeat(2 * (records + SCHEDULE_DEPTH) * (fabric.cycles_per_sweep + k + 3))
+        seen["idle"] = await status(host, regmap, "idle")
+        seen["too many"] = (await host.read(regmap["states"], 0, STATES_DEPTH + 1))[0].status
+        seen["result"] = await read_result(host, regmap, n)
+        seen["records"] = await pop_records(host, regmap, records, n)
+        await wait_idle(host, regmap)
+        seen["final"] = await read_result(host, regmap, n)
+
+    simulate(core, bench)
+    expected = golden(*case)
+    assert seen["idle"] == 0
+    assert seen["too many"] == Status.BUSY
+    (current, _), (snapshot, _) = seen["result"]
+    waiting = STATES_DEPTH   # the record of sweep STATES_DEPTH + 1 waits for room
+    assert current["sweep"] == waiting + 1, case
+    assert current["energy"] == expected.energies[waiting], case
+    assert (snapshot == expected.trajectory[waiting]).all(), case
+    headers, trajectory = seen["records"]
+    assert [r["sweep"] for r in headers] == list(range(1, records + 1))
+    nodes = [{"seed": 0}] * n   # LFSRs not read here
+    device = chain_run(seen["records"], seen["final"], nodes, 1)
+    assert device.differences(expected) == ["lfsr"], case
 
 
 # --- The driver and PBitClient over a simulation that runs while the driver waits ------------
@@ -238,6 +322,46 @@ def test_client_over_link_equals_golden_and_continues_an_anneal():
     assert link.status()["idle"] == 1
 
 
+# --- The slicer alone -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, width", [(13, 4), (8, 8), (9, 1)])
+def test_slicer_sends_every_slice_then_the_header_under_back_pressure(n, width):
+    """Random records into a RecordSlicer, both outputs stalled at random: the slices of each
+    record in order (the last zero-padded), its header taken after its last slice, and the record
+    taken with its header."""
+    rng = np.random.default_rng(n * 100 + width)
+    record = data.StructLayout({"sweep": unsigned(32), "energy": signed(9), "state": unsigned(n)})
+    dut = RecordSlicer(record, width)
+    count = 6
+    records = [{"sweep": int(rng.integers(0, 1 << 32)), "energy": int(rng.integers(-256, 256)),
+                "state": int(rng.integers(0, 1 << n))} for _ in range(count)]
+    k = -(-n // width)
+    expected = [r["state"] >> (j * width) & ((1 << width) - 1) for r in records for j in range(k)]
+    got = {}
+
+    async def put(ctx):
+        await stream_put(ctx, dut.i, records, random_pause(rng, 0.3))
+
+    async def slices(ctx):
+        got["slices"] = await stream_get_timed(ctx, dut.slices, count * k, random_pause(rng, 0.4))
+
+    async def headers(ctx):
+        got["headers"] = await stream_get_timed(ctx, dut.header, count, random_pause(rng, 0.4))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    for bench in (put, slices, headers):
+        sim.add_testbench(bench)
+    sim.run()
+    values, slice_ticks = got["slices"]
+    assert [int(v) for v in values] == expected
+    headers, header_ticks = got["headers"]
+    assert [{"sweep": h.sweep, "energy": h.energy} for h in headers] == \
+        [{"sweep": r["sweep"], "energy": r["energy"]} for r in records]
+    assert all(header_ticks[r] > slice_ticks[r * k + k - 1] for r in range(count))
+    assert all(slice_ticks[(r + 1) * k] > header_ticks[r] for r in range(count - 1))
+
+
 # --- Regions, map and errors (no simulation) ---------------------------------------------------
 
 def _topology(n: int, edges: int, seed: int) -> Topology:
@@ -258,14 +382,20 @@ def _fields(layout) -> list[tuple[str, int, int]]:
     return out
 
 
-@pytest.mark.parametrize("n, edges, depth", [(9, 14, 4), (5, 0, 1), (800, 19176, 16)])
-def test_regions_and_map_match_the_core(n, edges, depth):
+@pytest.mark.parametrize("n, edges, depth, slice_bits",
+                         [(9, 14, 4, SLICE_BITS), (5, 0, 1, SLICE_BITS), (9, 14, 4, 4),
+                          (800, 19176, 16, SLICE_BITS)])
+def test_regions_and_map_match_the_core(n, edges, depth, slice_bits):
     config, topology = PBitConfig(update_units=1), _topology(n, edges, seed=n)
-    fabric = PBitFabric(config, topology, schedule_depth=depth)
+    fabric = PBitFabric(config, topology, schedule_depth=depth, slice_bits=slice_bits)
     regions = {r.name: r for r in fabric.regions()}
+    width, k = state_slices(n, slice_bits)
+    assert (width, k) == (min(slice_bits, n), -(-n // min(slice_bits, n)))
     expected = [("couplings", 1, Access.RW, edges), ("nodes", 2, Access.RW, n),
                 ("schedule", 3, Access.RW, depth), ("run", 4, Access.PUSH, 1),
-                ("states", 5, Access.POP, STATES_DEPTH), ("result", 6, Access.RO, 2)]
+                ("states", 5, Access.POP, STATES_DEPTH), ("result", 6, Access.RO, 2),
+                ("states_slices", 7, Access.POP, STATES_DEPTH * k),
+                ("result_slices", 8, Access.RO, 2 * k)]
     assert [(r.name, r.id, r.access, r.depth) for r in fabric.regions()] == \
         [row for row in expected if row[3]]                # no couplings without edges
     assert regions["result"].fields == RESULT_FIELDS
@@ -286,8 +416,15 @@ def test_regions_and_map_match_the_core(n, edges, depth):
             assert [(f, o - flat[0][2], w) for f, o, w in flat[1:]] == _fields(word)
         else:
             assert flat[1][1:] == (flat[0][2], Shape.cast(word).width)
-    for name, stream in [("run", "run"), ("states", "states"), ("result", "states")]:
-        assert regions[name].layout == streams[stream]
+    assert regions["run"].layout == streams["run"]
+    # a header is the core's record without its state; a slice is W bits
+    record = _fields(streams["states"])
+    assert record[-1] == ("state", Shape.cast(header_layout(config, topology)).width, n)
+    for name in ("states", "result"):
+        assert regions[name].layout == header_layout(config, topology)
+        assert _fields(regions[name].layout) == record[:-1]
+    for name in ("states_slices", "result_slices"):
+        assert regions[name].layout == unsigned(width)
 
     regmap = link_regmap(fabric)
     assert [r.name for r in regmap.regions] == ["status", *regions]
@@ -297,14 +434,48 @@ def test_regions_and_map_match_the_core(n, edges, depth):
         assert port.signature.members == RegionSignature(region.word_bits).flip().members
         assert region.word_bytes <= (MAX_PAYLOAD - 6 if region.access.writable else 255)
     assert regmap.data_bits == 8 * max(r.word_bytes for r in fabric.regions())
+    # the bus is as wide as a slice (or the widest header, image or status word), not a state
+    assert regmap.data_bits == 8 * max((width + 7) // 8, 4, *(
+        r.word_bytes for r in fabric.regions() if not r.name.endswith("_slices")))
+    if n >= SLICE_BITS == slice_bits:
+        assert regmap.data_bits == SLICE_BITS
 
 
-def test_a_state_word_too_wide_for_a_frame_is_refused():
-    topology = Topology(2100, ((0, 1),), (0, 1) + (0,) * 2098)
-    with pytest.raises(ConfigError, match=r"^region 'states': a word of \d+ bits \(\d+ bytes, "
-                                          r"n = 2100\) does not fit a frame; allowed at most "
-                                          r"255 bytes$"):
-        pbit_regions(PBitConfig(), topology)
+def _torus(rows: int, cols: int) -> Topology:
+    """A rows x cols toroidal grid (both even: two colours, a checkerboard), as G48."""
+    def node(r, c):
+        return (r % rows) * cols + c % cols
+    edges = {tuple(sorted((node(r, c), node(r + dr, c + dc))))
+             for r in range(rows) for c in range(cols) for dr, dc in ((0, 1), (1, 0))}
+    return Topology(rows * cols, tuple(sorted(edges)),
+                    tuple((r + c) % 2 for r in range(rows) for c in range(cols)))
+
+
+def test_a_core_of_3000_p_bits_has_a_fabric_on_the_link():
+    """G48's shape (a 50 x 60 torus, 2 colours): 12 slices of 256 bits, elaborated (not
+    simulated) behind the link."""
+    topology = _torus(50, 60)
+    assert (topology.n, len(topology.edges), topology.num_colours) == (3000, 6000, 2)
+    fabric = PBitFabric(PBitConfig(update_units=4), topology)
+    regions = {r.name: r for r in fabric.regions()}
+    assert (regions["states_slices"].depth, regions["result_slices"].depth) == \
+        (STATES_DEPTH * 12, 2 * 12)
+    core = LinkCore(fabric, divisor=None)
+    assert core.regmap.data_bits == SLICE_BITS
+    Fragment.get(core, None)
+
+
+def test_a_state_of_more_slices_than_states_slices_counts_is_refused():
+    topology = Topology(4096, ((0, 1),), (0, 1) + (0,) * 4094)
+    pbit_regions(PBitConfig(), topology, slice_bits=2)     # 2048 slices: 32768 words
+    with pytest.raises(ConfigError, match=r"^n = 4096 is out of range for slices of 1 bits; "
+                                          r"allowed at most 4095 \(16 records of 4096 slices "
+                                          r"must fit the 65535 words of 'states_slices'\)$"):
+        pbit_regions(PBitConfig(), topology, slice_bits=1)
+    for slice_bits in (0, 2041):
+        with pytest.raises(ConfigError, match=rf"^slice_bits = {slice_bits} is out of range; "
+                                              r"allowed 1\.\.2040$"):
+            PBitFabric(PBitConfig(), topology, slice_bits=slice_bits)
 
 
 def test_images_name_the_value_out_of_range():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from spinemu.config import ConfigError, PBitConfig, Topology, check_int
-from spinemu.gateware.pbit_fabric import PBitFabric
+from spinemu.gateware.pbit_fabric import RESULT_FIELDS, PBitFabric, state_slices
 from spinemu.numeric import unsigned_range
 from spinemu.sim.golden.pbit import (
     PBitModel,
@@ -219,20 +219,30 @@ class PBitClient:
         self._link.write(self._prefix + "run", [{"steps": len(steps),
                                                  "record_every": record_every,
                                                  "energy": self._energy()}])
-        records = self._records(sweeps // record_every if record_every else 0, deadline)
+        records, trajectory = self._records(sweeps // record_every if record_every else 0,
+                                            deadline)
         self._wait_idle(deadline)
-        current, best = self._link.read(self._prefix + "result", 2)
+        (current, best), (state, best_state) = self._result()
         lfsr = self._read_nodes()[1] if read_lfsr else None
-        self._state = _bits(current["state"], self._topology.n)
-        n = self._topology.n
+        self._state = state
         return ChainRun(
-            state=self._state, energy=current["energy"],
-            best_state=_bits(best["state"], n), best_energy=best["energy"],
-            best_sweep=best["sweep"], sweeps=current["sweep"], lfsr=lfsr,
-            record_every=record_every,
-            energies=np.array([r["energy"] for r in records], np.int64),
-            trajectory=np.array([_bits(r["state"], n) for r in records],
-                                np.uint8).reshape(len(records), n))
+            state=state, energy=current["energy"], best_state=best_state,
+            best_energy=best["energy"], best_sweep=best["sweep"], sweeps=current["sweep"],
+            lfsr=lfsr, record_every=record_every,
+            energies=np.array([r["energy"] for r in records], np.int64), trajectory=trajectory)
+
+    def _slices(self) -> tuple[int, int]:
+        """``(W, k)``: bits per slice and slices per state (:func:`state_slices`)."""
+        return state_slices(self._topology.n, self._link.regmap[self._prefix + "states_slices"]
+                            .word_bits)
+
+    def _result(self) -> tuple[list[dict], np.ndarray]:
+        """The ``result`` headers (current, best) and their states ``[2, n]``: each header read
+        takes the snapshot that ``result_slices`` then gives."""
+        headers = self._link.read(self._prefix + "result", len(RESULT_FIELDS))
+        width, count = self._slices()
+        slices = self._link.read(self._prefix + "result_slices", len(RESULT_FIELDS) * count)
+        return headers, _join(slices, width, count, self._topology.n)
 
     def _energy(self) -> int:
         """Energy of the device's state, from the images written (or read back)."""
@@ -242,20 +252,31 @@ class PBitClient:
         J, h = self._problem
         return int(energy(dense_couplings(self._topology, J), h, self._state))
 
-    def _records(self, count: int, deadline: float | None) -> list[dict]:
-        """``count`` recorded states, popped as they come (a read of more than wait is BUSY)."""
+    def _records(self, count: int, deadline: float | None) -> tuple[list[dict], np.ndarray]:
+        """``count`` records: their headers and states ``[count, n]``, popped as they come.
+
+        A header is in ``states`` only once its slices are in ``states_slices``: headers are
+        popped first (a read of more than wait is BUSY), then exactly their slices."""
         region = self._link.regmap[self._prefix + "states"]
         chunk = max(1, min(region.depth, MAX_PAYLOAD // region.word_bytes))
+        width, slices = self._slices()
         records: list[dict] = []
+        states = []
         while len(records) < count:
             try:
-                records += self._link.read(self._prefix + "states",
-                                           min(chunk, count - len(records)))
+                headers = self._link.read(self._prefix + "states",
+                                          min(chunk, count - len(records)))
             except FrameError as error:
                 if error.status != Status.BUSY:
                     raise
                 _check_deadline(deadline, f"{len(records)} of {count} recorded states")
-        return records
+                continue
+            records += headers
+            states.append(_join(self._link.read(self._prefix + "states_slices",
+                                                len(headers) * slices),
+                                width, slices, self._topology.n))
+        n = self._topology.n
+        return records, np.concatenate(states) if states else np.zeros((0, n), np.uint8)
 
     def _wait_idle(self, deadline: float | None) -> None:
         idle = self._link.regmap["status"].fields.index("idle")
@@ -264,9 +285,15 @@ class PBitClient:
             time.sleep(0.001)
 
 
-def _bits(word: int, n: int) -> np.ndarray:
-    """Bits ``0..n-1`` of ``word`` (bit i is p-bit i), uint8."""
-    return np.array([(word >> i) & 1 for i in range(n)], np.uint8)
+def _join(slices: list[int], width: int, count: int, n: int) -> np.ndarray:
+    """States ``[len(slices) // count, n]`` (uint8) of consecutive runs of ``count`` slices of
+    ``width`` bits, slice j of a state holding its p-bits ``j * width ..`` from bit 0."""
+    states = len(slices) // count
+    slice_bytes = (width + 7) // 8
+    raw = np.frombuffer(b"".join(int(w).to_bytes(slice_bytes, "little") for w in slices),
+                        np.uint8).reshape(states, count, slice_bytes)
+    bits = np.unpackbits(raw, axis=2, bitorder="little")[:, :, :width]
+    return np.ascontiguousarray(bits.reshape(states, count * width)[:, :n])
 
 
 def _check_deadline(deadline: float | None, what: str) -> None:
