@@ -101,9 +101,9 @@ class HybridModel:
         g[:self.n, :self.n] = self.J
         return g
 
-    def run(self, schedule, seeds, initial=None, *, record: int = 0) -> PBitRun:
+    def run(self, schedule, seeds, initial=None, *, record: int = 0, progress=None) -> PBitRun:
         """As :meth:`PBitModel.run <spinemu.sim.golden.pbit.PBitModel.run>`."""
-        return self.model.run(schedule, seeds, initial, record=record)
+        return self.model.run(schedule, seeds, initial, record=record, progress=progress)
 
 
 def check_tile(tile: TileConfig, J: np.ndarray) -> None:

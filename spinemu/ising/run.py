@@ -16,7 +16,8 @@ import numpy as np
 
 from spinemu.config import ConfigError, PBitConfig, Topology
 from spinemu.emulator import BACKENDS, run_replicas
-from spinemu.sim.golden.pbit import PBitModel, PBitRun, replica_seeds
+from spinemu.sim.golden.hybrid import HybridModel, exact_tile_config
+from spinemu.sim.golden.pbit import PBitModel, PBitRun, dense_couplings, replica_seeds
 
 from .colouring import colour
 from .exact import exact_distribution, kl_divergence, state_index
@@ -24,7 +25,7 @@ from .problem import IsingProblem, MaxCut
 from .scaling import DEFAULT_CONFIG, Quantized, quantize
 from .schedule import beta_code, default_beta_range, make_schedule
 
-__all__ = ["BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
+__all__ = ["BACKENDS", "build_model", "check_backend", "run_backend", "AnnealResult", "anneal",
            "SampleResult", "sample", "RBM_CONFIG", "sample_rbm"]
 
 
@@ -34,7 +35,20 @@ def check_backend(backend: str) -> None:
         raise ConfigError(f"backend = {backend!r} is not known; allowed {list(BACKENDS)}")
 
 
-def run_backend(backend: str, model: PBitModel, schedule, seeds, initial, record: int = 0,
+def build_model(config: PBitConfig, topology: Topology, quantized: Quantized, *,
+                hybrid: bool = False) -> PBitModel | HybridModel:
+    """The core a problem runs on: a p-bit core of ``topology``, or with ``hybrid`` a
+    :class:`~spinemu.sim.golden.hybrid.HybridModel` (a crossbar tile computing the fields of the
+    dense couplings, :func:`~spinemu.sim.golden.hybrid.exact_tile_config`, feeding p-bits in the
+    phases of ``topology``'s colouring). A problem whose fields overflow the exact ADC path is
+    refused (:class:`~spinemu.config.ConfigError`, naming the bound)."""
+    if not hybrid:
+        return PBitModel(config, topology, quantized.J, quantized.h)
+    J = dense_couplings(topology, quantized.J)
+    return HybridModel(exact_tile_config(J, config), config, J, quantized.h, topology.colours)
+
+
+def run_backend(backend: str, model: PBitModel | HybridModel, schedule, seeds, initial, record: int = 0,
                 progress=None, *, port: str | None = None,
                 simulator: str = "verilator") -> PBitRun:
     """Run a programmed core (checked by building ``model``) on a backend.
@@ -126,7 +140,7 @@ def anneal(problem: MaxCut | IsingProblem, *, sweeps: int = 1000, beta_start=Non
            replicas: int = 10, seed: int = 0, config: PBitConfig = DEFAULT_CONFIG,
            strategy: str = "DSATUR", backend: str = "golden", record: int = 0,
            topology: Topology | None = None, progress=None, port: str | None = None,
-           simulator: str = "verilator") -> AnnealResult:
+           simulator: str = "verilator", hybrid: bool = False) -> AnnealResult:
     """Anneal ``replicas`` chains of a problem and keep each one's best state.
 
     Parameters
@@ -153,6 +167,8 @@ def anneal(problem: MaxCut | IsingProblem, *, sweeps: int = 1000, beta_start=Non
         Graph and colouring to use; its edges must be the problem's.
     progress : callable, optional
         ``progress(done, total)`` after every schedule step (golden backend).
+    hybrid : bool
+        Run on a hybrid fabric (:func:`build_model`): a crossbar tile computes the fields.
     """
     started = time.perf_counter()
     check_backend(backend)
@@ -170,7 +186,7 @@ def anneal(problem: MaxCut | IsingProblem, *, sweeps: int = 1000, beta_start=Non
     steps_run = make_schedule(schedule, config, *beta_range, sweeps, steps, quantized.scale)
     seeds = replica_seeds(seed, replicas, ising.n)
     initial = np.zeros((replicas, ising.n), dtype=np.uint8)
-    model = PBitModel(config, topology, quantized.J, quantized.h)
+    model = build_model(config, topology, quantized, hybrid=hybrid)
     setup = time.perf_counter() - started
     started = time.perf_counter()
     run = run_backend(backend, model, steps_run, seeds, initial, record, progress, port=port,
@@ -221,14 +237,14 @@ def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in
            replicas: int = 100, seed: int = 0, config: PBitConfig = DEFAULT_CONFIG,
            strategy: str = "DSATUR", backend: str = "golden", exact_max_n: int = 16,
            port: str | None = None, simulator: str = "verilator",
-           colours=None) -> SampleResult:
+           colours=None, hybrid: bool = False) -> SampleResult:
     """Sample ``exp(-beta E)`` with ``replicas`` chains after ``burn_in`` sweeps each.
 
     Each chain starts from all zeros and gives one sample per sweep; ``ceil(samples /
     replicas)`` sweeps are run and the first ``samples`` states (sweep-major) kept. The update
     phases are ``colours`` (one per node) when given, else a ``strategy`` colouring. For ``n <=
     exact_max_n`` the Boltzmann distribution of the integer problem at the coded beta is
-    enumerated and compared.
+    enumerated and compared. ``hybrid``: on a hybrid fabric (:func:`build_model`).
     """
     check_backend(backend)
     ising = _ising(problem)
@@ -240,8 +256,8 @@ def sample(problem: MaxCut | IsingProblem, *, beta: float, samples: int, burn_in
         raise ConfigError(f"beta = {beta:g} is out of range; allowed >= 0")
     quantized = quantize(ising, config)
     code = beta_code(config, beta, quantized.scale)
-    model = PBitModel(config, colour(ising.n, ising.edges, strategy, colours), quantized.J,
-                      quantized.h)
+    model = build_model(config, colour(ising.n, ising.edges, strategy, colours), quantized,
+                        hybrid=hybrid)
     seeds = replica_seeds(seed, replicas, ising.n)
     initial = np.zeros((replicas, ising.n), dtype=np.uint8)
     sweeps = -(-samples // replicas)
@@ -270,7 +286,8 @@ RBM_CONFIG = PBitConfig(coupling_bits=8, bias_bits=12, beta_bits=16, beta_frac=1
 
 def sample_rbm(rbm, *, samples: int, steps: int, seed: int = 0,
                config: PBitConfig = RBM_CONFIG, backend: str = "golden",
-               port: str | None = None, simulator: str = "verilator") -> SampleResult:
+               port: str | None = None, simulator: str = "verilator",
+               hybrid: bool = False) -> SampleResult:
     """Block Gibbs sampling of an :class:`~spinemu.ising.rbm.RBM` on p-bits: ``samples``
     independent chains from all-zero units, ``steps`` sweeps each (a sweep is one step of
     scikit-learn's ``BernoulliRBM.gibbs``: hidden units, then visible ones), at the RBM's own
@@ -280,4 +297,4 @@ def sample_rbm(rbm, *, samples: int, steps: int, seed: int = 0,
         raise ConfigError(f"steps = {steps} is out of range; allowed >= 1")
     return sample(rbm.to_ising(), beta=1.0, samples=samples, burn_in=steps - 1,
                   replicas=samples, seed=seed, config=config, backend=backend, port=port,
-                  simulator=simulator, colours=rbm.colours)
+                  simulator=simulator, colours=rbm.colours, hybrid=hybrid)
