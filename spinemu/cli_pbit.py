@@ -117,9 +117,11 @@ def write_dump(path: Path, result: AnnealResult, seed: int, backend: str) -> Non
               show_default=True, help="networkx greedy colouring strategy.")
 @click.option("--dump", type=click.Path(dir_okay=False),
               help="Write the problem, seeds, schedule and the state after every sweep (.npz).")
+@click.option("--hybrid", is_flag=True,
+              help="Run on a hybrid fabric: a crossbar tile computes the fields (exact ADC).")
 @pbit_options
 def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed, backend, port,
-           simulator, colouring, dump, **kwargs):
+           simulator, colouring, dump, hybrid, **kwargs):
     """Anneal GRAPH: a G-set/rudy Max-Cut file, or an Ising problem as .json."""
     config = pbit_config(kwargs)
     emulator = emulator_args(backend, port, simulator)
@@ -130,6 +132,7 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
             problem, sweeps=sweeps, beta_start=beta_start, beta_end=beta_end,
             schedule=schedule, steps=steps, replicas=replicas, seed=seed, config=config,
             strategy=colouring, backend=backend, record=1 if dump else 0, **emulator,
+            hybrid=hybrid,
             progress=lambda done, total: progress.update(task, completed=done, total=total))
     q = result.quantized
     rows = [
@@ -149,7 +152,8 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
         ("spin updates", f"{result.spin_updates:,}"),
         ("spin updates/s", f"{result.updates_per_second:,.0f}"),
     ]
-    out.print(rows_table(f"{problem.name}: {backend} p-bit core", rows))
+    fabric = "hybrid fabric (tile -> p-bits)" if hybrid else "p-bit core"
+    out.print(rows_table(f"{problem.name}: {backend} {fabric}", rows))
     if dump:
         write_dump(Path(dump), result, seed, backend)
         out.print(f"wrote {dump}")
@@ -170,9 +174,11 @@ def anneal(graph, sweeps, beta_start, beta_end, schedule, steps, replicas, seed,
               show_default=True)
 @click.option("--top", type=int, default=10, show_default=True,
               help="Most frequent states to list.")
+@click.option("--hybrid", is_flag=True,
+              help="Run on a hybrid fabric: a crossbar tile computes the fields (exact ADC).")
 @pbit_options
 def sample(problem_file, beta, samples, burn_in, replicas, seed, backend, port, simulator,
-           colouring, top, **kwargs):
+           colouring, top, hybrid, **kwargs):
     """Sample exp(-beta E) of PROBLEM; for n <= 16 compare with the exact distribution."""
     config = pbit_config(kwargs)
     emulator = emulator_args(backend, port, simulator)
@@ -180,7 +186,8 @@ def sample(problem_file, beta, samples, burn_in, replicas, seed, backend, port, 
     with console.status("sampling"):
         result = sample_problem(problem, beta=beta, samples=samples, burn_in=burn_in,
                                 replicas=replicas, seed=seed, config=config,
-                                strategy=colouring, backend=backend, **emulator)
+                                strategy=colouring, backend=backend, hybrid=hybrid,
+                                **emulator)
     n, size = result.problem.n, len(result.states)
     states, counts = np.unique(result.states, axis=0, return_counts=True)
     rows = [

@@ -36,8 +36,10 @@ def rbm():
               help="Samples drawn in the PNG.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="rbm_samples.png",
               show_default=True, help="PNG grid of sampled visible units.")
+@click.option("--hybrid", is_flag=True,
+              help="Sample on a hybrid fabric: a crossbar tile computes the fields.")
 @backend_options()
-def sample(rbm_file, samples, steps, seed, side, grid, output, backend, port, simulator):
+def sample(rbm_file, samples, steps, seed, side, grid, output, hybrid, backend, port, simulator):
     """Sample RBM (default: the bundled digits_rbm) on p-bits and compare with scikit-learn.
 
     Every chain starts from all-zero units; one step updates the hidden units, then the visible
@@ -51,12 +53,13 @@ def sample(rbm_file, samples, steps, seed, side, grid, output, backend, port, si
     emulator = emulator_args(backend, port, simulator)
     with console.status(f"sampling {samples} chains x {steps} steps on p-bits ({backend})"):
         result = sample_rbm(machine, samples=samples, steps=steps, seed=seed, backend=backend,
-                            **emulator)
+                            hybrid=hybrid, **emulator)
     v, _ = machine.split(result.states)
     with console.status("scikit-learn's Gibbs sampler and the pseudo-likelihoods"):
         both = Comparison.of(machine, v, sklearn_gibbs(machine, samples, steps, seed))
     rows = [
         ("RBM", f"{rbm_file or RBMS[0]}: {machine.visible} visible, {machine.hidden} hidden"),
+        ("fabric", "hybrid (crossbar tile -> p-bits)" if hybrid else "p-bit core"),
         ("beta", f"{result.beta:.6g} (B = {result.code})"),
         ("couplings and biases", f"scale {result.quantized.scale:.4g} integer units per unit; "
                                  f"{result.quantized.zeroed} small ones became 0"),

@@ -28,6 +28,20 @@ def test_sample_writes_a_png_and_both_pseudo_likelihoods(tmp_path):
     assert "digits_rbm: 64 visible, 64 hidden" in result.output
 
 
+def test_hybrid_sampling_gives_the_same_chains(tmp_path):
+    """The hybrid fabric computes the RBM's fields exactly: the p-bit samples, and so their
+    pseudo-likelihood, are those of the p-bit core."""
+    found = []
+    for flag in ((), ("--hybrid",)):
+        result = run("rbm", "sample", "--samples", "30", "--steps", "3", "--grid", "4",
+                     "-o", str(tmp_path / "h.png"), *flag)
+        assert result.exit_code == 0, result.output
+        found.append(re.search(r"pseudo-likelihood, p-bits\s*│\s*(-[\d.]+)",
+                               result.output).group(1))
+    assert found[0] == found[1]
+    assert "hybrid (crossbar tile -> p-bits)" in result.output
+
+
 def test_a_small_rbm_file(tmp_path):
     rng = np.random.default_rng(1)
     RBM(rng.normal(size=(9, 2)), rng.normal(size=9), rng.normal(size=2)).save(tmp_path / "r.npz")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ MODULES = {
     "colouring": ("STRATEGIES", "colour"),
     "schedule": ("SCHEDULES", "beta_code", "linear_schedule", "geometric_schedule",
                  "make_schedule", "default_beta_range"),
-    "run": ("BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
+    "run": ("BACKENDS", "build_model", "check_backend", "run_backend", "AnnealResult", "anneal",
             "SampleResult", "sample", "RBM_CONFIG", "sample_rbm"),
     "rbm": ("RBM", "rbm_from_sklearn", "PSEUDO_LIKELIHOOD_DRAWS", "Comparison",
             "pseudo_likelihood", "sklearn_gibbs", "write_grid"),
@@ -118,6 +119,18 @@ def test_cli_sample_compares_with_exact(text_file):
     for label in ("KL(sampled || exact)", "exact mean energy", "distinct states", "sampled",
                   "exact"):
         assert label in result.output
+
+
+def test_cli_hybrid_anneals_and_samples_as_the_pbit_core(small_graph):
+    """``--hybrid`` runs on the hybrid fabric, whose exact tile gives the p-bit core's chains:
+    the same best energy, named in the title."""
+    outputs = [invoke(anneal, small_graph, "--sweeps", 50, *flag).output
+               for flag in ((), ("--hybrid",))]
+    best = [re.search(r"best energy\s*│\s*(-?[\d.]+)", text).group(1) for text in outputs]
+    assert best[0] == best[1]
+    assert "hybrid fabric" in outputs[1] and "hybrid fabric" not in outputs[0]
+    result = invoke(sample, small_graph, "--beta", 0.5, "--samples", 2000, "--hybrid")
+    assert result.exit_code == 0, result.output
 
 
 def test_cli_errors_are_config_errors(small_graph):

@@ -57,3 +57,32 @@ def test_sample_matches_the_exact_distribution(random_graph):
     result = sample(problem, beta=0.4, samples=200_000, replicas=1000, burn_in=30)
     assert result.states.shape == (200_000, 6) and result.kl < 0.003
     assert result.beta == pytest.approx(0.4, abs=1 / 2**13) and result.code == 3277
+
+
+def test_hybrid_runs_the_same_chains_as_the_pbit_core(random_graph):
+    """A hybrid fabric computes the same fields exactly (an exact tile), so anneal and sample
+    with ``hybrid=True`` give the p-bit core's chains state for state, and its model holds the
+    tile that computes them."""
+    graph = random_graph(np.random.default_rng(8), 10, 0.6, integer=True)
+    runs = [anneal(graph, sweeps=40, replicas=3, seed=2, record=1, hybrid=hybrid)
+            for hybrid in (False, True)]
+    assert (runs[0].run.trajectory == runs[1].run.trajectory).all()
+    assert (runs[0].energies == runs[1].energies).all()
+    samples = [sample(graph.to_ising(), beta=0.3, samples=200, burn_in=5, replicas=20,
+                      hybrid=hybrid) for hybrid in (False, True)]
+    assert (samples[0].states == samples[1].states).all()
+
+
+def test_hybrid_refuses_fields_past_the_adc_path():
+    """Dense couplings whose fields need more than the tile's 16 ADC bits are refused by name:
+    300 spins all coupled by 120 (integers the 8-bit couplings hold as they are), fields up to
+    120 * 299; with 4-bit couplings they scale to 7 and fit."""
+    n = 300
+    i, j = np.triu_indices(n, 1)
+    problem = IsingProblem(n, np.stack([i, j], axis=1), np.full(len(i), 120.0), np.zeros(n))
+    with pytest.raises(ConfigError, match=rf"^couplings give fields up to {120 * 299} "
+                                          r"\(max_i sum_j \|J\[i, j\]\|\), which need "
+                                          r"adc_bits = 17; allowed at most 16"):
+        anneal(problem, sweeps=1, replicas=1, hybrid=True)
+    anneal(problem, sweeps=1, replicas=1, hybrid=True,
+           config=PBitConfig(coupling_bits=4, beta_bits=16))

@@ -50,14 +50,14 @@ __all__ = [
     "read_ising_json", "load_problem", "ising_to_maxcut", "Quantized", "quantize",
     "colour", "beta_code", "linear_schedule", "geometric_schedule", "make_schedule",
     "default_beta_range", "AnnealResult", "anneal", "SampleResult", "sample", "all_states",
-    "state_index", "exact_distribution", "kl_divergence", "check_backend", "run_backend",
-    "EXACT_MAX_N", "RBM", "rbm_from_sklearn", "RBM_CONFIG", "sample_rbm",
+    "state_index", "exact_distribution", "kl_divergence", "build_model", "check_backend",
+    "run_backend", "EXACT_MAX_N", "RBM", "rbm_from_sklearn", "RBM_CONFIG", "sample_rbm",
     "PSEUDO_LIKELIHOOD_DRAWS", "Comparison", "pseudo_likelihood", "sklearn_gibbs",
     "write_grid",
 ]
 
 #: Names of :mod:`~spinemu.ising.run`, loaded on first use.
-_RUN_NAMES = ("BACKENDS", "check_backend", "run_backend", "AnnealResult", "anneal",
+_RUN_NAMES = ("BACKENDS", "build_model", "check_backend", "run_backend", "AnnealResult", "anneal",
               "SampleResult", "sample", "RBM_CONFIG", "sample_rbm")
 
 

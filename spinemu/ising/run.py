@@ -48,8 +48,8 @@ def build_model(config: PBitConfig, topology: Topology, quantized: Quantized, *,
     return HybridModel(exact_tile_config(J, config), config, J, quantized.h, topology.colours)
 
 
-def run_backend(backend: str, model: PBitModel | HybridModel, schedule, seeds, initial, record: int = 0,
-                progress=None, *, port: str | None = None,
+def run_backend(backend: str, model: PBitModel | HybridModel, schedule, seeds, initial,
+                record: int = 0, progress=None, *, port: str | None = None,
                 simulator: str = "verilator") -> PBitRun:
     """Run a programmed core (checked by building ``model``) on a backend.
 
@@ -61,6 +61,9 @@ def run_backend(backend: str, model: PBitModel | HybridModel, schedule, seeds, i
     check_backend(backend)
     if backend == "golden":
         return model.run(schedule, seeds, initial, record=record, progress=progress)
+    if isinstance(model, HybridModel):
+        raise ConfigError(f"backend = {backend!r} with hybrid: the hybrid fabric has no host "
+                          "link fabric yet; allowed 'golden'")
     return run_replicas(model, schedule, seeds, initial, record=record, backend=backend,
                         port=port, simulator=simulator, progress=progress)
 
