@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from spinemu.config import LayerConfig, NetworkConfig, TileConfig, Topology
+from spinemu.config import LayerConfig, NetworkConfig, PBitConfig, TileConfig, Topology
 from spinemu.images import LayerImages
-from spinemu.numeric import signed_range, unsigned_range
+from spinemu.ising import colour
+from spinemu.numeric import derive_seeds, signed_range, unsigned_range
 from spinemu.plan import Plan
+from spinemu.sim.golden.hybrid import exact_tile_config
 from spinemu.sim.stimulus import random_images
 
 
@@ -178,3 +180,71 @@ def random_topology(rng, n: int, density: float) -> Topology:
         colours[node] = min(c for c in range(n) if c not in taken)
     labels = {c: k for k, c in enumerate(dict.fromkeys(colours))}
     return Topology(n, edges, tuple(labels[c] for c in colours))
+
+
+@dataclass
+class HybridCase:
+    """A dense Ising problem for the hybrid core: tile, formats, couplings, biases, colouring,
+    LFSR seeds, initial state and anneal schedule (:func:`random_hybrid_case`)."""
+
+    seed: int
+    kind: str
+    tile: TileConfig
+    config: PBitConfig
+    J: np.ndarray
+    h: np.ndarray
+    colours: tuple[int, ...]
+    seeds: np.ndarray
+    state0: np.ndarray
+    schedule: list[tuple[int, int]]
+
+    def __repr__(self) -> str:
+        return (f"HybridCase(seed={self.seed}, kind={self.kind!r}, n={len(self.h)}, "
+                f"tile={self.tile}, config={self.config})")
+
+
+HYBRID_KINDS = ("rbm", "sequential", "greedy")
+
+
+def random_hybrid_case(seed: int, kind: str, n: int | None = None,
+                       pad: bool | None = None) -> HybridCase:
+    """A random problem of ``kind``: ``"rbm"`` (couplings only between a visible and a hidden
+    block, coloured 0 and 1), ``"sequential"`` (dense, ``range(n)``: one p-bit at a time) or
+    ``"greedy"`` (random density, DSATUR colouring). Couplings and biases over their whole
+    ranges; the exact tile of random lanes, padded (more rows, columns, ADC and output bits,
+    3-bit inputs) when ``pad``."""
+    rng = np.random.default_rng(seed)
+    n = n or int(rng.integers(2, 11))
+    lut_bits = int(rng.integers(4, 11))
+    config = PBitConfig(coupling_bits=int(rng.integers(2, 7)), bias_bits=int(rng.integers(2, 11)),
+                        beta_bits=int(rng.integers(4, 13)), beta_frac=int(rng.integers(0, 7)),
+                        lut_bits=lut_bits, lut_frac=int(rng.integers(0, lut_bits)),
+                        rng_bits=int(rng.integers(4, 17)))
+    J = np.triu(rng.integers(*signed_range(config.coupling_bits), size=(n, n), endpoint=True), 1)
+    if kind == "rbm":
+        visible = int(rng.integers(1, n))
+        colours = tuple([0] * visible + [1] * (n - visible))
+        J[:visible, :visible] = 0
+        J[visible:, visible:] = 0
+    elif kind == "sequential":
+        colours = tuple(range(n))
+    else:
+        J *= rng.random((n, n)) < rng.uniform(0.2, 0.9)
+    J = np.triu(J, 1)
+    J = J + J.T
+    if kind == "greedy":
+        i, j = np.nonzero(np.triu(J, 1))
+        colours = colour(n, np.stack([i, j], axis=1)).colours
+    h = rng.integers(*signed_range(config.bias_bits), size=n, endpoint=True)
+    tile = exact_tile_config(J, config, lanes=int(rng.integers(1, n + 1)))
+    if pad if pad is not None else rng.random() < 0.4:
+        tile = TileConfig(**{**tile.to_dict(), "rows": tile.rows + int(rng.integers(1, 4)),
+                             "cols": tile.cols + int(rng.integers(1, 4)),
+                             "adc_bits": tile.adc_bits + 1, "out_bits": tile.out_bits + 2,
+                             "input_bits": 3})
+    hi = (1 << config.beta_bits) - 1
+    schedule = [(int(rng.integers(0, hi + 1)), int(rng.integers(1, 4)))
+                for _ in range(int(rng.integers(1, 4)))]
+    return HybridCase(seed, kind, tile, config, J, h, tuple(int(c) for c in colours),
+                      derive_seeds(seed, n), rng.integers(0, 2, size=n).astype(np.uint8),
+                      schedule)
