@@ -58,7 +58,7 @@ from spinemu.link.protocol import MAX_PAYLOAD
 from spinemu.link.regmap import Access, Region, RegisterMapError, pack
 from spinemu.numeric import LFSR_BITS, unsigned_range
 
-__all__ = ["RESULT_FIELDS", "STATES_DEPTH", "PBitFabric", "pbit_regions"]
+__all__ = ["RESULT_FIELDS", "STATES_DEPTH", "PBitFabric", "check_frames", "pbit_regions"]
 
 #: Recorded states the ``states`` region holds before the anneal waits for the host.
 STATES_DEPTH = 16
@@ -102,13 +102,18 @@ def pbit_regions(config: PBitConfig, topology: Topology, *,
     ]
     if not e:
         regions = regions[1:]
+    check_frames(regions, n)
+    return regions
+
+
+def check_frames(regions: list[Region], n: int) -> None:
+    """Refuse a region whose word does not fit a frame (``n``: the p-bits, for the message)."""
     for region in regions:
         limit = WRITE_WORD_BYTES if region.access.writable else READ_WORD_BYTES
         if region.word_bytes > limit:
             raise ConfigError(
                 f"region {region.name!r}: a word of {region.word_bits} bits ({region.word_bytes} "
                 f"bytes, n = {n}) does not fit a frame; allowed at most {limit} bytes")
-    return regions
 
 
 class PBitFabric(wiring.Component):

@@ -12,6 +12,7 @@ energy and best state. The golden model is :class:`~spinemu.sim.golden.hybrid.Hy
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
@@ -30,15 +31,19 @@ from .ports import ReadSignature
 from .tile import CrossbarTile, input_shape, weight_write_layout
 
 __all__ = [
-    "HybridCore", "HybridNodes", "PhaseDriver", "anneal_config", "cycles_per_sweep",
-    "field_layout", "hybrid_topology", "node_image", "stream_layouts",
+    "HybridCore", "HybridNodes", "PhaseDriver", "anneal_config", "check_parameters",
+    "cycles_per_sweep", "field_layout", "hybrid_topology", "node_image", "stream_layouts",
 ]
 
 
 def hybrid_topology(colours) -> Topology:
     """Every pair of p-bits of different colours as an edge: the graph of every coupling a
     problem with this colouring may have (a proper colouring of it by construction)."""
-    colours = tuple(int(c) for c in colours)
+    return _multipartite(tuple(int(c) for c in colours))
+
+
+@lru_cache(maxsize=8)   # (n^2 / 2 edges: the core, its layouts and a fabric each ask)
+def _multipartite(colours: tuple[int, ...]) -> Topology:
     n = len(colours)
     edges = tuple((i, j) for i in range(n) for j in range(i + 1, n) if colours[i] != colours[j])
     return Topology(n, edges, colours)
@@ -55,6 +60,27 @@ def field_layout(tile: TileConfig, n: int) -> wiring.Signature:
     value: signed(out_bits)}``."""
     return wiring.Signature({"valid": Out(1), "node": Out(unsigned(_bits(n))),
                              "value": Out(signed(tile.out_bits))})
+
+
+def check_parameters(tile: TileConfig, config: PBitConfig, colours, J=None,
+                     schedule_depth: int = DEFAULT_SCHEDULE_DEPTH) -> tuple[Topology, object]:
+    """Refuse a :class:`HybridCore` that cannot be built: ``TypeError`` for a tile or config
+    of the wrong type; :class:`~spinemu.config.ConfigError` for a colouring that is not one
+    (or, with ``J``, not proper), a tile that cannot hold n p-bits or carry spins, and with
+    ``J`` everything :class:`~spinemu.sim.golden.hybrid.HybridModel` refuses (shape, range,
+    symmetry, :func:`~spinemu.sim.golden.hybrid.check_tile`); ``ValueError`` for a
+    ``schedule_depth`` outside 1..4096. Returns :func:`hybrid_topology` and the checked J."""
+    if not isinstance(tile, TileConfig):
+        raise TypeError(f"tile must be a TileConfig, not {type(tile).__name__}")
+    if not isinstance(config, PBitConfig):
+        raise TypeError(f"config must be a PBitConfig, not {type(config).__name__}")
+    topology = hybrid_topology(colours)
+    n = topology.n
+    check_tile(tile, np.zeros((n, n), dtype=np.int64))
+    if J is not None:   # every check of the golden model: shape, range, symmetry, tile
+        J = HybridModel(tile, config, J, np.zeros(n, dtype=np.int64), colours).J
+    pbit.check_parameters(anneal_config(config), topology, schedule_depth)
+    return topology, J
 
 
 def node_image(config: PBitConfig, n: int) -> tuple:
@@ -343,16 +369,8 @@ class HybridCore(wiring.Component):
 
     def __init__(self, tile: TileConfig, config: PBitConfig, colours, *, J=None,
                  schedule_depth: int = DEFAULT_SCHEDULE_DEPTH):
-        if not isinstance(tile, TileConfig):
-            raise TypeError(f"tile must be a TileConfig, not {type(tile).__name__}")
-        if not isinstance(config, PBitConfig):
-            raise TypeError(f"config must be a PBitConfig, not {type(config).__name__}")
-        topology = hybrid_topology(colours)
+        topology, J = check_parameters(tile, config, colours, J, schedule_depth)
         n = topology.n
-        check_tile(tile, np.zeros((n, n), dtype=np.int64))
-        if J is not None:   # every check of the golden model: shape, range, symmetry, tile
-            J = HybridModel(tile, config, J, np.zeros(n, dtype=np.int64), colours).J
-        pbit.check_parameters(anneal_config(config), topology, schedule_depth)
         self._tile, self._config, self._topology = tile, config, topology
         self._depth, self._J = schedule_depth, J
         layouts = stream_layouts(tile, config, topology.colours, schedule_depth)
@@ -387,6 +405,10 @@ class HybridCore(wiring.Component):
     @property
     def n(self) -> int:
         return self._topology.n
+
+    @property
+    def schedule_depth(self) -> int:
+        return self._depth
 
     @property
     def energy_bits(self) -> int:

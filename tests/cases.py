@@ -248,3 +248,54 @@ def random_hybrid_case(seed: int, kind: str, n: int | None = None,
     return HybridCase(seed, kind, tile, config, J, h, tuple(int(c) for c in colours),
                       derive_seeds(seed, n), rng.integers(0, 2, size=n).astype(np.uint8),
                       schedule)
+
+
+# --- Frames through a simulated LinkCore (spinemu.sim.link_sim.SimHost) ----------------------
+
+def link_ok(reply_or_pair):
+    """The reply (or ``(reply, words)``) of a command that must succeed."""
+    from spinemu.link.protocol import Status
+
+    reply = reply_or_pair[0] if isinstance(reply_or_pair, tuple) else reply_or_pair
+    assert reply.status == Status.OK, reply
+    return reply_or_pair
+
+
+async def link_write(host, region, values, index: int = 0) -> None:
+    """Write ``values`` (packed by the region's layout) from ``index``, as many per frame as fit."""
+    from spinemu.link.protocol import MAX_PAYLOAD
+    from spinemu.link.regmap import pack
+
+    words = [pack(region.layout, v) for v in values]
+    per = (MAX_PAYLOAD - 6) // region.word_bytes
+    for start in range(0, len(words), per):
+        link_ok(await host.write(region, index + start, words[start:start + per]))
+
+
+async def link_read(host, region, count: int, index: int = 0) -> list:
+    """``count`` words of ``region`` from ``index``, unpacked."""
+    from spinemu.link.protocol import MAX_PAYLOAD
+    from spinemu.link.regmap import unpack
+
+    values = []
+    per = MAX_PAYLOAD // region.word_bytes
+    for start in range(0, count, per):
+        _, words = link_ok(await host.read(region, index + start, min(per, count - start)))
+        values += [unpack(region.layout, w) for w in words]
+    return values
+
+
+async def link_pop(host, region, count: int, tries: int = 1000) -> list:
+    """``count`` words of an output stream region, waiting (BUSY) until they are there."""
+    from spinemu.link.protocol import MAX_PAYLOAD, Status
+    from spinemu.link.regmap import unpack
+
+    values = []
+    for _ in range(tries):
+        if len(values) == count:
+            return values
+        per = min(region.depth, MAX_PAYLOAD // region.word_bytes, count - len(values))
+        reply, words = await host.read(region, 0, per)
+        assert reply.status in (Status.OK, Status.BUSY), reply
+        values += [unpack(region.layout, w) for w in words]
+    raise AssertionError(f"{len(values)} of {count} words of {region.name!r} came")
