@@ -337,7 +337,8 @@ class HybridCore(wiring.Component):
         The tile's weight words (:func:`~spinemu.hdl.tile.weight_words` of the image with J in
         its top-left corner): one per clock, while idle.
     weight_rd : In(ReadSignature(addr, ArrayLayout(signed(cell_bits), L)))
-        The tile's weight read-back (latency 1, while idle).
+        The tile's weight read-back: latency 1, taken while idle and no write or ``run`` is
+        offered.
     node_wr : In(stream.Signature({node, bias: signed(bias_bits), seed: unsigned(32),
         state: unsigned(1)}))
         h, LFSR seed (0 becomes 1) and initial state of a p-bit; one clock per write, while
@@ -438,7 +439,6 @@ class HybridCore(wiring.Component):
             anneal_config(self._config), self._topology, self._depth)
         for name in ("schedule_wr", "run", "states"):
             wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(control, name))
-        wiring.connect(m, wiring.flipped(self.weight_rd), tile.weight_rd)
         wiring.connect(m, driver.x, tile.x)
         wiring.connect(m, tile.z, driver.z)
         wiring.connect(m, driver.field, nodes.field)
@@ -447,6 +447,7 @@ class HybridCore(wiring.Component):
         offered = weights.valid | node.valid | self.schedule_wr.valid | self.run.valid
         wiring.connect(m, wiring.flipped(self.node_rd), nodes.node_rd)
         _serve_schedule(m, control, self.schedule_rd, idle & ~offered)
+        _gate_read(m, self.weight_rd, tile.weight_rd, idle & ~offered)
         m.d.comb += [
             nodes.read_enable.eq(idle & ~offered),
             # writes only while no anneal runs; run waits while a write is offered
@@ -481,3 +482,14 @@ def _serve_schedule(m, control, rd, enable) -> None:
     with m.If(rd.addr.valid & rd.addr.ready):
         m.d.sync += [rd.data.valid.eq(1), rd.data.payload.beta.eq(control.betas[index]),
                      rd.data.payload.sweeps.eq(control.sweeps[index])]
+
+
+def _gate_read(m, rd, target, enable) -> None:
+    """Pass read port ``rd`` (target side) on to ``target`` (a component's read port), its
+    addresses only while ``enable``."""
+    m.d.comb += [
+        target.addr.valid.eq(rd.addr.valid & enable), target.addr.payload.eq(rd.addr.payload),
+        rd.addr.ready.eq(target.addr.ready & enable),
+        rd.data.valid.eq(target.data.valid), rd.data.payload.eq(target.data.payload),
+        target.data.ready.eq(rd.data.ready),
+    ]
