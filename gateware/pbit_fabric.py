@@ -78,8 +78,8 @@ from spinemu.link.regmap import LEVEL_BITS, Access, Region, RegisterMapError, pa
 from spinemu.numeric import LFSR_BITS, unsigned_range
 
 __all__ = [
-    "RESULT_FIELDS", "SLICE_BITS", "STATES_DEPTH", "PBitFabric", "RecordSlicer",
-    "header_layout", "pbit_regions", "state_slices",
+    "RESULT_FIELDS", "SLICE_BITS", "STATES_DEPTH", "PBitFabric", "RecordSlicer", "check_frames",
+    "connect_anneal", "connect_images", "header_layout", "pbit_regions", "state_slices",
 ]
 
 #: Records the ``states`` region holds before the anneal waits for the host.
@@ -158,13 +158,18 @@ def pbit_regions(config: PBitConfig, topology: Topology, *,
     ]
     if not e:
         regions = regions[1:]
+    check_frames(regions, n)
+    return regions
+
+
+def check_frames(regions: list[Region], n: int) -> None:
+    """Refuse a region whose word does not fit a frame (``n``: the p-bits, for the message)."""
     for region in regions:
         limit = WRITE_WORD_BYTES if region.access.writable else READ_WORD_BYTES
         if region.word_bytes > limit:
             raise ConfigError(
                 f"region {region.name!r}: a word of {region.word_bits} bits ({region.word_bytes} "
                 f"bytes, n = {n}) does not fit a frame; allowed at most {limit} bytes")
-    return regions
 
 
 class RecordSlicer(wiring.Component):
@@ -323,54 +328,64 @@ class PBitFabric(wiring.Component):
         m = Module()
         cfg, top, depth = self._config, self._topology, self._depth
         regions = {r.name: r for r in self._regions}
-        images = image_layouts(cfg, top, depth)
+        layouts = image_layouts(cfg, top, depth)
         m.submodules.core = core = PBitCore(cfg, top, schedule_depth=depth)
-        idle = ~core.busy
-
-        for name, image in _IMAGES.items():
-            if name not in regions:
-                continue
-            address, word = images[image]
-            m.submodules[name] = region = MemoryRegion(
-                data.StructLayout({"addr": address, "data": word}), address, word)
-            wiring.connect(m, wiring.flipped(getattr(self, name)), region.port)
-            _feed(m, region.wr, getattr(core, f"{image}_wr"))
-            wiring.connect(m, region.rd, getattr(core, f"{image}_rd"))
-            m.d.comb += region.idle.eq(idle)
-
-        run = self.run   # straight into the core, which takes it at once while idle
-        m.d.comb += [run.ready.eq(idle), run.level.eq(1)]
-        _feed(m, run.w, core.run)
-
-        # records: the slices first, the header last (module docstring)
-        width, count = state_slices(top.n, self._slice_bits)
-        m.submodules.slicer = slicer = RecordSlicer(core.states.payload.shape(), width)
-        wiring.connect(m, core.states, slicer.i)
-        for name, source in (("states", slicer.header), ("states_slices", slicer.slices)):
-            region = regions[name]
-            m.submodules[name] = fifo = PopRegion(region.layout, region.depth)
-            wiring.connect(m, wiring.flipped(getattr(self, name)), fifo.port)
-            wiring.connect(m, source, fifo.i)
-
-        result, header = self.result, regions["result"]
-        m.submodules.result = registers = RegisterRegion(header.word_bits, len(RESULT_FIELDS))
-        wiring.connect(m, wiring.flipped(result), registers.port)
-        current, best = (data.View(header.layout, registers.values[f]) for f in range(2))
-        m.d.comb += [
-            current.sweep.eq(core.sweep), current.energy.eq(core.energy),
-            best.sweep.eq(core.best_sweep), best.energy.eq(core.best_energy),
-            self.idle.eq(idle),
-        ]
-        # a read of result[f] snapshots f's state in the clock its header is sampled
-        m.submodules.result_slices = slices = RegisterRegion(width, len(RESULT_FIELDS) * count)
-        wiring.connect(m, wiring.flipped(self.result_slices), slices.port)
-        for f, live in enumerate((core.state, core.best_state)):
-            snapshot = Signal(top.n, name=f"{RESULT_FIELDS[f]}_snapshot")
-            with m.If(result.rreq & (result.index == f)):
-                m.d.sync += snapshot.eq(live)
-            for j in range(count):
-                m.d.comb += slices.values[f * count + j].eq(snapshot[j * width:(j + 1) * width])
+        connect_images(m, self, core, {name: (*layouts[image], image)
+                                       for name, image in _IMAGES.items() if name in regions})
+        connect_anneal(m, self, core, regions, top.n, self._slice_bits)
         return m
+
+
+def connect_images(m: Module, fabric, core, images: dict[str, tuple]) -> None:
+    """A :class:`~spinemu.hdl.regions.MemoryRegion` per image between ``fabric``'s region port
+    and ``core``'s write stream and read port: ``images[region] = (address shape, word layout,
+    core port prefix)``; the regions are idle (writable) while the core is not busy."""
+    for name, (address, word, port) in images.items():
+        m.submodules[name] = region = MemoryRegion(
+            data.StructLayout({"addr": address, "data": word}), address, word)
+        wiring.connect(m, wiring.flipped(getattr(fabric, name)), region.port)
+        _feed(m, region.wr, getattr(core, f"{port}_wr"))
+        wiring.connect(m, region.rd, getattr(core, f"{port}_rd"))
+        m.d.comb += region.idle.eq(~core.busy)
+
+
+def connect_anneal(m: Module, fabric, core, regions: dict, n: int, slice_bits: int) -> None:
+    """The regions of an annealing core (a :class:`~spinemu.hdl.pbit.PBitCore` or a hybrid
+    core: ``run``, ``states``, ``state``, ``best_state``, ``sweep``, ``best_sweep``, ``energy``,
+    ``best_energy``, ``busy``) on ``fabric``'s ports: ``run`` straight into the core; records
+    through a :class:`RecordSlicer` into the ``states`` and ``states_slices`` FIFOs (slices
+    first, the header last); ``result`` headers read live and one n-bit snapshot per field
+    behind ``result_slices``; ``fabric.idle``."""
+    run, idle = fabric.run, ~core.busy   # the core takes ``run`` at once while idle
+    m.d.comb += [run.ready.eq(idle), run.level.eq(1), fabric.idle.eq(idle)]
+    _feed(m, run.w, core.run)
+
+    width, count = state_slices(n, slice_bits)
+    m.submodules.slicer = slicer = RecordSlicer(core.states.payload.shape(), width)
+    wiring.connect(m, core.states, slicer.i)
+    for name, source in (("states", slicer.header), ("states_slices", slicer.slices)):
+        region = regions[name]
+        m.submodules[name] = fifo = PopRegion(region.layout, region.depth)
+        wiring.connect(m, wiring.flipped(getattr(fabric, name)), fifo.port)
+        wiring.connect(m, source, fifo.i)
+
+    result, header = fabric.result, regions["result"]
+    m.submodules.result = registers = RegisterRegion(header.word_bits, len(RESULT_FIELDS))
+    wiring.connect(m, wiring.flipped(result), registers.port)
+    current, best = (data.View(header.layout, registers.values[f]) for f in range(2))
+    m.d.comb += [
+        current.sweep.eq(core.sweep), current.energy.eq(core.energy),
+        best.sweep.eq(core.best_sweep), best.energy.eq(core.best_energy),
+    ]
+    # a read of result[f] snapshots f's state in the clock its header is sampled
+    m.submodules.result_slices = slices = RegisterRegion(width, len(RESULT_FIELDS) * count)
+    wiring.connect(m, wiring.flipped(fabric.result_slices), slices.port)
+    for f, live in enumerate((core.state, core.best_state)):
+        snapshot = Signal(n, name=f"{RESULT_FIELDS[f]}_snapshot")
+        with m.If(result.rreq & (result.index == f)):
+            m.d.sync += snapshot.eq(live)
+        for j in range(count):
+            m.d.comb += slices.values[f * count + j].eq(snapshot[j * width:(j + 1) * width])
 
 
 def _feed(m, source, sink):

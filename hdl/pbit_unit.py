@@ -20,8 +20,8 @@ from amaranth.lib.wiring import In, Out
 from spinemu.config import PBitConfig, Topology
 from spinemu.numeric import LFSR_BITS, clog2
 
-from .arith import rshift_round, sat, tree_sum
-from .lfsr import leap
+from .activation import ACTIVATION_LATENCY, Activation
+from .arith import tree_sum
 
 __all__ = ["DRAIN_CLOCKS", "NEIGHBOUR_READ", "PHASE_GAP", "UPDATE_LATENCY", "Step", "UnitProgram",
            "UpdateUnit", "unit_programs"]
@@ -133,7 +133,7 @@ def unit_programs(topology: Topology, units: int, lanes: int = 1) -> list[UnitPr
 
 
 #: Clocks from a p-bit's last step being fetched to its write-back (stages A1-A3, B1-B3, C, D).
-UPDATE_LATENCY = 8
+UPDATE_LATENCY = 3 + ACTIVATION_LATENCY
 
 #: Clocks a unit takes past a segment of L > 0 steps to be idle again: ``L + DRAIN_CLOCKS``.
 DRAIN_CLOCKS = UPDATE_LATENCY + 1
@@ -211,10 +211,13 @@ class UpdateUnit(wiring.Component):
     A step adds ``+-J`` of up to ``lanes`` (K) neighbours (A1 registers the program word and
     the K couplings, A2 each lane's neighbour state bit, A3 adds the K terms through a
     balanced adder tree to the sum so far), so a p-bit of degree d takes ``max(ceil(d / K),
-    1)`` steps; at a p-bit's last step B1 registers ``I = sum + h`` and
-    the LFSR word, B2 the product ``I * B`` and the leap of ``rng_bits`` LFSR steps, B3 gives
-    the ROM address ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, C registers the ROM
-    word ``T[a]`` and D compares ``T[a] > r``: ``write_back`` is valid
+    1)`` steps; a p-bit's last step hands the sum to an
+    :class:`~spinemu.hdl.activation.Activation` (B1 registers it, B2 ``I = sum + h`` and the
+    LFSR word, B3 the product ``I * B`` and the leap of ``rng_bits`` LFSR steps and gives the ROM
+    address ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``, C registers the ROM word
+    ``T[a]`` and D compares ``T[a] > r``; the multiplier, the rounding and the route to a ROM
+    shared by every unit, then the ROM output and the compare, were each the ULX3S default
+    fabric's longest path in one clock): ``write_back`` is valid
     :data:`UPDATE_LATENCY` (8) clocks after the step is fetched, ``delta`` one clock later. A
     segment of L > 0 steps started by ``phase_go`` at clock t is idle again at clock
     t + L + :data:`DRAIN_CLOCKS` (t + L + 9; t + 1 for L = 0).
@@ -323,28 +326,26 @@ class UpdateUnit(wiring.Component):
         a_valids, a3_step, partial = self._accumulate(m, issue, step_rd.data, couplings)
         m.d.comb += [h_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local)),
                      r_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local))]
-        b_valids, d_field, d_lfsr, d_local, d_t = self._activate(
-            m, a_valids[-1], a3_step, partial, h_rd.data, r_rd.data)
-
-        # Stage D: s = T[a] > r; write back state and LFSR; register the energy change.
-        d_valid = b_valids[-1]
-        up = Signal()
-        was_up = self.node_states.bit_select(d_local, 1)
-        m.d.comb += [up.eq(d_t > d_lfsr[: cfg.rng_bits].as_signed()),
-                     self.write_back.valid.eq(d_valid), self.write_back.slot.eq(d_local),
-                     self.write_back.up.eq(up)]
+        m.submodules.activation = act = Activation(
+            cfg, field_bits=self._field_bits, tag_bits=len(self.write_back.slot))
+        m.d.comb += [
+            act.start.valid.eq(a_valids[-1] & a3_step.last), act.start.tag.eq(a3_step.local),
+            act.start.sum.eq(partial), act.h.eq(h_rd.data), act.lfsr.eq(r_rd.data),
+            act.beta.eq(self.beta),
+            self.lut_addr.eq(act.lut_addr), act.lut_data.eq(self.lut_data),
+            act.old.eq(self.node_states.bit_select(act.write_back.tag, 1)),
+            self.write_back.valid.eq(act.write_back.valid),
+            self.write_back.slot.eq(act.write_back.tag),
+            self.write_back.up.eq(act.write_back.up), self.delta.eq(act.delta),
+        ]
+        # Stage D writes the LFSR back (a node write, only while idle, takes the port).
         loading, seed = self.node_wr.en, self.node_wr.seed
         m.d.comb += [
-            r_wr.addr.eq(Mux(loading, self.node_wr.slot, d_local)),
-            r_wr.data.eq(Mux(loading, seed | (seed == 0), d_lfsr)),
-            r_wr.en.eq(d_valid | loading),
+            r_wr.addr.eq(Mux(loading, self.node_wr.slot, act.write_back.tag)),
+            r_wr.data.eq(Mux(loading, seed | (seed == 0), act.write_back.lfsr)),
+            r_wr.en.eq(act.write_back.valid | loading),
         ]
-        # The change is registered: the core adds it to the energy a clock later, which the
-        # anneal controller reads no earlier than two clocks after the last write-back.
-        m.d.sync += self.delta.eq(0)
-        with m.If(d_valid & (up != was_up)):
-            m.d.sync += self.delta.eq(Mux(up, -2 * d_field, 2 * d_field))
-        m.d.comb += self.idle.eq((pc == end) & ~Cat(*a_valids, *b_valids).any())
+        m.d.comb += self.idle.eq((pc == end) & ~Cat(*a_valids).any() & ~act.busy)
         return m
 
     def _couplings(self, m, reading, pc) -> list:
@@ -409,51 +410,3 @@ class UpdateUnit(wiring.Component):
         with m.If(a3_valid):
             m.d.sync += acc.eq(partial)
         return (a1_valid, a2_valid, a3_valid), a3_step, partial
-
-    def _activate(self, m, a3_valid, a3_step, partial, h, lfsr):
-        """Stage B (3 clocks) and C after a p-bit's last step: B1 registers ``I = sum + h``
-        (``h`` and the LFSR word ``lfsr`` from the memories A3 addressed) and the LFSR word; B2
-        registers the product ``I * B`` and the leap of ``rng_bits`` LFSR steps; B3 puts
-        ``a = sat(rshift_round(I * B, beta_frac), lut_bits)`` on the tanh ROM's address; C
-        registers the ROM word for D. The multiplier, the rounding and the route to a ROM shared
-        by every unit, then the ROM output (an ECP5 block RAM's comes 5.8 ns after the clock)
-        and the compare, were each the ULX3S default fabric's longest path in one clock.
-
-        Returns ``(valids, d_field, d_lfsr, d_local, d_t)``: the valids of B1, B2, B3, C and D
-        (D last) and D's registers."""
-        cfg, field = self._config, signed(self._field_bits)
-        b1_valid, b1_partial = Signal(), Signal(field)
-        b1_local = Signal.like(a3_step.local)
-        m.d.sync += b1_valid.eq(a3_valid & a3_step.last)
-        with m.If(a3_valid):
-            m.d.sync += [b1_partial.eq(partial), b1_local.eq(a3_step.local)]
-        b2_valid, b2_field = Signal(), Signal(field)
-        b2_local = Signal.like(b1_local)
-        b2_lfsr = Signal(LFSR_BITS)
-        m.d.sync += b2_valid.eq(b1_valid)
-        with m.If(b1_valid):
-            m.d.sync += [b2_field.eq(b1_partial + h), b2_local.eq(b1_local), b2_lfsr.eq(lfsr)]
-        product = b2_field * self.beta
-        b3_valid, b3_field, b3_product = Signal(), Signal(field), Signal.like(product)
-        b3_local = Signal.like(b2_local)
-        b3_lfsr = Signal(LFSR_BITS)
-        m.d.sync += b3_valid.eq(b2_valid)
-        with m.If(b2_valid):  # (a load enable: the simulator then skips the leap when idle)
-            m.d.sync += [b3_field.eq(b2_field), b3_product.eq(product), b3_local.eq(b2_local),
-                         b3_lfsr.eq(leap(b2_lfsr, cfg.rng_bits))]
-        argument = sat(rshift_round(b3_product, cfg.beta_frac), cfg.lut_bits)
-        m.d.comb += self.lut_addr.eq(argument[: cfg.lut_bits])
-        c_valid, c_field = Signal(), Signal(field)
-        c_local = Signal.like(b3_local)
-        c_lfsr = Signal(LFSR_BITS)
-        m.d.sync += c_valid.eq(b3_valid)
-        with m.If(b3_valid):
-            m.d.sync += [c_field.eq(b3_field), c_local.eq(b3_local), c_lfsr.eq(b3_lfsr)]
-        d_valid, d_field, d_t = Signal(), Signal(field), Signal(signed(cfg.rng_bits))
-        d_local = Signal.like(c_local)
-        d_lfsr = Signal(LFSR_BITS)
-        m.d.sync += d_valid.eq(c_valid)
-        with m.If(c_valid):
-            m.d.sync += [d_field.eq(c_field), d_local.eq(c_local), d_lfsr.eq(c_lfsr),
-                         d_t.eq(self.lut_data)]
-        return (b1_valid, b2_valid, b3_valid, c_valid, d_valid), d_field, d_lfsr, d_local, d_t

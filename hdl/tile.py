@@ -410,6 +410,16 @@ class CrossbarTile(wiring.Component):
         last_lanes = config.cols - (K - 1) * L
         return max(2 * R + 3 + input_wait, last_lanes) + (K - 1) * max(R + 3, L)
 
+    @staticmethod
+    def output_clocks(config: TileConfig) -> list[int]:
+        """Clock of each column's ``z`` transfer, counted from the clock of the first input
+        transfer of a vector, for a tile idle before it, inputs on consecutive clocks and ``z``
+        always ready: column ``c = k*L + l`` at ``2R + 7 + k * max(R + 3, L) + l`` (group k's
+        sums reach the output stage ``2R + 3 + k * max(R + 3, L)`` clocks after, one column per
+        clock through its 4 stages). The tile is idle again the clock after the last."""
+        R, L = config.rows, config.lanes
+        return [2 * R + 7 + (c // L) * max(R + 3, L) + c % L for c in range(config.cols)]
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.mac = mac = TileMac(self._config, self._weights)

@@ -28,7 +28,7 @@ from spinemu.sim.cocotb_env import runner_environment
 
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
-    "link_bench_fabric", "run_link_uart", "run_pbit",
+    "link_bench_fabric", "run_link_uart", "run_pbit", "run_hybrid",
     "PBitSimulation", "build_lock", "verilator_bin",
 ]
 
@@ -361,3 +361,40 @@ def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
                    best_state=out["best_state"], best_energy=int(out["best_energy"]),
                    cycles=int(out["cycles"]), wall_seconds=time.perf_counter() - started,
                    sim_seconds=float(out["sim_seconds"]))
+
+
+def run_hybrid(tile: TileConfig, config, J, h, colours, seeds, state0, schedule, *,
+               simulator: str = "verilator",
+               schedule_depth: int | None = None) -> PBitSimulation:
+    """Simulate one anneal of a :class:`~spinemu.hdl.hybrid.HybridCore` under cocotb.
+
+    The couplings ``J[n, n]`` go to the tile through ``weight_wr``; ``schedule`` is a list of
+    ``(beta code, sweeps)``; the state after every sweep comes back. The initial energy the core
+    starts from is computed by the golden model.
+    """
+    from spinemu.gateware.convert import to_verilog
+    from spinemu.hdl.hybrid import HybridCore
+    from spinemu.hdl.tile import weight_words
+    from spinemu.sim.golden.pbit import energy
+
+    check_simulator(simulator)
+    schedule = np.asarray(schedule, dtype=np.int64).reshape(-1, 2)
+    depth = schedule_depth or max(len(schedule), 1)
+    core = HybridCore(tile, config, colours, schedule_depth=depth)
+    J, state0 = np.asarray(J, np.int64), np.asarray(state0, dtype=np.uint8)
+    g = np.zeros((tile.rows, tile.cols), np.int64)
+    g[:len(J), :len(J)] = J
+    toplevel = "hybrid_core"
+    build_dir = build(to_verilog(core, toplevel), toplevel, simulator)
+    started = time.perf_counter()
+    out = run_test(build_dir, toplevel, simulator, "spinemu.sim.hybrid_tb", {
+        "tile": np.array(tile.to_json()), "config": np.array(config.to_json()),
+        "colours": np.asarray(colours, np.int64), "schedule_depth": np.array(depth),
+        "schedule": schedule, "weights": weight_words(tile, g),
+        "h": np.asarray(h, np.int64), "seeds": np.asarray(seeds, np.int64), "state0": state0,
+        "energy0": np.array(int(energy(J, h, state0))),
+    })
+    return PBitSimulation(states=out["states"], energies=out["energies"],
+                          best_state=out["best_state"], best_energy=int(out["best_energy"]),
+                          cycles=int(out["cycles"]), wall_seconds=time.perf_counter() - started,
+                          sim_seconds=float(out["sim_seconds"]))

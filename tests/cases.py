@@ -15,10 +15,17 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from spinemu.config import LayerConfig, NetworkConfig, TileConfig, Topology
+from spinemu.config import LayerConfig, NetworkConfig, PBitConfig, TileConfig, Topology
+from spinemu.gateware.core import STATUS_FIELDS
+from spinemu.gateware.pbit_fabric import STATES_DEPTH, state_slices
 from spinemu.images import LayerImages
-from spinemu.numeric import signed_range, unsigned_range
+from spinemu.ising import colour
+from spinemu.link.pbit_client import ChainRun
+from spinemu.link.protocol import MAX_PAYLOAD, Status
+from spinemu.link.regmap import pack, unpack
+from spinemu.numeric import derive_seeds, signed_range, unsigned_range
 from spinemu.plan import Plan
+from spinemu.sim.golden.hybrid import exact_tile_config
 from spinemu.sim.stimulus import random_images
 
 
@@ -178,3 +185,169 @@ def random_topology(rng, n: int, density: float) -> Topology:
         colours[node] = min(c for c in range(n) if c not in taken)
     labels = {c: k for k, c in enumerate(dict.fromkeys(colours))}
     return Topology(n, edges, tuple(labels[c] for c in colours))
+
+
+@dataclass
+class HybridCase:
+    """A dense Ising problem for the hybrid core: tile, formats, couplings, biases, colouring,
+    LFSR seeds, initial state and anneal schedule (:func:`random_hybrid_case`)."""
+
+    seed: int
+    kind: str
+    tile: TileConfig
+    config: PBitConfig
+    J: np.ndarray
+    h: np.ndarray
+    colours: tuple[int, ...]
+    seeds: np.ndarray
+    state0: np.ndarray
+    schedule: list[tuple[int, int]]
+
+    def __repr__(self) -> str:
+        return (f"HybridCase(seed={self.seed}, kind={self.kind!r}, n={len(self.h)}, "
+                f"tile={self.tile}, config={self.config})")
+
+
+HYBRID_KINDS = ("rbm", "sequential", "greedy")
+
+
+def random_hybrid_case(seed: int, kind: str, n: int | None = None,
+                       pad: bool | None = None) -> HybridCase:
+    """A random problem of ``kind``: ``"rbm"`` (couplings only between a visible and a hidden
+    block, coloured 0 and 1), ``"sequential"`` (dense, ``range(n)``: one p-bit at a time) or
+    ``"greedy"`` (random density, DSATUR colouring). Couplings and biases over their whole
+    ranges; the exact tile of random lanes, padded (more rows, columns, ADC and output bits,
+    3-bit inputs) when ``pad``."""
+    rng = np.random.default_rng(seed)
+    n = n or int(rng.integers(2, 11))
+    lut_bits = int(rng.integers(4, 11))
+    config = PBitConfig(coupling_bits=int(rng.integers(2, 7)), bias_bits=int(rng.integers(2, 11)),
+                        beta_bits=int(rng.integers(4, 13)), beta_frac=int(rng.integers(0, 7)),
+                        lut_bits=lut_bits, lut_frac=int(rng.integers(0, lut_bits)),
+                        rng_bits=int(rng.integers(4, 17)))
+    J = np.triu(rng.integers(*signed_range(config.coupling_bits), size=(n, n), endpoint=True), 1)
+    if kind == "rbm":
+        visible = int(rng.integers(1, n))
+        colours = tuple([0] * visible + [1] * (n - visible))
+        J[:visible, :visible] = 0
+        J[visible:, visible:] = 0
+    elif kind == "sequential":
+        colours = tuple(range(n))
+    else:
+        J *= rng.random((n, n)) < rng.uniform(0.2, 0.9)
+    J = np.triu(J, 1)
+    J = J + J.T
+    if kind == "greedy":
+        i, j = np.nonzero(np.triu(J, 1))
+        colours = colour(n, np.stack([i, j], axis=1)).colours
+    h = rng.integers(*signed_range(config.bias_bits), size=n, endpoint=True)
+    tile = exact_tile_config(J, config, lanes=int(rng.integers(1, n + 1)))
+    if pad if pad is not None else rng.random() < 0.4:
+        tile = TileConfig(**{**tile.to_dict(), "rows": tile.rows + int(rng.integers(1, 4)),
+                             "cols": tile.cols + int(rng.integers(1, 4)),
+                             "adc_bits": tile.adc_bits + 1, "out_bits": tile.out_bits + 2,
+                             "input_bits": 3})
+    hi = (1 << config.beta_bits) - 1
+    schedule = [(int(rng.integers(0, hi + 1)), int(rng.integers(1, 4)))
+                for _ in range(int(rng.integers(1, 4)))]
+    return HybridCase(seed, kind, tile, config, J, h, tuple(int(c) for c in colours),
+                      derive_seeds(seed, n), rng.integers(0, 2, size=n).astype(np.uint8),
+                      schedule)
+
+
+# --- Frames through a simulated LinkCore (spinemu.sim.link_sim.SimHost) ----------------------
+
+def link_ok(reply_or_pair):
+    """The reply (or ``(reply, words)``) of a command that must succeed."""
+    reply = reply_or_pair[0] if isinstance(reply_or_pair, tuple) else reply_or_pair
+    assert reply.status == Status.OK, reply
+    return reply_or_pair
+
+
+async def link_write(host, region, values, index: int = 0) -> None:
+    """Write ``values`` (packed by the region's layout) from ``index``, as many per frame as fit."""
+    words = [pack(region.layout, v) for v in values]
+    per = (MAX_PAYLOAD - 6) // region.word_bytes
+    for start in range(0, len(words), per):
+        link_ok(await host.write(region, index + start, words[start:start + per]))
+
+
+async def link_read(host, region, count: int, index: int = 0) -> list:
+    """``count`` words of ``region`` from ``index``, unpacked."""
+    values = []
+    per = MAX_PAYLOAD // region.word_bytes
+    for start in range(0, count, per):
+        _, words = link_ok(await host.read(region, index + start, min(per, count - start)))
+        values += [unpack(region.layout, w) for w in words]
+    return values
+
+
+async def link_pop(host, region, count: int, tries: int = 1000) -> list:
+    """``count`` words of an output stream region, waiting (BUSY) until they are there."""
+    values = []
+    for _ in range(tries):
+        if len(values) == count:
+            return values
+        per = min(region.depth, MAX_PAYLOAD // region.word_bytes, count - len(values))
+        reply, words = await host.read(region, 0, per)
+        assert reply.status in (Status.OK, Status.BUSY), reply
+        values += [unpack(region.layout, w) for w in words]
+    raise AssertionError(f"{len(values)} of {count} words of {region.name!r} came")
+
+
+async def link_status(host, regmap, name):
+    """A ``status`` register of a LinkCore, by name."""
+    return (await link_read(host, regmap["status"], 1, STATUS_FIELDS.index(name)))[0]
+
+
+async def link_wait_idle(host, regmap, tries=1000):
+    for _ in range(tries):
+        if await link_status(host, regmap, "idle"):
+            return
+    raise AssertionError("the fabric did not become idle")
+
+
+def state_bits(word: int, n: int) -> np.ndarray:
+    return np.array([(word >> i) & 1 for i in range(n)], np.uint8)
+
+
+def join_slices(slices: list[int], regmap, n: int) -> np.ndarray:
+    """States ``[r, n]`` of runs of k slices (slice j: p-bits from j * W); nothing set above
+    p-bit n - 1."""
+    width, k = state_slices(n, regmap["states_slices"].word_bits)
+    assert len(slices) % k == 0 and all(0 <= w < 1 << width for w in slices)
+    words = [sum(w << (j * width) for j, w in enumerate(slices[r:r + k]))
+             for r in range(0, len(slices), k)]
+    assert all(word >> n == 0 for word in words)
+    return np.array([state_bits(word, n) for word in words], np.uint8).reshape(-1, n)
+
+
+async def link_records(host, regmap, count: int, n: int):
+    """``count`` records as a host pops them: at most ``STATES_DEPTH`` headers, then exactly
+    their slices; ``(headers, states [count, n])``."""
+    _, k = state_slices(n, regmap["states_slices"].word_bits)
+    headers, slices = [], []
+    while len(headers) < count:
+        got = await link_pop(host, regmap["states"], min(STATES_DEPTH, count - len(headers)))
+        headers += got
+        slices += await link_pop(host, regmap["states_slices"], len(got) * k)
+    return headers, join_slices(slices, regmap, n)
+
+
+async def link_result(host, regmap, n: int):
+    """The ``result`` headers (each read takes its snapshot), then the snapshots' states."""
+    _, k = state_slices(n, regmap["states_slices"].word_bits)
+    headers = await link_read(host, regmap["result"], 2)
+    return headers, join_slices(await link_read(host, regmap["result_slices"], 2 * k), regmap, n)
+
+
+def link_chain_run(records, result, nodes, record_every) -> ChainRun:
+    """The device's report as a ChainRun: records and result (``(headers, states)`` each) and
+    nodes read back."""
+    (current, best), (state, best_state) = result
+    headers, trajectory = records
+    return ChainRun(
+        state=state, energy=current["energy"], best_state=best_state,
+        best_energy=best["energy"], best_sweep=best["sweep"], sweeps=current["sweep"],
+        lfsr=np.array([v["seed"] for v in nodes], np.uint32), record_every=record_every,
+        energies=np.array([r["energy"] for r in headers], np.int64), trajectory=trajectory)

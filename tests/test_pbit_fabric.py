@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In
 from amaranth.sim import Simulator
 
 from spinemu.config import ConfigError, PBitConfig, Topology
-from spinemu.gateware.core import STATUS_FIELDS, LinkCore, link_regmap
+from spinemu.gateware.core import LinkCore, link_regmap
 from spinemu.gateware.pbit_fabric import (
     RESULT_FIELDS,
     SLICE_BITS,
@@ -37,11 +37,22 @@ from spinemu.hdl.pbit import image_layouts, stream_layouts
 from spinemu.link.driver import Link
 from spinemu.link.pbit_client import ChainRun, PBitClient
 from spinemu.link.protocol import MAX_PAYLOAD, Command, Status
-from spinemu.link.regmap import Access, pack, unpack
+from spinemu.link.regmap import Access, pack
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.link_sim import SimHost, SimTransport
 from spinemu.sim.testbench import random_pause, stream_get_timed, stream_put
+
+from cases import (
+    link_chain_run,
+    link_ok,
+    link_read,
+    link_records,
+    link_result,
+    link_status,
+    link_wait_idle,
+    link_write,
+)
 
 SCHEDULE_DEPTH = 4
 
@@ -92,99 +103,6 @@ def simulate(core, bench):
 
 # --- Frames through SimHost -------------------------------------------------------------------
 
-def ok(reply_or_pair):
-    """The reply (or ``(reply, words)``) of a command that must succeed."""
-    reply = reply_or_pair[0] if isinstance(reply_or_pair, tuple) else reply_or_pair
-    assert reply.status == Status.OK, reply
-    return reply_or_pair
-
-
-async def write(host, region, values, index=0):
-    words = [pack(region.layout, v) for v in values]
-    per = (MAX_PAYLOAD - 6) // region.word_bytes
-    for start in range(0, len(words), per):
-        ok(await host.write(region, index + start, words[start:start + per]))
-
-
-async def read(host, region, count, index=0):
-    values = []
-    per = MAX_PAYLOAD // region.word_bytes
-    for start in range(0, count, per):
-        _, words = ok(await host.read(region, index + start, min(per, count - start)))
-        values += [unpack(region.layout, w) for w in words]
-    return values
-
-
-async def pop(host, region, count, tries=1000):
-    """``count`` words of an output stream, waiting (BUSY) until they are there."""
-    values = []
-    for _ in range(tries):
-        if len(values) == count:
-            return values
-        per = min(region.depth, MAX_PAYLOAD // region.word_bytes, count - len(values))
-        reply, words = await host.read(region, 0, per)
-        assert reply.status in (Status.OK, Status.BUSY), reply
-        values += [unpack(region.layout, w) for w in words]
-    raise AssertionError(f"{len(values)} of {count} words of {region.name!r} came")
-
-
-async def status(host, regmap, name):
-    return (await read(host, regmap["status"], 1, STATUS_FIELDS.index(name)))[0]
-
-
-async def wait_idle(host, regmap, tries=1000):
-    for _ in range(tries):
-        if await status(host, regmap, "idle"):
-            return
-    raise AssertionError("the fabric did not become idle")
-
-
-def bits(word: int, n: int) -> np.ndarray:
-    return np.array([(word >> i) & 1 for i in range(n)], np.uint8)
-
-
-def join(slices: list[int], regmap, n: int) -> np.ndarray:
-    """States ``[r, n]`` of runs of k slices (slice j: p-bits from j * W); nothing set above
-    p-bit n - 1."""
-    width, k = state_slices(n, regmap["states_slices"].word_bits)
-    assert len(slices) % k == 0 and all(0 <= w < 1 << width for w in slices)
-    words = [sum(w << (j * width) for j, w in enumerate(slices[r:r + k]))
-             for r in range(0, len(slices), k)]
-    assert all(word >> n == 0 for word in words)
-    return np.array([bits(word, n) for word in words], np.uint8).reshape(-1, n)
-
-
-async def pop_records(host, regmap, count: int, n: int):
-    """``count`` records as a host pops them: at most ``STATES_DEPTH`` headers, then exactly
-    their slices; ``(headers, states [count, n])``."""
-    _, k = state_slices(n, regmap["states_slices"].word_bits)
-    headers, slices = [], []
-    while len(headers) < count:
-        got = await pop(host, regmap["states"], min(STATES_DEPTH, count - len(headers)))
-        headers += got
-        slices += await pop(host, regmap["states_slices"], len(got) * k)
-    return headers, join(slices, regmap, n)
-
-
-async def read_result(host, regmap, n: int):
-    """The ``result`` headers (each read takes its snapshot), then the snapshots' states."""
-    _, k = state_slices(n, regmap["states_slices"].word_bits)
-    headers = await read(host, regmap["result"], 2)
-    return headers, join(await read(host, regmap["result_slices"], 2 * k), regmap, n)
-
-
-def chain_run(records, result, nodes, record_every) -> ChainRun:
-    """The device's report as a ChainRun: records and result (``(headers, states)`` each) and
-    nodes read back."""
-    (current, best), (state, best_state) = result
-    headers, trajectory = records
-    return ChainRun(
-        state=state, energy=current["energy"], best_state=best_state,
-        best_energy=best["energy"], best_sweep=best["sweep"], sweeps=current["sweep"],
-        lfsr=np.array([v["seed"] for v in nodes], np.uint32), record_every=record_every,
-        energies=np.array([r["energy"] for r in headers], np.int64), trajectory=trajectory)
-
-
 # n 10 on 4 units, one slice; n 6 on 6 units, 2 slices of 4; n 10, 4 slices of 3
 @pytest.mark.parametrize("seed, units, slice_bits", [(3, None, SLICE_BITS), (37, 6, 4),
                                                      (3, None, 3)])
@@ -216,20 +134,20 @@ def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(
 
     async def bench(ctx):
         host = SimHost(ctx, core)
-        info = ok(await host.command(Command.INFO))
+        info = link_ok(await host.command(Command.INFO))
         seen["hash"] = int.from_bytes(info.payload[3:7], "little")
         for name, values in images.items():
-            await write(host, regmap[name], values)
-        seen["before"] = {name: await read(host, regmap[name], len(values))
+            await link_write(host, regmap[name], values)
+        seen["before"] = {name: await link_read(host, regmap[name], len(values))
                           for name, values in images.items()}
-        await write(host, regmap["run"], [run_word])
+        await link_write(host, regmap["run"], [run_word])
         seen["refused"] = await refused(host)
-        seen["idle during"] = await status(host, regmap, "idle")
-        seen["result during"] = await read(host, regmap["result"], 2)
-        seen["records"] = await pop_records(host, regmap, records, n)
-        await wait_idle(host, regmap)
-        seen["result"] = await read_result(host, regmap, n)
-        seen["after"] = {name: await read(host, regmap[name], len(values))
+        seen["idle during"] = await link_status(host, regmap, "idle")
+        seen["result during"] = await link_read(host, regmap["result"], 2)
+        seen["records"] = await link_records(host, regmap, records, n)
+        await link_wait_idle(host, regmap)
+        seen["result"] = await link_result(host, regmap, n)
+        seen["after"] = {name: await link_read(host, regmap[name], len(values))
                          for name, values in images.items()}
 
     simulate(core, bench)
@@ -238,7 +156,7 @@ def test_anneal_through_link_equals_golden_and_writes_while_busy_change_nothing(
     assert set(seen["refused"].values()) == {Status.BUSY}, seen["refused"]
     assert seen["idle during"] == 0
     assert seen["result during"][0]["sweep"] <= sum(k for _, k in schedule)
-    device = chain_run(seen["records"], seen["result"], seen["after"]["nodes"], record_every)
+    device = link_chain_run(seen["records"], seen["result"], seen["after"]["nodes"], record_every)
     expected = golden(*case)
     assert device.differences(expected) == [], case
     # nothing written while busy: the images are as programmed, but for what the anneal moves
@@ -265,17 +183,17 @@ def test_a_full_states_buffer_holds_the_anneal_loses_nothing_and_result_is_a_sna
     async def bench(ctx):
         host = SimHost(ctx, core)
         for name, values in images.items():
-            await write(host, regmap[name], values)
-        await write(host, regmap["run"], [{"steps": len(schedule), "record_every": 1,
+            await link_write(host, regmap[name], values)
+        await link_write(host, regmap["run"], [{"steps": len(schedule), "record_every": 1,
                                            "energy": initial_energy(topology, J, h, state)}])
         _, k = state_slices(n, 3)   # a sweep, its record and the schedule steps, twice over
         await ctx.tick().repeat(2 * (records + SCHEDULE_DEPTH) * (fabric.cycles_per_sweep + k + 3))
-        seen["idle"] = await status(host, regmap, "idle")
+        seen["idle"] = await link_status(host, regmap, "idle")
         seen["too many"] = (await host.read(regmap["states"], 0, STATES_DEPTH + 1))[0].status
-        seen["result"] = await read_result(host, regmap, n)
-        seen["records"] = await pop_records(host, regmap, records, n)
-        await wait_idle(host, regmap)
-        seen["final"] = await read_result(host, regmap, n)
+        seen["result"] = await link_result(host, regmap, n)
+        seen["records"] = await link_records(host, regmap, records, n)
+        await link_wait_idle(host, regmap)
+        seen["final"] = await link_result(host, regmap, n)
 
     simulate(core, bench)
     expected = golden(*case)
@@ -289,7 +207,7 @@ def test_a_full_states_buffer_holds_the_anneal_loses_nothing_and_result_is_a_sna
     headers, trajectory = seen["records"]
     assert [r["sweep"] for r in headers] == list(range(1, records + 1))
     nodes = [{"seed": 0}] * n   # LFSRs not read here
-    device = chain_run(seen["records"], seen["final"], nodes, 1)
+    device = link_chain_run(seen["records"], seen["final"], nodes, 1)
     assert device.differences(expected) == ["lfsr"], case
 
 

@@ -94,6 +94,8 @@ def test_cycles_per_vector_and_latency(rows, cols, lanes):
     assert (np.diff(firsts) == CrossbarTile.cycles_per_vector(config)).all()
     # The first input is taken on tick 1, the last on tick rows; then rows + 8 more.
     assert firsts[0] == rows + rows + 8
+    # Every column of the first vector when output_clocks (counted from the first input) says.
+    assert (arrivals[:cols] == np.array(CrossbarTile.output_clocks(config)) + 1).all()
 
 
 def test_writes_out_of_range_are_ignored():
