@@ -75,6 +75,7 @@ class Plan:
     timeout: float = 3600.0
     synth_only: tuple[str, ...] = ()
     pbit_lanes: tuple[int, ...] = (1,)
+    pbit_coupling_bits: int = 8
 
 
 FULL = Plan(SECTIONS, tuple(BOARDS), (16, 32, 64, 128, 256), (1, 2, 4, 8, 16, 32, 64),
@@ -96,9 +97,11 @@ def jobs(plan: Plan) -> list[dict]:
                 for s in plan.sizes for lanes in plan.lanes if lanes <= s]
     if "pbit" in plan.sections:
         out += [{"section": "pbit", "board": plan.pbit_board,
-                 "key": f"pbit-{g}-u{u}" + (f"-k{k}" if k > 1 else ""),
-                 "params": {"graph": g, "units": u, "update_lanes": k}}
-                for g in plan.graphs for u in plan.units for k in plan.pbit_lanes]
+                 "key": f"pbit-{g}-u{u}" + (f"-k{k}" if k > 1 else "")
+                        + (f"-cb{cb}" if cb != 8 else ""),
+                 "params": {"graph": g, "units": u, "update_lanes": k, "coupling_bits": cb}}
+                for g in plan.graphs for u in plan.units for k in plan.pbit_lanes
+                for cb in (plan.pbit_coupling_bits,)]
     return [{**job, "synth_only": job["section"] in plan.synth_only} for job in out]
 
 
@@ -134,7 +137,8 @@ def core_factory(job: dict, gset: Path):
 
     topology = topology_of(params["graph"], gset)
     config = PBitConfig(update_units=params["units"],
-                        update_lanes=params.get("update_lanes", 1))
+                        update_lanes=params.get("update_lanes", 1),
+                        coupling_bits=params.get("coupling_bits", 8))
     per_sweep = cycles_per_sweep(topology, config.update_units, config.update_lanes)
     return (lambda clk: link_core_factory(PBitFabric(config, topology))(clk),
             {"pbit_config": config.to_dict(), "n": topology.n, "edges": len(topology.edges),
@@ -561,6 +565,9 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--units", type=int, nargs="+")
     parser.add_argument("--pbit-lanes", type=int, nargs="+",
                         help="update lanes K of the p-bit cores (default 1)")
+    parser.add_argument("--pbit-coupling-bits", type=int, default=8,
+                        help="coupling_bits of the p-bit cores (default 8; the G-set's +-1 "
+                             "couplings need 2)")
     parser.add_argument("--tile-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--pbit-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--synth-only", nargs="+", choices=SECTIONS, default=[],
@@ -583,7 +590,7 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
                                         "pbit_lanes")
         if (value := getattr(args, name)) is not None},
         tile_board=args.tile_board, pbit_board=args.pbit_board, timeout=args.timeout,
-        synth_only=tuple(args.synth_only))
+        synth_only=tuple(args.synth_only), pbit_coupling_bits=args.pbit_coupling_bits)
     return args, plan
 
 

@@ -4,8 +4,10 @@ distribution against the exact one.
 
 Run ``python -m bench.hybrid [--quick] [-o FILE]``. Both parts run on the public API
 (:func:`spinemu.ising.anneal` and :func:`spinemu.ising.sample` with ``hybrid=True``) on the
-golden backend, which the RTL equals after every sweep (``tests/test_hybrid.py``); ``--rtl``
-adds a short anneal of one SK instance on the rtl backend compared with golden sweep by sweep.
+golden backend, which the RTL equals after every sweep (``tests/test_hybrid.py``); ``--rtl
+SWEEPS`` adds an anneal of an SK instance of :data:`RTL_N` spins on the rtl backend (a
+:class:`~spinemu.gateware.hybrid_fabric.HybridFabric` under Verilator: one tile vector per p-bit
+per sweep, too slow for N = 256) compared with golden sweep by sweep.
 
 SK
     :data:`SK_INSTANCES` problems of N = 256 spins, every pair coupled with J = +-1 (fair coin,
@@ -52,6 +54,7 @@ SK_INSTANCES = 3
 SK_SWEEPS = (100, 1000)
 TRIALS = 5
 REPLICAS = 10
+RTL_N = 32
 RBM_VISIBLE, RBM_HIDDEN = 6, 4
 RBM_SAMPLES = 1_000_000
 TARGET_KL = 0.01
@@ -117,12 +120,13 @@ def rbm_case(samples: int) -> dict:
 
 
 def rtl_check(sweeps: int) -> dict:
-    """A short hybrid anneal of one SK instance on the rtl backend against golden."""
-    problem = sk_problem(0)
+    """A hybrid anneal of an SK instance of :data:`RTL_N` spins on the rtl backend against
+    golden, every sweep recorded."""
+    problem = sk_problem(0, RTL_N)
     runs = {backend: anneal(problem, sweeps=sweeps, replicas=1, seed=1, hybrid=True,
                             backend=backend, record=1) for backend in ("golden", "rtl")}
     golden, rtl = runs["golden"].run, runs["rtl"].run
-    return {"sweeps": sweeps, "rtl_seconds": runs["rtl"].wall_seconds,
+    return {"n": RTL_N, "sweeps": sweeps, "rtl_seconds": runs["rtl"].wall_seconds,
             "match": bool(np.array_equal(golden.trajectory, rtl.trajectory)
                           and np.array_equal(golden.energies, rtl.energies))}
 
@@ -132,7 +136,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="one instance, 2 trials of 100 sweeps, 100,000 RBM samples")
     parser.add_argument("--rtl", type=int, default=0, metavar="SWEEPS",
-                        help="also anneal SK instance 0 for SWEEPS sweeps on the rtl backend")
+                        help=f"also anneal an SK instance of {RTL_N} spins for SWEEPS sweeps on "
+                             "the rtl backend")
     parser.add_argument("-o", "--output", type=Path, default=REPO / "bench/results/hybrid.json")
     args = parser.parse_args()
     console = Console()
@@ -164,9 +169,10 @@ def main() -> None:
                   f"{rbm['kl']:.5f} nats over {rbm['samples']:,} samples (a perfect sampler: "
                   f"{rbm['perfect_sampler_kl']:.5f}; target <= {TARGET_KL})")
     if args.rtl:
-        with console.status(f"SK on the rtl backend: {args.rtl} sweeps"):
+        with console.status(f"SK {RTL_N} on the rtl backend: {args.rtl} sweeps"):
             results["rtl"] = rtl_check(args.rtl)
-        console.print(f"rtl backend, {args.rtl} sweeps: RTL == golden: {results['rtl']['match']}")
+        console.print(f"SK {RTL_N} on the rtl backend, {args.rtl} sweeps recorded: RTL == "
+                      f"golden: {results['rtl']['match']} ({results['rtl']['rtl_seconds']:.1f} s)")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
     console.print(f"wrote {args.output}")

@@ -28,7 +28,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from spinemu.config import PBitConfig, TileConfig
+from spinemu.config import PBitConfig, TileConfig, Topology
 from spinemu.hdl.hybrid import (
     HybridCore,
     anneal_config,
@@ -101,7 +101,14 @@ class HybridFabric(wiring.Component):
 
     @property
     def config(self) -> PBitConfig:
-        return self._config
+        """The p-bit formats (one update unit: :func:`~spinemu.hdl.hybrid.anneal_config`)."""
+        return anneal_config(self._config)
+
+    @property
+    def topology(self) -> Topology:
+        """Every pair of p-bits of different colours (:func:`~spinemu.hdl.hybrid.hybrid_topology`):
+        the couplings a program gives, one per edge (0 where there is none)."""
+        return hybrid_topology(self._colours)
 
     @property
     def colours(self) -> tuple[int, ...]:

@@ -17,7 +17,9 @@ A fabric is a tile (:class:`~spinemu.config.TileConfig` or a
 :class:`~spinemu.gateware.fabrics.TileFabric`), a mapped network (a :class:`~spinemu.plan.Plan`,
 whose images :meth:`Emulator.program` writes by default, or a
 :class:`~spinemu.gateware.fabrics.NetworkFabric`), a p-bit core
-(:class:`~spinemu.gateware.pbit_fabric.PBitFabric`, or a ``(PBitConfig, Topology)`` pair), or
+(:class:`~spinemu.gateware.pbit_fabric.PBitFabric`, or a ``(PBitConfig, Topology)`` pair), a
+hybrid fabric (:class:`~spinemu.gateware.hybrid_fabric.HybridFabric`: a crossbar tile computing
+the fields of p-bits, which anneals and samples as a p-bit core does), or
 a :class:`~spinemu.gateware.fabrics.CompositeFabric` of those, whose parts
 :attr:`Emulator.parts` holds by name.
 
@@ -40,12 +42,14 @@ from spinemu.config import (
     check_int,
 )
 from spinemu.gateware.fabrics import CompositeFabric, NetworkFabric, TileFabric
+from spinemu.gateware.hybrid_fabric import HybridFabric
 from spinemu.gateware.pbit_fabric import PBitFabric
 from spinemu.golden_parts import EmulatorError, GoldenNetwork, GoldenPBit, GoldenTile
 from spinemu.hdl.pbit import DEFAULT_SCHEDULE_DEPTH
 from spinemu.link.clients import NetworkClient, TileClient
 from spinemu.link.pbit_client import ChainRun, PBitClient
 from spinemu.plan import Plan
+from spinemu.sim.golden.hybrid import HybridModel
 from spinemu.sim.golden.pbit import PBitModel, PBitRun, check_schedule
 
 __all__ = ["BACKENDS", "Emulator", "EmulatorError", "run_replicas"]
@@ -54,7 +58,9 @@ __all__ = ["BACKENDS", "Emulator", "EmulatorError", "run_replicas"]
 BACKENDS = ("golden", "rtl", "board")
 #: What ``fabric`` may be (for messages).
 FABRIC_KINDS = ("TileConfig", "TileFabric", "Plan", "NetworkFabric", "PBitFabric",
-                "(PBitConfig, Topology)", "CompositeFabric")
+                "(PBitConfig, Topology)", "HybridFabric", "CompositeFabric")
+#: Fabrics that anneal and sample (a p-bit core, or a crossbar tile feeding p-bits).
+ANNEALERS = (PBitFabric, HybridFabric)
 
 
 def as_fabric(fabric):
@@ -66,7 +72,7 @@ def as_fabric(fabric):
     if (isinstance(fabric, tuple) and len(fabric) == 2 and isinstance(fabric[0], PBitConfig)
             and isinstance(fabric[1], Topology)):
         return PBitFabric(*fabric), None
-    if isinstance(fabric, (TileFabric, NetworkFabric, PBitFabric, CompositeFabric)):
+    if isinstance(fabric, (TileFabric, NetworkFabric, *ANNEALERS, CompositeFabric)):
         return fabric, None
     raise EmulatorError(f"fabric is a {type(fabric).__name__}; allowed: "
                         f"{', '.join(FABRIC_KINDS)}")
@@ -180,10 +186,11 @@ class Emulator:
         fabric, prefix = part.fabric, f"{part.name}_" if part.name else ""
         if self._link is None:
             kinds = {TileFabric: GoldenTile, NetworkFabric: GoldenNetwork}
-            return (GoldenPBit(fabric) if isinstance(fabric, PBitFabric)
+            return (GoldenPBit(fabric) if isinstance(fabric, ANNEALERS)
                     else kinds[type(fabric)](fabric.config))
-        if isinstance(fabric, PBitFabric):
-            return PBitClient(self._link, fabric.config, fabric.topology, prefix)
+        if isinstance(fabric, ANNEALERS):
+            return PBitClient(self._link, fabric.config, fabric.topology, prefix,
+                              getattr(fabric, "tile", None))
         client = TileClient if isinstance(fabric, TileFabric) else NetworkClient
         return client(self._link, fabric.config, prefix)
 
@@ -194,7 +201,8 @@ class Emulator:
         if len(found) != 1:
             have = {name or "(the fabric)": type(p.fabric).__name__
                     for name, p in self.parts.items()}
-            wanted = "a single part" if kind is object else f"one {kind.__name__}"
+            wanted = ("a single part" if kind is object else "one PBitFabric or HybridFabric"
+                      if kind is ANNEALERS else f"one {kind.__name__}")
             raise EmulatorError(f"{command}() needs {wanted}; this fabric has {have}"
                                 + ("; use parts[NAME]" if found else ""))
         return found[0]
@@ -215,10 +223,10 @@ class Emulator:
         return self._part(NetworkFabric, "infer").infer(x)
 
     def anneal(self, schedule, record_every: int = 0) -> ChainRun:
-        return self._part(PBitFabric, "anneal").anneal(schedule, record_every)
+        return self._part(ANNEALERS, "anneal").anneal(schedule, record_every)
 
     def sample(self, beta: int, samples: int, burn_in: int = 0) -> np.ndarray:
-        return self._part(PBitFabric, "sample").sample(beta, samples, burn_in)
+        return self._part(ANNEALERS, "sample").sample(beta, samples, burn_in)
 
 
 class Part:
@@ -239,7 +247,8 @@ class Part:
 
     def _need(self, kind, command: str):
         if not isinstance(self.fabric, kind):
-            raise EmulatorError(f"{command}() needs a {kind.__name__}; part "
+            name = "PBitFabric or HybridFabric" if kind is ANNEALERS else kind.__name__
+            raise EmulatorError(f"{command}() needs a {name}; part "
                                 f"{self.name or '(the fabric)'!r} is a "
                                 f"{type(self.fabric).__name__}")
         return self._session
@@ -252,7 +261,9 @@ class Part:
         - network: ``program(images=None)``, one ``LayerImages`` per layer (a plan's by
           default);
         - p-bit core: ``program(J_edges, h, seeds, initial_state=None)`` (seeds 1..2**32-1,
-          the initial state zeros when omitted).
+          the initial state zeros when omitted); a hybrid fabric the same, ``J_edges`` over
+          its ``topology`` (every pair of p-bits of different colours), written as the tile's
+          weights.
         """
         session = self._session
         if isinstance(self.fabric, NetworkFabric):
@@ -285,7 +296,7 @@ class Part:
         """Anneal from the current state through ``schedule`` (``(beta code, sweeps)``
         steps), recording every ``record_every``-th sweep; the state and LFSRs carry over to
         the next anneal."""
-        return self._need(PBitFabric, "anneal").anneal(schedule, record_every)
+        return self._need(ANNEALERS, "anneal").anneal(schedule, record_every)
 
     def sample(self, beta: int, samples: int, burn_in: int = 0) -> np.ndarray:
         """``samples`` states ``[samples, n]`` (uint8) at inverse-temperature code ``beta``,
@@ -298,7 +309,7 @@ class Part:
 
 # --- Replicas: many chains on one core -----------------------------------------------------------
 
-def run_replicas(model: PBitModel, schedule, seeds, initial, *, record: int = 0,
+def run_replicas(model: PBitModel | HybridModel, schedule, seeds, initial, *, record: int = 0,
                  backend: str = "rtl", port: str | None = None, simulator: str = "verilator",
                  progress=None) -> PBitRun:
     """Anneal replica ``r`` from ``initial[r]`` with LFSR seeds ``seeds[r]`` through
@@ -309,18 +320,26 @@ def run_replicas(model: PBitModel, schedule, seeds, initial, *, record: int = 0,
     The rtl backend builds a core whose schedule holds every step; a board must carry a
     :class:`~spinemu.gateware.pbit_fabric.PBitFabric` of ``model``'s config and topology with
     the default schedule depth (what ``spinemu build`` makes of the graph), so the schedule may
-    have at most that many steps. ``progress(done, total)`` is called after every replica.
+    have at most that many steps. A :class:`~spinemu.sim.golden.hybrid.HybridModel` runs on a
+    :class:`~spinemu.gateware.hybrid_fabric.HybridFabric` of its tile, config and colouring.
+    ``progress(done, total)`` is called after every replica.
     """
     steps = check_schedule(model.config, schedule)
     if sum(k for _, k in steps) < 1:
         raise ConfigError("the schedule has no sweep; allowed at least one")
     depth = max(len(steps), 1) if backend == "rtl" else DEFAULT_SCHEDULE_DEPTH
-    fabric = PBitFabric(model.config, model.topology, schedule_depth=depth)
+    if isinstance(model, HybridModel):
+        fabric = HybridFabric(model.tile, model.config, model.topology.colours,
+                              schedule_depth=depth)
+        J, h = np.array([model.J[i, j] for i, j in fabric.topology.edges]), model.model.h
+    else:
+        fabric = PBitFabric(model.config, model.topology, schedule_depth=depth)
+        J, h = model.J, model.h
     seeds, initial = np.asarray(seeds), np.asarray(initial)
     runs = []
     with Emulator(fabric, backend, port=port, simulator=simulator) as emulator:
         for r in range(len(seeds)):
-            emulator.program(model.J, model.h, seeds[r], initial[r])
+            emulator.program(J, h, seeds[r], initial[r])
             runs.append(emulator.anneal(steps, record_every=1))
             if progress is not None:
                 progress(r + 1, len(seeds))

@@ -66,18 +66,20 @@ class GoldenNetwork:
 
 
 class GoldenPBit:
-    """A p-bit core on the golden model, with :class:`~spinemu.link.pbit_client.PBitClient`'s
-    methods: it keeps the state and the LFSRs across anneals as the core does."""
+    """A p-bit core (or a hybrid fabric: the same chains, its tile checked to be exact) on the
+    golden model, with :class:`~spinemu.link.pbit_client.PBitClient`'s methods: it keeps the
+    state and the LFSRs across anneals as the core does."""
 
     def __init__(self, fabric: PBitFabric):
         self.config, self.topology = fabric.config, fabric.topology
         self.schedule_depth = fabric.schedule_depth
+        self.tile = getattr(fabric, "tile", None)   # a hybrid fabric's (HybridFabric)
         self._model: PBitModel | None = None
         self._lfsr = self._state = None
 
     def program(self, J_edges, h, seeds, initial_state=None) -> None:
         self._model, self._state, _ = check_program(self.config, self.topology, J_edges, h,
-                                                    seeds, initial_state)
+                                                    seeds, initial_state, self.tile)
         self._lfsr = np.asarray(seeds, np.uint32).copy()
 
     def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -21,16 +21,19 @@ import pytest
 import spinemu
 from spinemu import ConfigError, Emulator, EmulatorError, PBitConfig, SpinemuError, TileConfig
 from spinemu.gateware.fabrics import CompositeFabric, NetworkFabric, TileFabric
+from spinemu.gateware.hybrid_fabric import HybridFabric
 from spinemu.gateware.pbit_fabric import PBitFabric
 from spinemu.ising import colour
 from spinemu.link.pbit_client import ChainRun
 from spinemu.mapper import map_model
 from spinemu.models import load_dataset
 from spinemu.numeric import derive_seeds, signed_range
+from spinemu.sim.golden.hybrid import HybridModel, field_bound
+from spinemu.sim.golden.pbit import dense_couplings
 from spinemu.sim.runner import available_simulators
 from spinemu.sim.vboard import fabric_board
 
-from cases import random_tile_case
+from cases import random_hybrid_case, random_tile_case
 
 SEED = 23
 
@@ -219,3 +222,42 @@ def test_a_board_of_another_fabric_is_refused(case):
     with fabric_board(TileFabric(TileConfig(rows=4, cols=4, lanes=1)), clocks_per_bit=4) as board, \
             pytest.raises(EmulatorError, match=r"does not answer as this CompositeFabric"):
         Emulator(fabric, "board", port=board.port, timeout=2.0)
+
+
+@pytest.mark.parametrize("seed, kind, simulator", [(46, "rbm", "verilator"),
+                                                   (41, "sequential", "icarus")])
+def test_hybrid_fabric_on_every_backend_equals_golden(seed, kind, simulator):
+    """A HybridFabric on the golden and rtl backends: the same program (couplings over its
+    topology, written as the tile's weights) reads back, two anneals in a row and a sample
+    equal golden, and the golden backend equals HybridModel; couplings whose fields the tile
+    cannot hold exactly are refused by name on both backends, changing nothing."""
+    case = random_hybrid_case(seed, kind, n=7)
+    fabric = HybridFabric(case.tile, case.config, case.colours, schedule_depth=4)
+    J_edges = np.array([case.J[i, j] for i, j in fabric.topology.edges])
+    results = {}
+    for backend in ("golden", "rtl"):
+        options = {"simulator": simulator, "timeout": 30.0} if backend == "rtl" else {}
+        with Emulator(fabric, backend, **options) as emulator:
+            emulator.program(J_edges, case.h, case.seeds, case.state0)
+            before = emulator.read_back()
+            # every coupling at its largest: fields past the exact tile's ADC (these seeds)
+            too_big = np.full_like(J_edges, signed_range(case.config.coupling_bits)[1])
+            bound = field_bound(dense_couplings(fabric.topology, too_big))
+            assert bound >= 1 << (case.tile.adc_bits - 1)
+            with pytest.raises(ConfigError, match=rf"^couplings give fields up to {bound} "):
+                emulator.program(too_big, case.h, case.seeds, case.state0)
+            after = emulator.read_back()
+            assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+            results[backend] = (before, after,
+                                emulator.anneal(case.schedule, record_every=1),
+                                emulator.anneal(case.schedule[:1], record_every=2),
+                                emulator.sample(case.schedule[0][0], samples=4, burn_in=1))
+    golden, rtl = results["golden"], results["rtl"]
+    for mine, theirs in zip(golden[:2], rtl[:2], strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+    assert np.array_equal(rtl[0][0], J_edges)
+    assert rtl[2].differences(golden[2]) == [] and rtl[3].differences(golden[3]) == []
+    assert np.array_equal(rtl[4], golden[4])
+    model = HybridModel(case.tile, case.config, case.J, case.h, case.colours)
+    run = model.run(case.schedule, case.seeds[None], case.state0[None], record=1)
+    assert np.array_equal(golden[2].trajectory, run.trajectory[:, 0])

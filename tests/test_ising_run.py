@@ -86,3 +86,13 @@ def test_hybrid_refuses_fields_past_the_adc_path():
         anneal(problem, sweeps=1, replicas=1, hybrid=True)
     anneal(problem, sweeps=1, replicas=1, hybrid=True,
            config=PBitConfig(coupling_bits=4, beta_bits=16))
+
+
+def test_hybrid_rtl_backend_equals_golden(random_graph):
+    """Two replicas of a 6-node problem on the rtl backend's hybrid fabric (a HybridFabric
+    simulated under Verilator), every sweep recorded, equal the golden run field by field."""
+    graph = random_graph(np.random.default_rng(9), 6, 0.7, integer=True)
+    runs = [anneal(graph, sweeps=6, steps=2, replicas=2, seed=3, record=1, hybrid=True,
+                   backend=backend).run for backend in ("golden", "rtl")]
+    for name in ("trajectory", "energies", "best_state", "best_energy", "states", "lfsr"):
+        assert np.array_equal(getattr(runs[0], name), getattr(runs[1], name)), name

@@ -61,9 +61,6 @@ def run_backend(backend: str, model: PBitModel | HybridModel, schedule, seeds, i
     check_backend(backend)
     if backend == "golden":
         return model.run(schedule, seeds, initial, record=record, progress=progress)
-    if isinstance(model, HybridModel):
-        raise ConfigError(f"backend = {backend!r} with hybrid: the hybrid fabric has no host "
-                          "link fabric yet; allowed 'golden'")
     return run_replicas(model, schedule, seeds, initial, record=record, backend=backend,
                         port=port, simulator=simulator, progress=progress)
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from spinemu.config import ConfigError, PBitConfig, Topology, check_int
+from spinemu.config import ConfigError, PBitConfig, TileConfig, Topology, check_int
 from spinemu.gateware.pbit_fabric import RESULT_FIELDS, PBitFabric, state_slices
+from spinemu.hdl.tile import weight_words, weights_from_words
 from spinemu.numeric import unsigned_range
+from spinemu.sim.golden.hybrid import check_tile
 from spinemu.sim.golden.pbit import (
     PBitModel,
     PBitRun,
@@ -53,16 +55,26 @@ def check_anneal(config: PBitConfig, schedule, schedule_depth: int,
 
 
 def check_program(config: PBitConfig, topology: Topology, J_edges, h, seeds,
-                  initial_state=None) -> tuple[PBitModel, np.ndarray, dict[str, list]]:
+                  initial_state=None, tile: TileConfig | None = None,
+                  ) -> tuple[PBitModel, np.ndarray, dict[str, list]]:
     """``(model, state, region values)`` of a p-bit core's program, checked as the golden model
     and the fabric check them (:class:`~spinemu.config.ConfigError`): couplings ``J_edges[E]``,
     biases ``h[n]``, LFSR seeds ``seeds[n]`` (1..2**32-1), the initial state (0/1, zeros when
-    omitted)."""
+    omitted). With the ``tile`` of a hybrid fabric the couplings go to its ``weights`` (J in the
+    top-left corner) instead of ``couplings``, and a tile that cannot compute their fields
+    exactly is refused (:func:`~spinemu.sim.golden.hybrid.check_tile`)."""
     n = topology.n
     model = PBitModel(config, topology, J_edges, h)
     state = check_states("initial_state", np.zeros((1, n), np.uint8) if initial_state is None
                          else np.asarray(initial_state).reshape(1, -1), (1, n))[0]
     images = PBitFabric.images(config, topology, model.J, model.h, seeds, state)
+    if tile is not None:
+        J = dense_couplings(topology, model.J)
+        check_tile(tile, J)
+        g = np.zeros((tile.rows, tile.cols), np.int64)
+        g[:n, :n] = J
+        images.pop("couplings", None)
+        images = {"weights": weight_words(tile, g).tolist(), **images}
     return model, state, images
 
 
@@ -144,7 +156,8 @@ class ChainRun:
 
 
 class PBitClient:
-    """A :class:`~spinemu.gateware.pbit_fabric.PBitFabric` over a link.
+    """A :class:`~spinemu.gateware.pbit_fabric.PBitFabric` (or, with ``tile``, a
+    :class:`~spinemu.gateware.hybrid_fabric.HybridFabric`) over a link.
 
     Parameters
     ----------
@@ -152,15 +165,19 @@ class PBitClient:
         Its map must be the fabric's (:meth:`Link.check` compares it with the device's).
     config : PBitConfig
     topology : Topology
-        The fabric's graph and colouring.
+        The fabric's graph and colouring (a hybrid fabric's: every pair of p-bits of different
+        colours, :func:`~spinemu.hdl.hybrid.hybrid_topology`).
     prefix : str
         Of the fabric's regions inside a :class:`~spinemu.gateware.fabrics.CompositeFabric`
         (``"pbit_"`` on the ULX3S default).
+    tile : TileConfig, optional
+        A hybrid fabric's tile: the couplings are its ``weights``.
     """
 
-    def __init__(self, link: Link, config: PBitConfig, topology: Topology, prefix: str = ""):
+    def __init__(self, link: Link, config: PBitConfig, topology: Topology, prefix: str = "",
+                 tile: TileConfig | None = None):
         self._link, self._config, self._topology = link, config, topology
-        self._prefix = prefix
+        self._prefix, self._tile = prefix, tile
         self._problem: tuple[np.ndarray, np.ndarray] | None = None   # J, h as written
         self._state: np.ndarray | None = None                        # the device's state
 
@@ -181,7 +198,7 @@ class PBitClient:
         and the initial state (0/1, zeros when omitted); checked as the golden model checks
         them (:class:`~spinemu.config.ConfigError`)."""
         model, state, images = check_program(self._config, self._topology, J_edges, h, seeds,
-                                             initial_state)
+                                             initial_state, self._tile)
         for name, values in images.items():
             self._link.write(self._prefix + name, values)
         self._problem, self._state = (model.J, model.h), state
@@ -189,9 +206,14 @@ class PBitClient:
     def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(J_edges, h, seeds, state)`` as the device holds them; ``seeds`` are the LFSRs'
         current states (the seeds as written until an anneal runs)."""
-        edges = len(self._topology.edges)
-        J = (np.array(self._link.read(self._prefix + "couplings", edges), np.int64)
-             if edges else np.zeros(0, np.int64))
+        edges, tile = self._topology.edges, self._tile
+        if tile is not None:
+            words = self._link.read(self._prefix + "weights", tile.rows * tile.groups)
+            g = weights_from_words(tile, words)
+            J = np.array([g[i, j] for i, j in edges], np.int64)
+        else:
+            J = (np.array(self._link.read(self._prefix + "couplings", len(edges)), np.int64)
+                 if edges else np.zeros(0, np.int64))
         return (J, *self._read_nodes())
 
     def _read_nodes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
