@@ -74,6 +74,13 @@ class UnitProgram:
                      for lane in range(self.lanes))
 
     @property
+    def by_step(self) -> bool:
+        """Whether a lane picks its neighbour's bit by step index (a multiplexer over the S
+        steps, no ROM field) rather than by a ROM field indexing its sources: true while S is
+        at most twice the most sources a lane has (shallow programs, many units and lanes)."""
+        return len(self.steps) <= 2 * max((len(s) for s in self.lane_sources), default=0)
+
+    @property
     def sources(self) -> tuple[int, ...]:
         """Lane 0's sources, then lane 1's, ...: the order of ``neighbour_states``."""
         return tuple(j for lane in self.lane_sources for j in lane)
@@ -132,6 +139,10 @@ def unit_programs(topology: Topology, units: int, lanes: int = 1) -> list[UnitPr
     return programs
 
 
+#: Program ROMs of at most this many steps are left to the tools (logic or distributed RAM);
+#: deeper ones go to block RAM (``_IN_BLOCK_RAM``).
+ROM_IN_LOGIC = 64
+
 #: Clocks from a p-bit's last step being fetched to its write-back (stages A1-A3, B1-B3, C, D).
 UPDATE_LATENCY = 3 + ACTIVATION_LATENCY
 
@@ -182,7 +193,9 @@ class UpdateUnit(wiring.Component):
     coupling_wr : In(Signature({en: 1, slot: unsigned(program.slot_bits),
         value: signed(coupling_bits)}))
         Writes J into coupling slot ``slot`` (``step << lane_bits | lane`` of that edge end,
-        :meth:`UnitProgram.slot`) on a clock ``en`` is high.
+        :meth:`UnitProgram.slot`): the step's word (its K couplings) is read on the clock ``en``
+        is high and written back with J the next, so writes to one step come 2 clocks apart at
+        the least (the core's write path writes a step once per 4 clocks).
     node_wr : In(Signature({en: 1, slot: unsigned(bits(P)), bias: signed(bias_bits),
         seed: unsigned(32)}))
         Writes a p-bit's bias and LFSR seed (0 becomes 1) at local slot ``slot``. Only while the
@@ -274,22 +287,24 @@ class UpdateUnit(wiring.Component):
         return self._field_bits
 
     def _program_rom(self) -> memory.Memory:
-        """The steps as ROM words: local slot, first and last, and per lane whether it adds a
-        coupling and its source (an index into that lane's part of ``neighbour_states``)."""
+        """The steps as ROM words: local slot, first and last, and unless the program picks
+        neighbours by step (:attr:`UnitProgram.by_step`) each lane's source (an index into that
+        lane's part of ``neighbour_states``). A lane without a neighbour at a step adds its
+        coupling slot, which no write reaches: 0. Block RAM for a deep ROM (more than
+        :data:`ROM_IN_LOGIC` steps), the tools' choice otherwise."""
         program, lanes = self._program, self._program.lanes
         steps = program.steps or (Step(0, program.nodes[0], ((-1, -1),) * lanes, True, True),)
         sources = [{j: k for k, j in enumerate(lane)} for lane in program.lane_sources]
         widest = max(len(s) for s in sources)
-        layout = data.StructLayout({
-            "local": unsigned(_bits(len(program.nodes))), "first": 1, "last": 1,
-            "valid": unsigned(lanes),
-            "source": data.ArrayLayout(unsigned(_bits(max(widest, 1))), lanes)})
-        return memory.Memory(
-            shape=layout, depth=len(steps), attrs=_IN_BLOCK_RAM,
-            init=[{"local": step.local, "first": step.first, "last": step.last,
-                   "valid": sum(1 << k for k, (j, _) in enumerate(step.links) if j >= 0),
-                   "source": [sources[k].get(j, 0) for k, (j, _) in enumerate(step.links)]}
-                  for step in steps])
+        fields = {"local": unsigned(_bits(len(program.nodes))), "first": 1, "last": 1}
+        if not program.by_step:
+            fields["source"] = data.ArrayLayout(unsigned(_bits(max(widest, 1))), lanes)
+        words = [{"local": step.local, "first": step.first, "last": step.last,
+                  **({} if program.by_step else {"source": [
+                      sources[k].get(j, 0) for k, (j, _) in enumerate(step.links)]})}
+                 for step in steps]
+        return memory.Memory(shape=data.StructLayout(fields), depth=len(steps), init=words,
+                             attrs=_IN_BLOCK_RAM if len(steps) > ROM_IN_LOGIC else {})
 
     def elaborate(self, platform):
         cfg, program = self._config, self._program
@@ -323,7 +338,7 @@ class UpdateUnit(wiring.Component):
             m.d.sync += pc.eq(pc + 1)
 
         couplings = self._couplings(m, reading, pc)
-        a_valids, a3_step, partial = self._accumulate(m, issue, step_rd.data, couplings)
+        a_valids, a3_step, partial = self._accumulate(m, issue, pc, step_rd.data, couplings)
         m.d.comb += [h_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local)),
                      r_rd.addr.eq(Mux(reading, self.read.slot, a3_step.local))]
         m.submodules.activation = act = Activation(
@@ -349,64 +364,84 @@ class UpdateUnit(wiring.Component):
         return m
 
     def _couplings(self, m, reading, pc) -> list:
-        """One coupling memory per lane, depth S: ``coupling_wr`` writes the lane of its slot
-        at the slot's step; all are read at ``pc``, or while ``reading`` at ``read.slot``'s
-        step, whose lane's word is on ``read.coupling`` a clock later. Returns the lanes'
-        words (a clock after their address)."""
+        """One coupling memory of depth S whose word holds a step's K couplings (lane k at
+        element k): read at ``pc``, or while ``reading`` at ``read.slot``'s step (whose lane is
+        on ``read.coupling`` a clock later). ``coupling_wr`` reads its slot's word on the clock
+        ``en`` is high and writes it back with the lane replaced the next clock: two writes to
+        one step word must be 2 clocks apart (the core's write path writes a step once per
+        coupling write, its two ends in different steps). Returns the lanes' words (a clock
+        after their address)."""
         cfg, program = self._config, self._program
         depth, shift = max(len(program.steps), 1), program.lane_bits
         wr, rd = self.coupling_wr, self.read
-        words = []
-        for lane in range(program.lanes):
-            m.submodules[f"couplings{lane}"] = mem = memory.Memory(
-                shape=signed(cfg.coupling_bits), depth=depth, init=[])
-            w, r = mem.write_port(), mem.read_port()
-            chosen = (wr.slot[:shift] == lane) if shift else 1
-            m.d.comb += [w.addr.eq(wr.slot >> shift), w.data.eq(wr.value),
-                         w.en.eq(wr.en & chosen), r.addr.eq(Mux(reading, rd.slot >> shift, pc))]
-            words.append(r.data)
+        m.submodules.couplings = mem = memory.Memory(
+            shape=data.ArrayLayout(signed(cfg.coupling_bits), program.lanes), depth=depth,
+            init=[])
+        w, r = mem.write_port(), mem.read_port()
+        m.d.comb += r.addr.eq(Mux(wr.en, wr.slot >> shift, Mux(reading, rd.slot >> shift, pc)))
+        lane, value = Signal(max(shift, 1)), Signal.like(wr.value)
+        m.d.sync += w.en.eq(wr.en)
+        with m.If(wr.en):
+            m.d.sync += [w.addr.eq(wr.slot >> shift), lane.eq(wr.slot[:shift] if shift else 0),
+                         value.eq(wr.value)]
+        for k in range(program.lanes):
+            m.d.comb += w.data[k].eq(Mux(lane == k, value, r.data[k]))
+        read_lane = Signal(max(shift, 1))
         if shift:
-            read_lane = Signal(shift)
             m.d.sync += read_lane.eq(rd.slot[:shift])
-            m.d.comb += rd.coupling.eq(Array(words)[read_lane])
-        else:
-            m.d.comb += rd.coupling.eq(words[0])
-        return words
+        m.d.comb += rd.coupling.eq(r.data[read_lane])
+        return [r.data[k] for k in range(program.lanes)]
 
-    def _accumulate(self, m, issue, step, words):
-        """Stage A (3 clocks) on a step fetched while ``issue`` (program word ``step`` and the
-        lanes' couplings ``words`` from the memories a clock later): A1 registers them, A2
-        selects each lane's neighbour state bit, A3 adds the lanes' ``+-J`` (a balanced adder
-        tree) to the sum so far. In one clock, the block-RAM output, the neighbour multiplexer
-        and the adder were the ULX3S default fabric's longest path.
+    def _accumulate(self, m, issue, pc, step, words):
+        """Stage A (3 clocks) on step ``pc`` fetched while ``issue`` (program word ``step`` and
+        the lanes' couplings ``words`` from the memory a clock later): A1 registers them, A2
+        selects each lane's neighbour state bit (:meth:`_neighbour_bits`), A3 adds the lanes'
+        ``+-J`` (a balanced adder tree) to the sum so far. In one clock, the block-RAM output,
+        the neighbour multiplexer and the adder were the ULX3S default fabric's longest path.
 
         Returns ``(valids, a3_step, partial)``: the valids of A1 to A3, A3's step, and the sum
         so far including A3's terms (combinational)."""
         cfg, program = self._config, self._program
         lanes, j_shape = program.lanes, signed(cfg.coupling_bits)
-        a1_valid = Signal()
-        a2_valid, a2_step = Signal(), Signal.like(step)
+        a1_valid, a1_index = Signal(), Signal.like(pc)
+        a2_valid, a2_step, a2_index = Signal(), Signal.like(step), Signal.like(pc)
         a2_js = [Signal(j_shape, name=f"a2_j{k}") for k in range(lanes)]
         a3_valid, a3_step, a3_up = Signal(), Signal.like(step), Signal(lanes)
         a3_js = [Signal(j_shape, name=f"a3_j{k}") for k in range(lanes)]
         m.d.sync += [a1_valid.eq(issue), a2_valid.eq(a1_valid), a3_valid.eq(a2_valid)]
+        with m.If(issue):
+            m.d.sync += a1_index.eq(pc)
         with m.If(a1_valid):
-            m.d.sync += [a2_step.eq(step), *(a.eq(j) for a, j in zip(a2_js, words, strict=True))]
-        # Per lane a shift (one multiplexer tree) rather than an ``Array`` (a decoder per
-        # neighbour): a lane's sources can be most of the graph, and the decoders cost 5-10x
-        # the LUTs. A lane without sources reads a constant: it never adds a coupling.
-        ups, offset = [], 0
-        for lane in range(lanes):
-            width = len(program.lane_sources[lane])
-            ups.append(self.neighbour_states[offset:offset + width].bit_select(
-                a2_step.source[lane], 1) if width else Const(0, 1))
-            offset += width
+            m.d.sync += [a2_step.eq(step), a2_index.eq(a1_index),
+                         *(a.eq(j) for a, j in zip(a2_js, words, strict=True))]
         with m.If(a2_valid):
-            m.d.sync += [a3_up.eq(Cat(*ups)), a3_step.eq(a2_step),
+            m.d.sync += [a3_up.eq(Cat(*self._neighbour_bits(a2_step, a2_index))),
+                         a3_step.eq(a2_step),
                          *(a.eq(j) for a, j in zip(a3_js, a2_js, strict=True))]
         acc = Signal(signed(self._field_bits))
-        terms = [Mux(a3_step.valid[k], Mux(a3_up[k], j, -j), 0) for k, j in enumerate(a3_js)]
+        terms = [Mux(a3_up[k], j, -j) for k, j in enumerate(a3_js)]   # (J = 0: no neighbour)
         partial = Mux(a3_step.first, 0, acc) + tree_sum(terms)
         with m.If(a3_valid):
             m.d.sync += acc.eq(partial)
         return (a1_valid, a2_valid, a3_valid), a3_step, partial
+
+    def _neighbour_bits(self, step, index) -> list:
+        """Per lane, the state bit of its neighbour at the step in A2 (program word ``step``,
+        step ``index``): a shift over the lane's part of ``neighbour_states`` by the ROM's
+        source field, or with :attr:`UnitProgram.by_step` a shift over the S steps' bits (a
+        constant 0 where the lane has no neighbour). Shifts (one multiplexer tree) rather than
+        ``Array`` s (a decoder per input): a lane's sources can be most of the graph, and the
+        decoders cost 5-10x the LUTs."""
+        program, bits, offset = self._program, [], 0
+        for lane, sources in enumerate(program.lane_sources):
+            mine = self.neighbour_states[offset:offset + len(sources)]
+            offset += len(sources)
+            if not sources:
+                bits.append(Const(0, 1))
+            elif program.by_step:
+                where = {j: k for k, j in enumerate(sources)}
+                bits.append(Cat(mine[where[s.links[lane][0]]] if s.links[lane][0] >= 0
+                                else Const(0, 1) for s in program.steps).bit_select(index, 1))
+            else:
+                bits.append(mine.bit_select(step.source[lane], 1))
+        return bits

@@ -17,7 +17,7 @@ from amaranth.sim import Simulator
 from spinemu.config import PBitConfig, Topology
 from spinemu.hdl import pbit
 from spinemu.hdl.pbit import PBitCore, cycles_per_sweep
-from spinemu.hdl.pbit_unit import PHASE_GAP
+from spinemu.hdl.pbit_unit import PHASE_GAP, unit_programs
 from spinemu.numeric import derive_seeds, signed_range
 from spinemu.sim.golden.pbit import PBitModel, dense_couplings, energy
 from spinemu.sim.runner import run_pbit
@@ -116,6 +116,9 @@ def test_every_unit_and_lane_count_gives_the_same_trajectory():
     pairs = ([(u, 1) for u in range(1, topology.n + 1)] + [(1, k) for k in range(2, top + 1)]
              + [(int(rng.integers(2, topology.n + 1)), int(rng.integers(2, top + 1)))
                 for _ in range(4)])
+    # both ways a lane picks its neighbour: by ROM field (deep programs), by step (shallow)
+    assert {p.by_step for units, lanes in pairs
+            for p in unit_programs(topology, units, lanes)} == {False, True}
     for units, lanes in pairs:
         formats = PBitConfig(**{**config.to_dict(), "update_units": units,
                                 "update_lanes": lanes})

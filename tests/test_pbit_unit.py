@@ -147,12 +147,13 @@ def test_update_unit_equals_golden_updates(seed):
         ctx.set(unit.node_states, bits(state, program.nodes))
 
     async def bench(ctx):
-        for slot, _, _, e in program.coupling_slots():
+        for slot, _, _, e in program.coupling_slots():   # (read-modify-write: 2 clocks each)
             ctx.set(unit.coupling_wr.en, 1)
             ctx.set(unit.coupling_wr.slot, slot)
             ctx.set(unit.coupling_wr.value, int(case.J[e]))
             await ctx.tick()
-        ctx.set(unit.coupling_wr.en, 0)
+            ctx.set(unit.coupling_wr.en, 0)
+            await ctx.tick()
         ctx.set(unit.node_wr.en, 1)
         for slot, i in enumerate(program.nodes):
             ctx.set(unit.node_wr.slot, slot)
