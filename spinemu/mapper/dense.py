@@ -109,6 +109,21 @@ class DenseLayer:
         """Flat outputs per vector: ``out_features``, or the convolution's pooled image."""
         return self.out_features if self.conv is None else self.conv.outputs(self.out_features)
 
+    def describe_inputs(self) -> str:
+        """``in_features = N``, or for a convolution its input image, for messages."""
+        if self.conv is None:
+            return f"in_features = {self.in_features}"
+        c = self.conv
+        return f"inputs = {self.inputs} (an image {c.height}x{c.width}x{c.channels})"
+
+    def describe_outputs(self) -> str:
+        """``out_features = N``, or for a convolution its pooled output image, for messages."""
+        if self.conv is None:
+            return f"out_features = {self.out_features}"
+        c = self.conv
+        return (f"outputs = {self.outputs} (an image {c.out_height}x{c.out_width}x"
+                f"{self.out_features})")
+
     def patches(self, x: np.ndarray) -> np.ndarray:
         """The weight matrix's inputs for layer inputs ``x[batch, inputs]``."""
         return x if self.conv is None else im2col(x, self.conv)
@@ -117,18 +132,6 @@ class DenseLayer:
         y = self.patches(x) @ self.weight + self.bias
         y = np.maximum(y, 0.0) if self.relu else y
         return y if self.conv is None else pool_floats(y, self.conv)
-
-
-def _inputs_text(layer: DenseLayer) -> str:
-    return (f"in_features = {layer.in_features}" if layer.conv is None
-            else f"inputs = {layer.inputs} (an image {layer.conv.height}x{layer.conv.width}x"
-                 f"{layer.conv.channels})")
-
-
-def _outputs_text(layer: DenseLayer) -> str:
-    return (f"out_features = {layer.out_features}" if layer.conv is None
-            else f"outputs = {layer.outputs} (an image {layer.conv.out_height}x"
-                 f"{layer.conv.out_width}x{layer.out_features})")
 
 
 @dataclass(frozen=True)
@@ -159,8 +162,8 @@ class DenseModel:
         for index, (a, b) in enumerate(zip(self.layers, self.layers[1:], strict=False)):
             if a.outputs != b.inputs:
                 raise ConfigError(
-                    f"layer {index + 1} ({b.name!r}): {_inputs_text(b)} does not match layer "
-                    f"{index} ({a.name!r}) {_outputs_text(a)}")
+                    f"layer {index + 1} ({b.name!r}): {b.describe_inputs()} does not match "
+                    f"layer {index} ({a.name!r}) {a.describe_outputs()}")
         if self.task == "classifier":
             outputs = self.layers[-1].out_features
             classes = np.arange(max(outputs, 2)) if self.classes is None else np.asarray(
