@@ -138,7 +138,7 @@ def map_command(model, plan_dir, data, task, tile, lanes, weight_bits, frac_bits
     if data is None:
         if model not in BUNDLED:
             raise ConfigError(f"model {model!r} is not bundled: give --data (a bundled data set "
-                              f"{sorted(BUNDLED.values())} or an .npz file)")
+                              f"{sorted(set(BUNDLED.values()))} or an .npz file)")
         data = BUNDLED[model]
     settings = MapSettings(
         tile_rows=tile[0], tile_cols=tile[1], lanes=lanes, weight_bits=weight_bits,

@@ -30,7 +30,7 @@ def small_data():
 
 
 def test_bundled_models_load_and_match_their_shapes():
-    assert sorted(BUNDLED) == ["digits", "digits32"]
+    assert sorted(BUNDLED) == ["digits", "digits32", "digits_cnn"]
     digits, digits32 = load_bundled("digits"), load_bundled("digits32")
     assert [(layer.in_features, layer.out_features, layer.relu) for layer in digits.layers] == [
         (64, 64, True), (64, 10, False)]
@@ -216,8 +216,8 @@ def test_torch_model_without_torch_is_refused(tmp_path):
 
 def test_load_model_refusals(tmp_path):
     with pytest.raises(ConfigError, match=r"^model 'mnist' is neither a bundled model "
-                                          r"\['digits', 'digits32'\] nor a file ending in "
-                                          r"\.npz, \.onnx, \.pt, \.pth$"):
+                                          r"\['digits', 'digits32', 'digits_cnn'\] nor a file "
+                                          r"ending in \.npz, \.onnx, \.pt, \.pth$"):
         load_model("mnist")
     with pytest.raises(ConfigError, match=r"^model file .*absent\.onnx does not exist$"):
         load_model(tmp_path / "absent.onnx")

@@ -22,7 +22,14 @@ import numpy as np
 
 from spinemu.config import ConvConfig
 
-__all__ = ["im2col", "patch_index", "pool", "windows"]
+__all__ = ["im2col", "nchw_order", "patch_index", "pool", "windows"]
+
+
+def nchw_order(height: int, width: int, channels: int) -> np.ndarray:
+    """``order[i]``: the NCHW flat index (ONNX and torch ``Flatten``) of NHWC flat index ``i``,
+    so ``nchw_vector[order]`` is the NHWC vector."""
+    return np.arange(height * width * channels).reshape(channels, height, width).transpose(
+        1, 2, 0).ravel()
 
 
 @lru_cache(maxsize=64)

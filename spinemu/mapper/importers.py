@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from spinemu.config import ConfigError, ConvConfig
+from spinemu.sim.golden.window import nchw_order
 
 from .dense import TASKS, DenseLayer, DenseModel
 
@@ -209,9 +210,7 @@ class _Chain:
         if image is None:
             return  # already flat
         self._close(relu=False)
-        height, width, channels = image
-        self._order = np.arange(height * width * channels).reshape(
-            channels, height, width).transpose(1, 2, 0).ravel()
+        self._order = nchw_order(*image)
         self._flattened = True
 
     def _close(self, relu: bool) -> None:
