@@ -153,6 +153,10 @@ def map_command(model, plan_dir, data, task, tile, lanes, weight_bits, frac_bits
         result.save(plan_dir)
     report = result.report
     out.print(format_report(report, settings, device))
+    for layer in report.layers:
+        if layer.window:
+            out.print(f"layer {layer.index} {layer.name}: {layer.window}, im2col "
+                      f"{layer.in_features} x {layer.out_features} on every output position")
     clamped = sum(s["clamped_registers"] for s in result.stats)
     if clamped:
         out.print(f"compensation: {clamped} gain/offset register(s) clamped to their range")

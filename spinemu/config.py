@@ -372,6 +372,12 @@ class ConvConfig(_Serialisable):
         """Flat output codes per image (after pooling) for ``out_channels`` channels."""
         return self.out_height * self.out_width * out_channels
 
+    @property
+    def label(self) -> str:
+        """``conv 3x3 s1 p1, max 2``: the geometry in a few words, for reports."""
+        pool = "" if self.pool == "none" else f", {self.pool} {self.pool_size}"
+        return f"conv {self.kernel}x{self.kernel} s{self.stride} p{self.padding}{pool}"
+
 
 @dataclass(frozen=True)
 class LayerConfig(_Serialisable):

@@ -160,7 +160,8 @@ def test_map_bundled_cnn_prints_its_layers(tmp_path):
     result = run("digits_cnn", "--input-bits", "6", "-o", str(tmp_path / "p"))
     assert result.exit_code == 0, result.output
     for line in (r"layer 0 conv1 .* 9 x 8 ", r"layer 1 conv2 .* 72 x 16 ",
-                 r"layer 2 fc .* 64 x 10 ", r"overall accuracy: float 98\.\d\d %"):
+                 r"layer 2 fc .* 64 x 10 ", r"overall accuracy: float 98\.\d\d %",
+                 r"\nlayer 1 conv2: conv 3x3 s1 p1, max 2, im2col 72 x 16 on every output "):
         assert re.search(line, result.output), result.output
     mapping = Mapping.load(tmp_path / "p")
     assert mapping.plan.config.layers[1].conv.channels == 8
