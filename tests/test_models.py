@@ -18,7 +18,7 @@ from spinemu.models import (
     load_bundled,
     load_dataset,
 )
-from spinemu.models.train import onnx_error, to_onnx
+from spinemu.models.train import cnn_geometry, cnn_gradients, onnx_error, to_onnx
 
 
 def test_bundled_torus_is_the_generators_output():
@@ -63,3 +63,25 @@ def test_bundled_cnn_onnx_file_is_the_model():
         assert (a.weight == b.weight).all() and (a.bias == b.bias).all()
     assert onnx_error(model, proto, load_dataset("digits").test_x) < 1e-4
     assert proto.graph.SerializeToString() == to_onnx(model).graph.SerializeToString()
+
+
+def test_cnn_gradients_match_finite_differences():
+    """The hand-written backpropagation of the numpy trainer against central differences, on
+    a few coordinates of every parameter."""
+    rng = np.random.default_rng(5)
+    convs = cnn_geometry((3, 4))
+    shapes = [(9, 3), (3,), (27, 4), (4,), (16, 10), (10,)]
+    params = [rng.normal(scale=0.5, size=shape) for shape in shapes]
+    x, labels = rng.random((6, 64)), rng.integers(0, 10, 6)
+    _, grads = cnn_gradients(params, x, labels, convs)
+    for index, (param, grad) in enumerate(zip(params, grads, strict=True)):
+        for flat in rng.choice(param.size, size=min(param.size, 5), replace=False):
+            where = np.unravel_index(flat, param.shape)
+            saved = param[where]
+            param[where] = saved + 1e-6
+            up = cnn_gradients(params, x, labels, convs)[0]
+            param[where] = saved - 1e-6
+            down = cnn_gradients(params, x, labels, convs)[0]
+            param[where] = saved
+            assert abs((up - down) / 2e-6 - grad[where]) < 1e-6 + 1e-4 * abs(grad[where]), \
+                (index, where)

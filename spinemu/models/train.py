@@ -35,7 +35,7 @@ from . import MODELS_DIR
 from .datasets import load_dataset
 
 __all__ = ["CNN_SPEC", "ONNX_OPSET", "RBM_SPEC", "SPECS", "binarised_digits", "cnn_geometry",
-           "onnx_error", "to_onnx", "train", "train_cnn", "train_rbm"]
+           "cnn_gradients", "onnx_error", "to_onnx", "train", "train_cnn", "train_rbm"]
 
 #: Hidden layer sizes and L2 penalty of each bundled model.
 SPECS = {
@@ -151,34 +151,47 @@ def _init(rng, rows: int, cols: int) -> np.ndarray:
     return rng.normal(scale=np.sqrt(2.0 / rows), size=(rows, cols))
 
 
+def cnn_gradients(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray,
+                  convs: tuple[ConvConfig, ConvConfig]) -> tuple[float, list[np.ndarray]]:
+    """Mean softmax cross-entropy of the net ``params = [w1, b1, w2, b2, w3, b3]`` (two
+    convolutions ``convs`` with ReLU and max pooling, then a dense layer) on images ``x`` with
+    class indices ``labels``, and its gradient with respect to each parameter."""
+    w1, b1, w2, b2, w3, b3 = params
+    first, second = convs
+    h1, cache1 = _conv_forward(x, w1, b1, first)
+    h2, cache2 = _conv_forward(h1, w2, b2, second)
+    logits = h2 @ w3 + b3
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(len(x))
+    loss = float(-np.log(p[rows, labels]).mean())
+    p[rows, labels] -= 1.0
+    grad = p / len(x)
+    g2, gw2, gb2 = _conv_backward(grad @ w3.T, w2, second, cache2, True)
+    _, gw1, gb1 = _conv_backward(g2, w1, first, cache1, False)
+    return loss, [gw1, gb1, gw2, gb2, h2.T @ grad, grad.sum(axis=0)]
+
+
 def train_cnn():
     """Fit ``digits_cnn`` (:data:`CNN_SPEC`); returns ``(DenseModel, held-out accuracy)``."""
     spec = CNN_SPEC
     data = load_dataset("digits")
     rng = np.random.default_rng(spec["seed"])
-    first, second = cnn_geometry(spec["channels"])
-    outputs = second.outputs(spec["channels"][1])
-    params = [_init(rng, first.patch_features, spec["channels"][0]), np.zeros(spec["channels"][0]),
-              _init(rng, second.patch_features, spec["channels"][1]),
+    convs = cnn_geometry(spec["channels"])
+    outputs = convs[1].outputs(spec["channels"][1])
+    params = [_init(rng, convs[0].patch_features, spec["channels"][0]),
+              np.zeros(spec["channels"][0]),
+              _init(rng, convs[1].patch_features, spec["channels"][1]),
               np.zeros(spec["channels"][1]), _init(rng, outputs, 10), np.zeros(10)]
     adam = _Adam(params, spec["learning_rate"], spec["weight_decay"])
-    onehot = np.eye(10)[data.train_y]
     for _ in range(spec["epochs"]):
         order = rng.permutation(len(data.train_x))
         for start in range(0, len(order), spec["batch_size"]):
             batch = order[start:start + spec["batch_size"]]
-            w1, b1, w2, b2, w3, b3 = params
-            h1, cache1 = _conv_forward(data.train_x[batch], w1, b1, first)
-            h2, cache2 = _conv_forward(h1, w2, b2, second)
-            logits = h2 @ w3 + b3
-            p = np.exp(logits - logits.max(axis=1, keepdims=True))
-            grad = (p / p.sum(axis=1, keepdims=True) - onehot[batch]) / len(batch)
-            g2, gw2, gb2 = _conv_backward(grad @ w3.T, w2, second, cache2, True)
-            _, gw1, gb1 = _conv_backward(g2, w1, first, cache1, False)
-            adam.step([gw1, gb1, gw2, gb2, h2.T @ grad, grad.sum(axis=0)])
+            adam.step(cnn_gradients(params, data.train_x[batch], data.train_y[batch], convs)[1])
     w1, b1, w2, b2, w3, b3 = (p.astype(np.float32) for p in params)
-    model = DenseModel((DenseLayer("conv1", w1, b1, True, first),
-                        DenseLayer("conv2", w2, b2, True, second),
+    model = DenseModel((DenseLayer("conv1", w1, b1, True, convs[0]),
+                        DenseLayer("conv2", w2, b2, True, convs[1]),
                         DenseLayer("fc", w3, b3, False)), classes=np.arange(10),
                        name="digits_cnn")
     return model, float(np.mean(model.predict(data.test_x) == data.test_y))
