@@ -86,6 +86,9 @@ def test_bad_option_syntax_is_refused(tmp_path):
     assert result.exit_code == 2 and "'12' is not ROWSxCOLS, e.g. 128x128" in result.output
     result = run("digits", "--stuck", "1x", "-o", str(tmp_path))
     assert result.exit_code == 2 and "'1x' is not a number or a percentage" in result.output
+    result = run("digits", "--input-shape", "1x8", "-o", str(tmp_path))
+    assert result.exit_code == 2 and "'1x8' is not CHANNELSxHEIGHTxWIDTH, e.g. 1x8x8" in \
+        result.output
 
 
 def test_user_data_file(tmp_path):
