@@ -389,8 +389,9 @@ def test_onnx_chain_order_refusals():
             [conv_node(), relu, helper.make_node("BatchNormalization",
                                                  ["r", "s", "b", "m", "v"], ["y"], name="bn")],
             {"w": np.ones((2, 1, 3, 3)), **{k: np.ones(2) for k in "sbmv"}}, (1, 6, 6), 32))
-    with pytest.raises(ConfigError, match=r"^layer 'fc': a dense layer after the image 4x4x2 of "
-                                          r"a convolution needs a Flatten before it$"):
+    with pytest.raises(ConfigError, match=r"^layer 'fc': a dense layer on the image 4x4x2 "
+                                          r"\(height x width x channels\) needs a Flatten "
+                                          r"before it$"):
         from_onnx(onnx_image_graph(
             [conv_node(), helper.make_node("MatMul", ["c", "m"], ["y"], name="fc")],
             {"w": np.ones((2, 1, 3, 3)), "m": np.ones((4, 3))}, (1, 6, 6), 3))

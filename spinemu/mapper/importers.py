@@ -120,10 +120,10 @@ class _Chain:
 
     def matrix(self, name: str, weight: np.ndarray) -> None:
         image = self._image()
-        if image is not None and self._last() is not None:
-            raise ConfigError(f"layer {name!r}: a dense layer after the image "
-                              f"{'x'.join(map(str, image))} of a convolution needs a Flatten "
-                              f"before it")
+        if image is not None:
+            raise ConfigError(f"layer {name!r}: a dense layer on the image "
+                              f"{'x'.join(map(str, image))} (height x width x channels) needs a "
+                              f"Flatten before it")
         self._close(relu=False)
         weight = np.asarray(weight, dtype=np.float64)
         previous = self._last()
