@@ -7,10 +7,11 @@ output folder,
 - ``accuracy_sigma.png``: against the programming error sigma 0..20 % of a level spacing;
 - ``accuracy.json``: every point, seed by seed.
 
-Each plot has one column per model (``digits``, ``digits32``; ``--quick``: ``digits`` only and
-two seeds): held-out accuracy on top, the relative error of the network's outputs (a smoother
-measure: 540 test inputs resolve 0.19 points) below, for the float model, the ideal device, and
-the device with and without compensation (mean over device seeds, band from min to max).
+Each plot has one column per bundled model (``digits``, ``digits32``, ``digits_cnn``;
+``--quick``: ``digits`` only and two seeds): held-out accuracy on top, the relative error of the
+network's outputs (a smoother measure: 540 test inputs resolve 0.19 points) below, for the float
+model, the ideal device, and the device with and without compensation (mean over device seeds,
+band from min to max).
 
 Widths not swept are the mapper's defaults (128x128 tiles, 4-bit weights and inputs, 8-bit
 ADC); the device, when not ideal, has ``STUCK`` stuck cells and ``GAIN_SPREAD`` column gain

@@ -52,6 +52,7 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
         raise TypeError(f"plan must be a Plan, not {type(plan).__name__}")
     if not 0.0 <= stall < 1.0:
         raise ConfigError(f"stall = {stall} is out of range; allowed 0 <= stall < 1")
+    plan.config.check_dense("the network RTL")
     first = plan.config.layers[0]
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] < 1:

@@ -248,7 +248,7 @@ def plan_inputs(plan, directory: Path, vectors: int, seed: int) -> tuple[np.ndar
                     f"first {vectors} held-out inputs of {data.name}")
     first = plan.config.layers[0]
     x = np.random.default_rng(seed).integers(*first.tile.input_range,
-                                             size=(vectors, first.in_features), endpoint=True)
+                                             size=(vectors, first.inputs), endpoint=True)
     return x, f"random codes (seed {seed})"
 
 

@@ -81,9 +81,10 @@ def layer(plan_dir, vectors, backend, port, simulator, streams, seed, dump):
                      else "DIFFERS"))
     if check.cycles is not None:
         rows.append(("cycles", f"{check.cycles} ({check.cycles / vectors:.1f} per inference)"))
-    rows.append(("steady state", f"{Network.cycles_per_vector(config)} cycles per inference "
-                 "(layers: " + ", ".join(str(TiledLayer.cycles_per_vector(layer))
-                                         for layer in config.layers) + ")"))
+    if all(layer.conv is None for layer in config.layers):  # the RTL's cycle count
+        rows.append(("steady state", f"{Network.cycles_per_vector(config)} cycles per "
+                     "inference (layers: " + ", ".join(str(TiledLayer.cycles_per_vector(layer))
+                                                       for layer in config.layers) + ")"))
     if check.cycles is not None:
         rows.append(("simulated cycles/s", f"{check.cycles_per_second:,.0f}"))
     rows.append(("wall time", f"{check.wall_seconds:.2f} s"))

@@ -50,6 +50,20 @@ class TileSize(click.ParamType):
         return int(match[1]), int(match[2])
 
 
+class ImageShape(click.ParamType):
+    """``CxHxW``, e.g. ``1x8x8``."""
+
+    name = "CxHxW"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*", str(value))
+        if not match:
+            self.fail(f"{value!r} is not CHANNELSxHEIGHTxWIDTH, e.g. 1x8x8", param, ctx)
+        return tuple(int(group) for group in match.groups())
+
+
 def _metric(name: str, value: float) -> str:
     return f"{100 * value:.2f} %" if name == "accuracy" else f"{value:.4f}"
 
@@ -94,6 +108,9 @@ def format_report(report, settings, device) -> Table:
                              "train_y, test_x, test_y. Default: a bundled model's own.")
 @click.option("--task", type=click.Choice(["classifier", "regressor"]),
               help="What an ONNX or torch model's outputs mean. Default: classifier.")
+@click.option("--input-shape", type=ImageShape(),
+              help="Input image CxHxW of a torch convolution model (.pt); ONNX graphs carry "
+                   "theirs.")
 @click.option("--tile", type=TileSize(), default=(DEFAULTS.tile_rows, DEFAULTS.tile_cols),
               show_default=f"{DEFAULTS.tile_rows}x{DEFAULTS.tile_cols}",
               help="Tile size ROWSxCOLS.")
@@ -124,10 +141,11 @@ def format_report(report, settings, device) -> Table:
               help="Nominal column gains, zero offsets: the mapper does not look at the device.")
 @click.option("--calibration", "calibration_size", type=int, default=256, show_default=True,
               help="Calibration inputs, drawn from the training split.")
-def map_command(model, plan_dir, data, task, tile, lanes, weight_bits, frac_bits, input_bits,
-                adc_bits, output_bits, mult_bits, bias_bits, sigma, stuck, gain_spread, seed,
-                no_compensation, calibration_size):
-    """Map MODEL (digits, digits32, or a .npz/.onnx/.pt file) onto tiles and write a plan.
+def map_command(model, plan_dir, data, task, input_shape, tile, lanes, weight_bits, frac_bits,
+                input_bits, adc_bits, output_bits, mult_bits, bias_bits, sigma, stuck,
+                gain_spread, seed, no_compensation, calibration_size):
+    """Map MODEL (digits, digits32, digits_cnn, or a .npz/.onnx/.pt file) onto tiles and write
+    a plan.
 
     Prints, layer by layer, the error of the emulated activations and the accuracy with the
     layers so far emulated, against the float model, on the data set's held-out split.
@@ -138,7 +156,7 @@ def map_command(model, plan_dir, data, task, tile, lanes, weight_bits, frac_bits
     if data is None:
         if model not in BUNDLED:
             raise ConfigError(f"model {model!r} is not bundled: give --data (a bundled data set "
-                              f"{sorted(BUNDLED.values())} or an .npz file)")
+                              f"{sorted(set(BUNDLED.values()))} or an .npz file)")
         data = BUNDLED[model]
     settings = MapSettings(
         tile_rows=tile[0], tile_cols=tile[1], lanes=lanes, weight_bits=weight_bits,
@@ -146,13 +164,17 @@ def map_command(model, plan_dir, data, task, tile, lanes, weight_bits, frac_bits
         mult_bits=mult_bits, bias_bits=bias_bits, compensation=not no_compensation)
     device = DeviceModel(sigma=sigma, stuck=stuck, gain_spread=gain_spread, seed=seed)
     with console.status(f"mapping {model}"):
-        dense = load_model(model, task)
+        dense = load_model(model, task, input_shape)
         dataset = load_dataset(data)
         result = map_model(dense, dataset.calibration(calibration_size), dataset.test_x,
                            dataset.test_y, settings=settings, device=device)
         result.save(plan_dir)
     report = result.report
     out.print(format_report(report, settings, device))
+    for layer in report.layers:
+        if layer.window:
+            out.print(f"layer {layer.index} {layer.name}: {layer.window}, im2col "
+                      f"{layer.in_features} x {layer.out_features} on every output position")
     clamped = sum(s["clamped_registers"] for s in result.stats)
     if clamped:
         out.print(f"compensation: {clamped} gain/offset register(s) clamped to their range")

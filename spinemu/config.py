@@ -21,7 +21,8 @@ import tomli_w
 from .numeric import clog2, code_range, signed_range, unsigned_range
 
 __all__ = [
-    "ConfigError", "SpinemuError", "TileConfig", "LayerConfig", "NetworkConfig", "PBitConfig",
+    "ConfigError", "SpinemuError", "TileConfig", "ConvConfig", "LayerConfig", "NetworkConfig",
+    "PBitConfig", "POOLS",
     "Topology", "check_float", "check_image", "check_int", "read_npz",
 ]
 
@@ -282,14 +283,112 @@ class TileConfig(_Serialisable):
         )
 
 
+#: Pooling of a convolution's output codes: none, max or average (docs/mapper.md).
+POOLS = ("none", "max", "avg")
+
+
+@dataclass(frozen=True)
+class ConvConfig(_Serialisable):
+    """The window geometry of a convolution layer (groups 1, dilation 1, zero padding), NHWC.
+
+    The layer's flat input of ``height * width * channels`` codes is an NHWC image (channels
+    fastest). At each of the ``conv_height x conv_width`` output positions the patch of
+    ``kernel x kernel x channels`` codes (im2col column order ``(kh, kw, c)``, ``c`` fastest;
+    taps outside the image are 0) is one input vector of the layer's weight matrix
+    ``[kernel * kernel * channels, out_features]``. A pooling of ``pool_size x pool_size``
+    non-overlapping windows (stride = size) then reduces the output codes; it must tile the
+    convolution's output exactly.
+
+    Fields
+    ------
+    height, width, channels : 1..4096
+        Input image.
+    kernel : 1..15, stride : 1..15, padding : 0..kernel-1
+        Square kernel, equal stride and zero padding on every side.
+    pool : "none", "max" or "avg";  pool_size : 1..15 (1 with "none")
+    """
+
+    height: int
+    width: int
+    channels: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    pool: str = "none"
+    pool_size: int = 1
+
+    _TABLE = "conv"
+
+    def __post_init__(self):
+        for name in ("height", "width", "channels"):
+            check_int(name, getattr(self, name), 1, 4096)
+        check_int("kernel", self.kernel, 1, 15)
+        check_int("stride", self.stride, 1, 15)
+        check_int("padding", self.padding, 0, self.kernel - 1)
+        if self.pool not in POOLS:
+            raise ConfigError(f"pool = {self.pool!r} is not supported; allowed {list(POOLS)}")
+        check_int("pool_size", self.pool_size, 1, 1 if self.pool == "none" else 15)
+        padded = min(self.height, self.width) + 2 * self.padding
+        if self.kernel > padded:
+            raise ConfigError(f"kernel = {self.kernel} is larger than the padded input "
+                              f"{self.height + 2 * self.padding}x{self.width + 2 * self.padding}"
+                              f"; allowed 1..{padded}")
+        for name, size in (("height", self.conv_height), ("width", self.conv_width)):
+            if size % self.pool_size:
+                raise ConfigError(f"pool_size = {self.pool_size} does not tile the convolution "
+                                  f"output {name} {size}; allowed a divisor of {size}")
+
+    @property
+    def conv_height(self) -> int:
+        return (self.height + 2 * self.padding - self.kernel) // self.stride + 1
+
+    @property
+    def conv_width(self) -> int:
+        return (self.width + 2 * self.padding - self.kernel) // self.stride + 1
+
+    @property
+    def out_height(self) -> int:
+        return self.conv_height // self.pool_size
+
+    @property
+    def out_width(self) -> int:
+        return self.conv_width // self.pool_size
+
+    @property
+    def positions(self) -> int:
+        """Output positions before pooling: input vectors of the weight matrix per image."""
+        return self.conv_height * self.conv_width
+
+    @property
+    def patch_features(self) -> int:
+        """Rows of the weight matrix: ``kernel * kernel * channels``."""
+        return self.kernel * self.kernel * self.channels
+
+    @property
+    def inputs(self) -> int:
+        return self.height * self.width * self.channels
+
+    def outputs(self, out_channels: int) -> int:
+        """Flat output codes per image (after pooling) for ``out_channels`` channels."""
+        return self.out_height * self.out_width * out_channels
+
+    @property
+    def label(self) -> str:
+        """``conv 3x3 s1 p1, max 2``: the geometry in a few words, for reports."""
+        pool = "" if self.pool == "none" else f", {self.pool} {self.pool_size}"
+        return f"conv {self.kernel}x{self.kernel} s{self.stride} p{self.padding}{pool}"
+
+
 @dataclass(frozen=True)
 class LayerConfig(_Serialisable):
-    """A fully connected layer on a grid of crossbar tiles (DESIGN.md 3.2).
+    """A fully connected layer on a grid of crossbar tiles (DESIGN.md 3.2), or a convolution:
+    the same grid applied to every im2col patch of its input (``conv``, docs/mapper.md).
 
     Fields
     ------
     in_features, out_features : 1..65536
-        Weight matrix In x Out, mapped onto ``row_tiles x col_tiles`` tiles, zero padded.
+        Weight matrix In x Out, mapped onto ``row_tiles x col_tiles`` tiles, zero padded. For a
+        convolution In is ``conv.patch_features`` and Out its output channels.
     tile : TileConfig
         Every tile of the grid; its ``input_bits``/``input_signed`` are this layer's input codes.
     relu : bool
@@ -298,6 +397,8 @@ class LayerConfig(_Serialisable):
         Output code width O (unsigned with ``relu``, signed without).
     mult_bits : 1..24, bias_bits : 1..32
         Widths of the unsigned requantization multiplier and the signed bias of each output.
+    conv : ConvConfig or None
+        Window geometry of a convolution; None for a dense layer.
     """
 
     in_features: int
@@ -307,6 +408,7 @@ class LayerConfig(_Serialisable):
     act_bits: int = 8
     mult_bits: int = 16
     bias_bits: int = 24
+    conv: ConvConfig | None = None
 
     _TABLE = "layer"
 
@@ -320,13 +422,40 @@ class LayerConfig(_Serialisable):
         check_int("act_bits", self.act_bits, 1, 16)
         check_int("mult_bits", self.mult_bits, 1, 24)
         check_int("bias_bits", self.bias_bits, 1, 32)
+        if self.conv is not None:
+            if not isinstance(self.conv, ConvConfig):
+                raise ConfigError(f"conv must be a ConvConfig or None, not "
+                                  f"{type(self.conv).__name__}")
+            if self.in_features != self.conv.patch_features:
+                raise ConfigError(f"in_features = {self.in_features} does not match the "
+                                  f"convolution's patch of {self.conv.patch_features} (kernel "
+                                  f"{self.conv.kernel}x{self.conv.kernel} x {self.conv.channels} "
+                                  f"channels)")
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        if self.conv is None:
+            del values["conv"]  # TOML has no null: a dense layer has no [conv] table
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> LayerConfig:
         values = dict(cls._fields_of(values))
         if "tile" in values:
             values["tile"] = TileConfig.from_dict(values["tile"])
+        if "conv" in values:
+            values["conv"] = ConvConfig.from_dict(values["conv"])
         return cls(**values)
+
+    @property
+    def inputs(self) -> int:
+        """Flat input codes per vector: ``in_features``, or a convolution's whole image."""
+        return self.in_features if self.conv is None else self.conv.inputs
+
+    @property
+    def outputs(self) -> int:
+        """Flat output codes per vector: ``out_features``, or a convolution's pooled image."""
+        return self.out_features if self.conv is None else self.conv.outputs(self.out_features)
 
     @property
     def row_tiles(self) -> int:
@@ -373,9 +502,12 @@ class NetworkConfig(_Serialisable):
                 raise ConfigError(f"layer {index} must be a LayerConfig, not "
                                   f"{type(layer).__name__}")
         for index, (a, b) in enumerate(zip(self.layers, self.layers[1:], strict=False)):
-            if a.out_features != b.in_features:
-                raise ConfigError(f"layer {index + 1}: in_features = {b.in_features} but layer "
-                                  f"{index} has out_features = {a.out_features}")
+            if a.outputs != b.inputs:
+                if a.conv is None and b.conv is None:
+                    raise ConfigError(f"layer {index + 1}: in_features = {b.in_features} but "
+                                      f"layer {index} has out_features = {a.out_features}")
+                raise ConfigError(f"layer {index + 1}: {b.inputs} inputs but layer {index} has "
+                                  f"{a.outputs} outputs")
             if a.act_bits > 8:
                 raise ConfigError(f"layer {index}: act_bits = {a.act_bits} is out of range for a "
                                   f"hidden layer; allowed 1..8 (the next layer's input_bits)")
@@ -386,14 +518,22 @@ class NetworkConfig(_Serialisable):
                     f"{'signed' if b.tile.input_signed else 'unsigned'} but layer {index} "
                     f"outputs {a.act_bits}-bit {kind} codes")
 
+    def check_dense(self, what: str) -> None:
+        """Refuse a network with a convolution layer for ``what``, which runs dense layers
+        only (the RTL has no window generator yet)."""
+        for index, layer in enumerate(self.layers):
+            if layer.conv is not None:
+                raise ConfigError(f"layer {index} is a convolution; {what} runs dense layers "
+                                  f"only (convolutions run on the golden backend)")
+
     def check_inputs(self, x) -> np.ndarray:
-        """Input codes ``x[batch, in_features]`` of the first layer, as int64."""
+        """Input codes ``x[batch, inputs]`` of the first layer, as int64."""
         first = self.layers[0]
         array = np.asarray(x)
         if array.ndim != 2:
-            raise ConfigError(f"inputs must be 2-D [batch, {first.in_features}], got shape "
+            raise ConfigError(f"inputs must be 2-D [batch, {first.inputs}], got shape "
                               f"{array.shape}")
-        return check_image("inputs", array, (array.shape[0], first.in_features),
+        return check_image("inputs", array, (array.shape[0], first.inputs),
                            *first.tile.input_range)
 
     def to_dict(self) -> dict:

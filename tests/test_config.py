@@ -1,4 +1,5 @@
-"""TileConfig validation and round trips; check_image, the range check of every array."""
+"""TileConfig and ConvConfig validation and round trips; check_image, the range check of every
+array."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from spinemu.config import ConfigError, TileConfig, check_image
+from spinemu.config import (
+    ConfigError,
+    ConvConfig,
+    LayerConfig,
+    NetworkConfig,
+    TileConfig,
+    check_image,
+)
 
 from cases import tile_configs
 
@@ -122,3 +130,40 @@ def test_read_npz_reads_archives_and_names_what_is_not_one(tmp_path):
                       ("cut.npz", ""), ("missing.npz", "No such file")]:
         with pytest.raises(ConfigError, match=rf"{name} is not a readable npz thing: .*{why}"):
             read_npz(tmp_path / name, "thing")
+
+
+# --- Convolution layers ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("fields, message", [
+    ({"padding": 3}, r"^padding = 3 is out of range; allowed 0\.\.2$"),
+    ({"pool": "min", "pool_size": 2}, r"^pool = 'min' is not supported; allowed \['none', "
+                                      r"'max', 'avg'\]$"),
+    ({"pool_size": 2}, r"^pool_size = 2 is out of range; allowed 1\.\.1$"),
+    ({"pool": "max", "pool_size": 4}, r"^pool_size = 4 does not tile the convolution output "
+                                      r"height 6; allowed a divisor of 6$"),
+    ({"kernel": 7}, r"^kernel = 7 is larger than the padded input 8x6; allowed 1\.\.6$"),
+])
+def test_conv_fields_are_refused(fields, message):
+    values = {"height": 8, "width": 6, "channels": 2, "kernel": 3} | fields
+    with pytest.raises(ConfigError, match=message):
+        ConvConfig(**values)
+
+
+def test_conv_layer_geometry_round_trips_and_chains():
+    conv = ConvConfig(8, 6, 2, 3, stride=1, padding=0, pool="avg", pool_size=2)
+    assert (conv.conv_height, conv.conv_width, conv.out_height, conv.out_width) == (6, 4, 3, 2)
+    layer = LayerConfig(18, 5, TileConfig(rows=8, cols=4, lanes=1), act_bits=4, conv=conv)
+    assert (layer.inputs, layer.outputs, layer.row_tiles) == (96, 30, 3)
+    assert LayerConfig.from_toml(layer.to_toml()) == layer
+    assert "conv" not in LayerConfig(3, 2).to_dict()
+    dense = LayerConfig(30, 10, TileConfig(rows=8, cols=4, lanes=1, input_bits=4))
+    network = NetworkConfig((layer, dense))
+    assert NetworkConfig.from_toml(network.to_toml()) == network
+    with pytest.raises(ConfigError, match=r"^layer 1: 29 inputs but layer 0 has 30 outputs$"):
+        NetworkConfig((layer, dataclasses.replace(dense, in_features=29)))
+    with pytest.raises(ConfigError, match=r"^in_features = 17 does not match the convolution's "
+                                          r"patch of 18 \(kernel 3x3 x 2 channels\)$"):
+        LayerConfig(17, 5, conv=conv)
+    with pytest.raises(ConfigError, match=r"^layer 0 is a convolution; the rtl backend runs "
+                                          r"dense layers only"):
+        network.check_dense("the rtl backend")

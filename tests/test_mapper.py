@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spinemu import Emulator, EmulatorError
 from spinemu.config import ConfigError
 from spinemu.mapper import (
     DenseLayer,
@@ -66,6 +67,25 @@ def test_digits32_spans_eight_row_tiles_and_stays_close(digits):
     first = report.layers[0]
     assert (first.in_features, first.row_tiles, first.col_tiles) == (1024, 8, 1)
     assert report.drop <= 0.02, report.to_dict()
+
+
+def test_digits_cnn_4bit_weights_6bit_inputs_8bit_adc_drop_at_most_one_point(digits):
+    result = mapped(digits, name="digits_cnn", weight_bits=4, input_bits=6, adc_bits=8)
+    report = result.report
+    assert report.float_metric > 0.97
+    assert [layer.conv is not None for layer in result.plan.config.layers] == [True, True, False]
+    assert report.drop <= 0.010, report.to_dict()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_digits_cnn_sigma_5pct_stuck_0p1pct_drop_at_most_two_points_with_compensation(digits,
+                                                                                      seed):
+    device = DeviceModel(sigma=0.05, stuck=0.001, seed=seed)
+    widths = {"weight_bits": 4, "input_bits": 6, "adc_bits": 8}
+    on = mapped(digits, name="digits_cnn", device=device, **widths).report
+    off = mapped(digits, name="digits_cnn", device=device, compensation=False, **widths).report
+    assert on.drop <= 0.020, (seed, on.to_dict())
+    assert on.layers[-1].rel_error < off.layers[-1].rel_error, seed
 
 
 @pytest.mark.parametrize("tile", [(16, 16), (7, 5)])
@@ -200,6 +220,22 @@ def test_plan_folder_round_trip_predicts_the_same(digits, tmp_path):
     assert (again.predict(digits.test_x) == result.mapping.predict(digits.test_x)).all()
     accuracy = np.mean(again.predict(digits.test_x) == digits.test_y)
     assert accuracy == result.report.emulated_metric
+
+
+def test_cnn_plan_round_trips_and_runs_on_the_golden_backend_only(digits, tmp_path):
+    result = mapped(digits, name="digits_cnn", input_bits=6)
+    result.save(tmp_path / "plan")
+    again = Mapping.load(tmp_path / "plan")
+    assert again.plan.config == result.plan.config
+    assert (again.predict(digits.test_x) == result.mapping.predict(digits.test_x)).all()
+    codes = again.input_codes(digits.test_x[:16])
+    with Emulator(again.plan) as emulator:
+        emulator.program()
+        assert (emulator.infer(codes) == again.plan.model()(codes)).all()
+    with pytest.raises(EmulatorError, match=r"^layer 0 is a convolution; the rtl backend runs "
+                                            r"dense layers only \(convolutions run on the "
+                                            r"golden backend\)$"):
+        Emulator(again.plan, "rtl")
 
 
 def test_mapping_load_refuses_a_bare_plan(digits, tmp_path):

@@ -86,6 +86,9 @@ def test_bad_option_syntax_is_refused(tmp_path):
     assert result.exit_code == 2 and "'12' is not ROWSxCOLS, e.g. 128x128" in result.output
     result = run("digits", "--stuck", "1x", "-o", str(tmp_path))
     assert result.exit_code == 2 and "'1x' is not a number or a percentage" in result.output
+    result = run("digits", "--input-shape", "1x8", "-o", str(tmp_path))
+    assert result.exit_code == 2 and "'1x8' is not CHANNELSxHEIGHTxWIDTH, e.g. 1x8x8" in \
+        result.output
 
 
 def test_user_data_file(tmp_path):
@@ -154,3 +157,31 @@ def test_anneal_bench_trial_statistics_and_plot(tmp_path, monkeypatch):
     instances = [{"instance": "G11", "best_known": 564, "cases": [case]}]
     bench.plot(instances, (100,), tmp_path / "anneal.png")
     assert (tmp_path / "anneal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_map_bundled_cnn_prints_its_layers(tmp_path):
+    result = run("digits_cnn", "--input-bits", "6", "-o", str(tmp_path / "p"))
+    assert result.exit_code == 0, result.output
+    for line in (r"layer 0 conv1 .* 9 x 8 ", r"layer 1 conv2 .* 72 x 16 ",
+                 r"layer 2 fc .* 64 x 10 ", r"overall accuracy: float 98\.\d\d %",
+                 r"\nlayer 1 conv2: conv 3x3 s1 p1, max 2, im2col 72 x 16 on every output "):
+        assert re.search(line, result.output), result.output
+    mapping = Mapping.load(tmp_path / "p")
+    assert mapping.plan.config.layers[1].conv.channels == 8
+
+
+def test_map_refuses_a_grouped_convolution_in_one_line(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", group=2),
+             helper.make_node("Flatten", ["c"], ["y"], name="flat")]
+    onnx.save(helper.make_model(helper.make_graph(
+        nodes, "grouped", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 72])],
+        [numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")])),
+        str(tmp_path / "g.onnx"))
+    result = run(str(tmp_path / "g.onnx"), "--data", "digits", "-o", str(tmp_path / "p"))
+    assert result.exit_code == 2, result.output
+    assert result.output == ("error: ONNX node 'conv' (Conv): group = 2 is not supported; "
+                             "allowed 1\n")

@@ -9,6 +9,10 @@ layer::
     v = y[o] + bias[o];  if relu: v = max(v, 0)
     a[o] = usat(rshift_round(v * mult[o], shift[o]), O)    (relu)
            sat (rshift_round(v * mult[o], shift[o]), O)    (no relu)
+
+A convolution layer (``layer.conv``) runs the same grid on every im2col patch of its input
+image and pools the output codes a (:mod:`.window`): input and output vectors are flat NHWC
+images.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from spinemu.images import LayerImages
 from spinemu.numeric import rshift_round, sat, usat
 
 from .tile import CrossbarTileModel
+from .window import im2col, pool
 
-__all__ = ["LayerModel", "NetworkModel", "requantize"]
+__all__ = ["LayerModel", "NetworkModel", "output_codes", "requantize"]
 
 
 def requantize(layer: LayerConfig, y: np.ndarray, bias, mult, shift) -> np.ndarray:
@@ -31,6 +36,13 @@ def requantize(layer: LayerConfig, y: np.ndarray, bias, mult, shift) -> np.ndarr
         v = np.maximum(v, 0)
     scaled = rshift_round(v * mult, shift)
     return usat(scaled, layer.act_bits) if layer.relu else sat(scaled, layer.act_bits)
+
+
+def output_codes(layer: LayerConfig, y: np.ndarray, bias, mult, shift) -> np.ndarray:
+    """Codes ``a[batch, outputs]`` of adder-tree outputs ``y[rows, Out]``: the periphery, then
+    a convolution's pooling."""
+    a = requantize(layer, y, bias, mult, shift)
+    return a if layer.conv is None else pool(a, layer.conv)
 
 
 class LayerModel:
@@ -57,13 +69,25 @@ class LayerModel:
             for p, row in enumerate(self.tiles)])
 
     def sums(self, x) -> np.ndarray:
-        """Adder-tree outputs ``y[batch, Out]``."""
+        """Adder-tree outputs ``y[batch, Out]`` for matrix inputs ``x[batch, In]``."""
         return self.tile_outputs(x).sum(axis=0)[:, : self.layer.out_features]
 
+    def patches(self, x) -> np.ndarray:
+        """The matrix inputs ``[rows, In]`` of layer inputs ``x[batch, inputs]``: ``x`` itself,
+        or a convolution's im2col patches (``batch * positions`` rows)."""
+        conv = self.layer.conv
+        if conv is None:
+            return x
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != conv.inputs:
+            raise ConfigError(f"inputs have shape {x.shape}; expected [batch, {conv.inputs}] "
+                              f"(an NHWC image {conv.height}x{conv.width}x{conv.channels})")
+        return im2col(x, conv)
+
     def __call__(self, x) -> np.ndarray:
-        """Output codes ``a[batch, Out]``."""
+        """Output codes ``a[batch, outputs]`` of inputs ``x[batch, inputs]``."""
         i = self.images
-        return requantize(self.layer, self.sums(x), i.bias, i.mult, i.shift)
+        return output_codes(self.layer, self.sums(self.patches(x)), i.bias, i.mult, i.shift)
 
 
 class NetworkModel:

@@ -32,7 +32,7 @@ from spinemu.config import ConfigError, NetworkConfig, check_image
 from spinemu.images import LayerImages
 from spinemu.numeric import round_half_up, signed_range
 from spinemu.plan import Plan
-from spinemu.sim.golden.network import LayerModel, requantize
+from spinemu.sim.golden.network import LayerModel, output_codes
 
 from .calibrate import calibrate_layer
 from .dense import DenseModel
@@ -93,11 +93,14 @@ def _map_layer(index: int, model: DenseModel, codes: np.ndarray, scale: float, s
                device: DeviceModel):
     """Layer ``index`` for calibration input codes ``codes`` (scale ``scale``) and float inputs
     ``x_float`` with float outputs ``out_float``; returns ``(config, images, output scale,
-    output codes, stats)``."""
+    output codes, stats)``. A convolution is calibrated on the im2col patches of every output
+    position of the batch."""
     dense, where = model.layers[index], _where(index, model)
     last = index == len(model.layers) - 1
+    codes, x_float = dense.patches(codes), dense.patches(x_float)
     try:
-        config = settings.layer(dense.in_features, dense.out_features, dense.relu, signed, last)
+        config = settings.layer(dense.in_features, dense.out_features, dense.relu, signed, last,
+                                dense.conv)
         out_scale = activation_scale(out_float, config.act_bits, not dense.relu,
                                      (1.0,) if last else CLIP_FRACTIONS)
     except ConfigError as error:
@@ -122,7 +125,7 @@ def _map_layer(index: int, model: DenseModel, codes: np.ndarray, scale: float, s
     stats = {"cell_error_rms": float(np.sqrt(np.mean(
                  ((g - g_ideal) / float(1 << settings.frac_bits)) ** 2))),
              "clamped_registers": calibration.clamped}
-    return config, images, out_scale, requantize(config, y, bias, mult, shift), stats
+    return config, images, out_scale, output_codes(config, y, bias, mult, shift), stats
 
 
 def network_config(model, *, settings: MapSettings | None = None,
@@ -135,7 +138,7 @@ def network_config(model, *, settings: MapSettings | None = None,
     layers, signed = [], input_signed
     for index, dense in enumerate(model.layers):
         layers.append(settings.layer(dense.in_features, dense.out_features, dense.relu, signed,
-                                     index == len(model.layers) - 1))
+                                     index == len(model.layers) - 1, dense.conv))
         signed = not dense.relu
     return NetworkConfig(tuple(layers))
 

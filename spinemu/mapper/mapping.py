@@ -72,12 +72,12 @@ class Mapping:
         return self.plan.config.layers[0].tile.input_signed
 
     def input_codes(self, x) -> np.ndarray:
-        """Layer 0 input codes ``[batch, In]`` for float inputs ``x``."""
+        """Layer 0 input codes ``[batch, inputs]`` for float inputs ``x``."""
         first = self.plan.config.layers[0]
         x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != first.in_features:
+        if x.ndim != 2 or x.shape[1] != first.inputs:
             raise ConfigError(f"layer 0 ({self.layer_names[0]!r}): inputs have shape {x.shape}; "
-                              f"expected [batch, {first.in_features}]")
+                              f"expected [batch, {first.inputs}]")
         return quantize(x, self.input_scale, first.tile.input_bits, first.tile.input_signed)
 
     def activations(self, x) -> list[np.ndarray]:

@@ -37,7 +37,8 @@ def metric(task: str, predicted: np.ndarray, truth: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class LayerReport:
-    """One layer of a :class:`MapReport` (fields described in the module doc)."""
+    """One layer of a :class:`MapReport` (fields described in the module doc; ``window`` is a
+    convolution's :attr:`~spinemu.config.ConvConfig.label`, empty for a dense layer)."""
 
     index: int
     name: str
@@ -54,6 +55,7 @@ class LayerReport:
     adc_shift_min: int
     adc_shift_max: int
     clamped_registers: int
+    window: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ def evaluate(mapping: Mapping, model: DenseModel, x, y, stats: tuple[dict, ...])
             rel_error=error / norm if norm > 0 else error,
             metric=score(rest[-1] if rest else a_emulated),
             cell_error_rms=stats[i]["cell_error_rms"], adc_shift_min=int(shifts.min()),
-            adc_shift_max=int(shifts.max()), clamped_registers=stats[i]["clamped_registers"]))
+            adc_shift_max=int(shifts.max()), clamped_registers=stats[i]["clamped_registers"],
+            window="" if config.conv is None else config.conv.label))
     return MapReport(model=mapping.model_name, metric_name=("accuracy" if model.task ==
                                                             "classifier" else "r2"),
                      samples=len(x), float_metric=score(floats[-1]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from spinemu.config import ConfigError, LayerConfig, TileConfig, check_int
+from spinemu.config import ConfigError, ConvConfig, LayerConfig, TileConfig, check_int
 
 __all__ = ["MapSettings"]
 
@@ -95,7 +95,7 @@ class MapSettings:
             lanes=min(self.lanes, self.tile_cols))
 
     def layer(self, in_features: int, out_features: int, relu: bool, input_signed: bool,
-              last: bool) -> LayerConfig:
+              last: bool, conv: ConvConfig | None = None) -> LayerConfig:
         return LayerConfig(in_features, out_features, self.tile(input_signed), relu=relu,
                            act_bits=self.output_bits if last else self.input_bits,
-                           mult_bits=self.mult_bits, bias_bits=self.bias_bits)
+                           mult_bits=self.mult_bits, bias_bits=self.bias_bits, conv=conv)

@@ -4,6 +4,7 @@
 |---|---|---|---|
 | ``digits`` | 64 -> 64 (ReLU) -> 10 | :mod:`.datasets` ``digits`` (8x8) | ``digits.npz`` |
 | ``digits32`` | 1024 -> 64 (ReLU) -> 32 (ReLU) -> 10 | ``digits32`` (32x32) | ``digits32.npz`` |
+| ``digits_cnn`` | conv 3x3x8, max 2; conv 3x3x16, max 2; 64 -> 10 | ``digits`` | ``digits_cnn.*`` |
 
 an RBM (:func:`bundled_rbm`): ``digits_rbm.npz``, a scikit-learn ``BernoulliRBM`` of 64 visible
 (the 8x8 ``digits`` images binarised at half intensity) and 64 hidden units, stored as an
@@ -16,9 +17,12 @@ an RBM (:func:`bundled_rbm`): ``digits_rbm.npz``, a scikit-learn ``BernoulliRBM`
   :func:`~spinemu.ising.toroidal_spin_glass` ``(16, seed=TORUS_SEED)`` as written by
   :func:`~spinemu.ising.write_gset`: the p-bit core of the ULX3S default fabric.
 
-Both models are scikit-learn ``MLPClassifier`` fits made by :mod:`spinemu.models.train`, stored as
-:class:`~spinemu.mapper.dense.DenseModel` ``.npz`` files (float32 weights, no pickle). The
-first layer of ``digits32`` needs 8 row-tiles of 128 rows, so its adder trees have 8 leaves.
+``digits`` and ``digits32`` are scikit-learn ``MLPClassifier`` fits made by
+:mod:`spinemu.models.train`, ``digits_cnn`` a convolution net trained there in numpy; all are
+stored as :class:`~spinemu.mapper.dense.DenseModel` ``.npz`` files (float32 weights, no pickle),
+and ``digits_cnn`` also as ``digits_cnn.onnx`` (:data:`ONNX_FILES`; the same weights, input
+``[N, 1, 8, 8]``). The first layer of ``digits32`` needs 8 row-tiles of 128 rows, so its adder
+trees have 8 leaves.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from spinemu.config import ConfigError
 
 from .datasets import DATASETS, Dataset, load_dataset
 
-__all__ = ["BUNDLED", "GRAPHS", "RBMS", "TORUS_SEED", "bundled_graph", "bundled_rbm",
+__all__ = ["BUNDLED", "GRAPHS", "ONNX_FILES", "RBMS", "TORUS_SEED", "bundled_graph", "bundled_rbm",
            "load_bundled", "Dataset",
            "DATASETS",
            "load_dataset", "MODELS_DIR"]
@@ -66,7 +70,10 @@ def bundled_rbm(name: str = "digits_rbm"):
 
 
 #: Bundled model name -> the data set it was trained on.
-BUNDLED = {"digits": "digits", "digits32": "digits32"}
+BUNDLED = {"digits": "digits", "digits32": "digits32", "digits_cnn": "digits"}
+
+#: Bundled models also shipped as ONNX, by name.
+ONNX_FILES = {"digits_cnn": MODELS_DIR / "digits_cnn.onnx"}
 
 
 def load_bundled(name: str):
