@@ -121,37 +121,39 @@ def pbit_sweeps(sweeps, theta, by_argument, rng_bits, leap_shifts, leap_tables, 
 
 @numba.njit(**_JIT)
 def tile_inputs(x, lo, hi, out):
-    """``out = x`` (cast to ``out``'s float type) if every ``x`` is in ``lo..hi``; returns the
-    flat index of the first element outside, or -1."""
+    """``out = x`` (cast to ``out``'s type); returns whether every ``x`` is in ``lo..hi`` (one
+    pass without an early exit, so that the loop vectorises)."""
     flat, target = x.reshape(-1), out.reshape(-1)
+    outside = False
     for k in range(flat.size):
         v = flat[k]
-        if v < lo or v > hi:
-            return k
+        outside |= (v < lo) | (v > hi)
         target[k] = v
-    return -1
+    return not outside
 
 
 @numba.njit(**_JIT)
 def tile_epilogue(sums, cols, part_shift, adc_shift, adc_bits, gain, gain_frac, offset,
                   out_bits, out):
     """``out[b, c] = sat(rshift_round(sat(rshift_round(acc, adc_shift[c]), adc_bits) * gain[c],
-    gain_frac) + offset[c], out_bits)`` with ``acc = sum_k sums[b, k * cols + c] << (k *
-    part_shift)``: the column sums of weight parts ``g = sum_k g_k 2**(k * part_shift)`` (one
-    part: ``acc = sums[b, c]``). ``sums`` holds whole numbers (float or int)."""
+    gain_frac) + offset[c], out_bits)`` with ``acc = sums[b, c]`` (one weight part) or ``acc =
+    sums[b, c] + (sums[b, cols + c] << part_shift)`` (two parts, ``g = g_0 + g_1 2**part_shift``).
+    ``sums`` holds whole numbers (float or int)."""
     batch = sums.shape[0]
-    parts = sums.shape[1] // cols
+    two = sums.shape[1] == 2 * cols
     adc_lo, adc_hi = -(np.int64(1) << (adc_bits - 1)), (np.int64(1) << (adc_bits - 1)) - 1
     out_lo, out_hi = -(np.int64(1) << (out_bits - 1)), (np.int64(1) << (out_bits - 1)) - 1
     gain_half = (np.int64(1) << gain_frac) >> 1
+    adc_half = np.empty(cols, dtype=np.int64)  # rshift_round's 2**(s-1), 0 for s = 0
+    for c in range(cols):
+        adc_half[c] = (np.int64(1) << adc_shift[c]) >> 1
     for b in range(batch):
+        row, target = sums[b], out[b]
         for c in range(cols):
-            acc = np.int64(sums[b, c])
-            for k in range(1, parts):
-                acc += np.int64(sums[b, k * cols + c]) << (k * part_shift)
-            shift = adc_shift[c]
-            if shift > 0:
-                acc = (acc + (np.int64(1) << (shift - 1))) >> shift
+            acc = np.int64(row[c])
+            if two:
+                acc += np.int64(row[cols + c]) << part_shift
+            acc = (acc + adc_half[c]) >> adc_shift[c]
             q = min(max(acc, adc_lo), adc_hi)
             z = ((q * gain[c] + gain_half) >> gain_frac) + offset[c]
-            out[b, c] = min(max(z, out_lo), out_hi)
+            target[c] = min(max(z, out_lo), out_hi)
