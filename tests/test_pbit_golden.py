@@ -139,6 +139,20 @@ def test_hubs_in_their_own_group_equal_plain_reference(seed):
     assert (run.lfsr == lfsr).all()
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_64_bit_fields_equal_plain_reference(seed):
+    """Fields are int32 where every field fits (all cases above) and int64 otherwise, which
+    needs degrees beyond what the plain reference can run: the int64 kernel forced here."""
+    case = random_case(4000 + seed, max_n=16)
+    model = PBitModel(case.config, case.topology, case.J, case.h)
+    assert model._dtype == np.int32
+    model._dtype, model._changes = np.int64, model._changes.astype(np.int64)
+    run = model.run(case.schedule, case.seeds, case.initial, record=True)
+    trajectory, energies, lfsr, best, _ = reference_run(case)
+    assert (run.trajectory == trajectory).all() and (run.energies == energies).all(), case
+    assert (run.lfsr == lfsr).all() and (run.best_energy == best).all(), case
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_energies_are_the_energies_of_the_states(seed):
     case = random_case(2000 + seed, max_n=16)
