@@ -30,16 +30,18 @@ How the model is fast and still exact
 - Thresholds instead of activations. ``T`` is non-decreasing in the signed argument ``a``
   (checked when a model is built) and ``a`` is non-decreasing in ``I`` (``B >= 0``), so for a
   drawn ``r`` the rule ``T[a(I)] > r`` is ``I >= theta(r, B)`` for one integer threshold. A
-  table of ``theta`` over every ``r`` is built once per anneal step; a p-bit update is one
+  table of ``theta`` over every raw ``r`` is built once per anneal step (up to ``rng_bits =
+  16``; wider samples find their threshold by binary search in ``T``); a p-bit update is one
   comparison of its field with the threshold looked up from its LFSR.
-- The random numbers do not depend on the states (every p-bit updates once per sweep), so each
-  sweep first leaps all LFSRs at once: ``rng_bits <= 16`` steps of the right-shifting register
-  are ``(s >> k) ^ G[s & (2**k - 1)]`` for one table ``G`` (the register is linear over GF(2)).
-- Fields are kept for every p-bit and changed only where a p-bit flips, through padded
-  neighbour tables; p-bits are stored colour by colour so that a phase is a contiguous slice,
-  with replicas on the last axis. Hubs (more than twice the mean degree) form a second group of
-  their colour with wider tables, so that they do not widen everyone's. The energy at the end
-  of a sweep is ``E = -(1/2) sum_i m[i] (I[i] + h[i])``, the integer the flip deltas add up to.
+- Leaps by table: ``rng_bits <= 16`` steps of the right-shifting register are
+  ``(s >> k) ^ G[s & (2**k - 1)]`` for one table ``G`` (the register is linear over GF(2)).
+- Fields are kept for every p-bit and changed only where a p-bit flips, through neighbour lists
+  (CSR); p-bits are stored colour by colour, so one pass in storage order is a sweep. There is
+  no edge inside a colour: the p-bits of a phase updating one after the other equals all at
+  once. The energy moves by the exact flip delta ``-(m_new - m_old) * I``.
+- The loop over replicas, sweeps and p-bits is compiled (numba,
+  :func:`spinemu.sim.golden.kernels.pbit_sweeps`): a replica's fields, states and LFSRs stay in
+  cache while it runs one anneal step.
 
 Everything is integer arithmetic; ``tests/test_pbit_golden.py`` compares trajectories with the
 plain-Python definition above, :func:`spinemu.sim.golden.spec.pbit_run`.
@@ -65,17 +67,16 @@ from spinemu.numeric import (
     unsigned_range,
 )
 
+from . import kernels
+
 __all__ = [
     "PBitModel", "PBitRun", "replica_seeds", "advance_lfsr", "check_couplings", "check_biases",
     "check_schedule", "check_states", "dense_couplings", "fields", "activation", "energy",
 ]
 
 #: Largest ``rng_bits`` whose thresholds are tabulated over every ``r`` (2**16 entries per
-#: anneal step); wider samples look the threshold up by binary search, sweep by sweep.
+#: anneal step); wider samples look the threshold up by binary search, update by update.
 TABLE_RNG_BITS = 16
-#: Entries of the per-run neighbour tables (``n * R * max degree``) above which replicas run in
-#: chunks (16 bytes an entry).
-TABLE_ENTRIES = 1 << 21
 
 
 # --- Images ----------------------------------------------------------------------------------
@@ -279,42 +280,35 @@ class PBitModel:
         if np.any(np.diff(self._by_argument) < 0):
             raise ConfigError(f"tanh table of lut_bits = {config.lut_bits}, lut_frac = "
                               f"{config.lut_frac}, rng_bits = {config.rng_bits} is not monotone")
-        self._leaps = _leap_parts(config.rng_bits)
+        leaps = _leap_parts(config.rng_bits)
+        self._leap_shifts = np.array([k for k, _ in leaps], dtype=np.int64)
+        self._leap_tables = np.zeros((len(leaps), 1 << leaps[0][0]), dtype=np.uint32)
+        for row, (k, table) in enumerate(leaps):
+            self._leap_tables[row, :1 << k] = table
         if config.rng_bits <= TABLE_RNG_BITS:
             # below[u]: how many arguments have T[a] <= r, for r the signed reading of u.
             self._below = self._count_below(np.arange(1 << config.rng_bits, dtype=np.int64))
-        # Storage order: p-bits by colour, so that a colour's phase is a slice. Within a colour,
-        # p-bits of more than twice the mean degree follow the others as a group of their own
-        # with wider neighbour tables: no edge joins two p-bits of one colour, so the groups of
-        # a colour can update one after the other with the same result as all at once.
-        colours = np.array(topology.colours, dtype=np.int64)
-        degree = topology.degrees()
-        mean = -(-2 * len(topology.edges) // n)  # ceil
-        group = 2 * colours + (degree > max(4, 2 * mean))
-        self._order = np.argsort(group, kind="stable")
-        starts = np.flatnonzero(np.diff(group[self._order])) + 1
-        self._bounds = np.concatenate([[0], starts, [n]])
-        self._widths = [max(int(degree[self._order[a:b]].max()), 1)
-                        for a, b in zip(self._bounds[:-1], self._bounds[1:], strict=True)]
+        # Storage order: p-bits colour by colour, so that one pass in this order is a sweep.
+        self._order = np.argsort(np.array(topology.colours, dtype=np.int64), kind="stable")
         position = np.empty(n, dtype=np.int64)
         position[self._order] = np.arange(n)
-        # Padded neighbour tables in storage order; padding points at a spare row n.
-        width = max(self._widths)
-        self._neighbours = np.full((n, width), n, dtype=np.int64)
-        self._weights = np.zeros((n, width), dtype=np.int64)
+        # Neighbour lists (CSR) in storage order, both ends of every edge.
         edges = np.array(topology.edges, dtype=np.int64).reshape(-1, 2)
-        ends = np.concatenate([edges, edges[:, ::-1]])
+        rows = position[np.concatenate([edges[:, 0], edges[:, 1]])]
+        cols = position[np.concatenate([edges[:, 1], edges[:, 0]])]
         weights = np.concatenate([self.J, self.J])
-        rows = position[ends[:, 0]]
-        sort = np.lexsort((position[ends[:, 1]], rows))
-        rows, cols, weights = rows[sort], position[ends[sort, 1]], weights[sort]
-        slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
-        self._neighbours[rows, slot] = cols
-        self._weights[rows, slot] = weights
+        sort = np.lexsort((cols, rows))
+        self._indptr = np.searchsorted(rows[sort], np.arange(n + 1)).astype(np.int64)
+        self._neighbours = cols[sort].astype(np.int32)
         self._h = self.h[self._order]
         # |I| <= sum_j |J_ij| + |h_i|: fields in 32 bits where they fit.
-        self._bound = int(np.abs(self._weights).sum(1).max()) + int(np.abs(self.h).max(initial=0))
-        self._dtype = np.int32 if self._bound < np.iinfo(np.int32).max else np.int64
+        bound = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(bound, rows, np.abs(weights))
+        self._bound = int(bound.max()) + int(np.abs(self.h).max(initial=0))
+        self._dtype = np.int32 if 2 * self._bound < np.iinfo(np.int32).max else np.int64
+        self._couplings = weights[sort]
+        # A flip changes each neighbour's field by (m_new - m_old) J = +-2 J.
+        self._changes = (2 * self._couplings).astype(self._dtype)
 
     # Thresholds -------------------------------------------------------------------------------
 
@@ -373,8 +367,7 @@ class PBitModel:
             Keep the state after every ``record``-th sweep (``True``: every sweep) in
             :attr:`PBitRun.trajectory`; 0 keeps none.
         progress : callable, optional
-            Called as ``progress(done, total)`` after every schedule step, in sweeps of batches
-            (large batches run in chunks, see :data:`TABLE_ENTRIES`).
+            Called as ``progress(done, total)`` after every schedule step, in sweeps.
 
         Returns
         -------
@@ -395,137 +388,31 @@ class PBitModel:
         record = int(record)
         if record < 0:
             raise ConfigError(f"record = {record} is out of range; allowed >= 0")
-        # Replicas are independent: large batches run in chunks that keep the tables small.
-        entries = int(np.diff(self._bounds) @ np.array(self._widths))
-        chunk = max(1, TABLE_ENTRIES // entries)
-        chunks = -(-replicas // chunk)
+        # The chains, in storage order with one row per replica.
+        order = self._order
+        s = np.ascontiguousarray(initial[:, order])
+        lfsr = np.ascontiguousarray(seeds[:, order].astype(np.int64))
+        field = np.empty((replicas, n), dtype=self._dtype)
+        energy = kernels.pbit_fields(s, self._indptr, self._neighbours, self._couplings,
+                                     self._h, field)
+        best_energy, best_state = energy.copy(), s.copy()
         total = sum(sweeps for _, sweeps in steps)
-        runs = []
-        for index in range(chunks):
-            part = slice(index * chunk, (index + 1) * chunk)
-            runs.append(self._run_chunk(steps, seeds[part], initial[part], record, progress,
-                                        (index * total, chunks * total)))
-        if len(runs) == 1:
-            return runs[0]
-        joined = {}
-        for name in PBitRun.__dataclass_fields__:
-            parts = [getattr(run, name) for run in runs]
-            axis = 0 if name in ("states", "lfsr", "energy", "best_energy", "best_state") else 1
-            joined[name] = None if parts[0] is None else np.concatenate(parts, axis=axis)
-        return PBitRun(**joined)
-
-    def _run_chunk(self, steps, seeds, initial, record: int, progress, done) -> PBitRun:
-        """One chunk of replicas; ``progress(done[0] + sweeps, done[1])`` after every step."""
-        chains = _Chains(self, initial, seeds)
-        total = sum(sweeps for _, sweeps in steps)
-        energies = np.empty((total, chains.replicas), dtype=np.int64)
-        kept = total // record if record else 0
-        trajectory = np.empty((kept, *chains.s.shape), dtype=bool)
-        best_energy, best_state = chains.energy(), chains.s.copy()
-        sweep = 0
+        energies = np.empty((total, replicas), dtype=np.int64)
+        trajectory = np.empty((total // record if record else 0, replicas, n), dtype=np.uint8)
+        counted = self.config.rng_bits > TABLE_RNG_BITS
+        by_argument = self._by_argument if counted else np.empty(0, dtype=np.int64)
+        done = 0
         for code, sweeps in steps:
-            thresholds = self._step_thresholds(code)
-            for _ in range(sweeps):
-                chains.draw(thresholds)
-                chains.sweep()
-                energy = energies[sweep] = chains.energy()
-                better = energy < best_energy
-                if better.any():
-                    best_energy[better] = energy[better]
-                    best_state[:, better] = chains.s[:, better]
-                sweep += 1
-                if record and sweep % record == 0:
-                    trajectory[sweep // record - 1] = chains.s
+            kernels.pbit_sweeps(sweeps, self._step_thresholds(code), by_argument,
+                                self.config.rng_bits, self._leap_shifts, self._leap_tables,
+                                self._indptr, self._neighbours, self._changes, s, field, lfsr,
+                                energy, best_energy, best_state, energies, done, record,
+                                trajectory)
+            done += sweeps
             if progress is not None:
-                progress(done[0] + sweep, done[1])
-        restore = np.argsort(self._order)
+                progress(done, total)
+        restore = np.argsort(order)
         return PBitRun(
-            states=chains.s[restore].T.astype(np.uint8),
-            lfsr=np.ascontiguousarray(chains.lfsr[restore].T),
-            energy=chains.energy(), best_energy=best_energy,
-            best_state=best_state[restore].T.astype(np.uint8), energies=energies,
-            trajectory=trajectory[:, restore].transpose(0, 2, 1).astype(np.uint8)
-            if record else None)
-
-
-class _Chains:
-    """The run-time state of a batch of replicas, in storage order with replicas last.
-
-    ``s[n, R]`` states (bool), ``I[n + 1, R]`` fields (row n takes the padding's zero updates),
-    ``lfsr[n, R]`` and ``threshold[n, R]`` for the current sweep. Each colour has its slices and
-    neighbour tables with the replica folded in: entry ``k * R + r`` of a colour lists the flat
-    indices into ``I`` of p-bit ``k``'s neighbours in replica ``r``; row ``2 (k * R + r) + up``
-    of ``deltas`` the changes of their fields when ``k`` flips down (``up = 0``) or up.
-    """
-
-    def __init__(self, model: PBitModel, initial: np.ndarray, seeds: np.ndarray):
-        self.model = model
-        replicas = self.replicas = len(seeds)
-        order = model._order
-        self.s = np.ascontiguousarray(initial.T[order].astype(bool))
-        self.lfsr = np.ascontiguousarray(seeds.T[order].astype(np.uint32))
-        self.threshold = np.empty(self.s.shape, dtype=model._dtype)
-        m = np.zeros((len(self.s) + 1, replicas), dtype=np.int64)  # row n: padding, m = 0
-        m[:-1] = 2 * self.s - 1
-        fields = np.zeros_like(m)
-        fields[:-1] = np.einsum("kd,kdr->kr", model._weights, m[model._neighbours])
-        fields[:-1] += model._h[:, None]
-        self.I = fields.astype(model._dtype)
-        # E = -s.(I + h - c) - C/2 + sum(h) with c = J 1 (see energy()).
-        column = model._weights.sum(1)
-        offset = model._h - column
-        self._constant = -int(column.sum()) // 2 + int(model.h.sum())
-        # Sums of the energy in 32 bits where they cannot overflow (faster), else 64.
-        wide = len(offset) * model._bound + int(np.abs(offset).sum()) >= 1 << 31
-        self._sum_dtype = np.int64 if wide else np.int32
-        self._offset = offset.astype(self._sum_dtype)
-        replica = np.arange(replicas)[None, :, None]
-        self.phases = []
-        for start, stop, width in zip(model._bounds[:-1], model._bounds[1:], model._widths,
-                                      strict=True):
-            size = (stop - start) * replicas
-            new = np.empty((stop - start, replicas), dtype=bool)
-            flip = np.empty_like(new)
-            targets = (model._neighbours[start:stop, None, :width] * replicas + replica)
-            change = 2 * model._weights[start:stop, :width].astype(model._dtype)
-            deltas = np.repeat(np.stack([-change, change], axis=1), replicas, axis=0)
-            self.phases.append((
-                self.I[start:stop], self.threshold[start:stop], self.s[start:stop], new, flip,
-                new.reshape(-1).view(np.uint8), flip.reshape(-1),
-                targets.reshape(size, -1), deltas.reshape(2 * size, -1)))
-
-    def draw(self, thresholds: np.ndarray) -> None:
-        """Leap every LFSR ``rng_bits`` steps and look up each p-bit's field threshold."""
-        model = self.model
-        self.lfsr = _leap(self.lfsr, model._leaps)
-        low = to_unsigned(self.lfsr, model.config.rng_bits)
-        if model.config.rng_bits <= TABLE_RNG_BITS:
-            thresholds.take(low, out=self.threshold)
-        else:
-            self.threshold[...] = thresholds[model._count_below(low.astype(np.int64))]
-
-    def sweep(self) -> None:
-        """Colours in order (a colour in one or two groups); a group's p-bits all compare their
-        fields with their thresholds at once, then every neighbour of a flipped p-bit has its
-        field changed by ``J * (m_new - m_old)`` (``np.add.at``: neighbours can coincide)."""
-        flat = self.I.reshape(-1)
-        for field, threshold, s, new, flip, new_flat, flip_flat, targets, deltas in self.phases:
-            np.greater_equal(field, threshold, out=new)
-            np.not_equal(new, s, out=flip)
-            flipped = flip_flat.nonzero()[0]
-            if flipped.size:
-                s[...] = new
-                rows = 2 * flipped + new_flat.take(flipped)
-                np.add.at(flat, targets.take(flipped, axis=0).reshape(-1),
-                          deltas.take(rows, axis=0).reshape(-1))
-
-    def energy(self) -> np.ndarray:
-        """Energy per replica (int64) from the exact fields.
-
-        With ``c = J 1`` and ``m = 2 s - 1``: ``sum_i I_i = 2 c.s - sum(c) + sum(h)``, so
-        ``E = -(1/2) sum_i m_i (I_i + h_i) = -s.(I + h - c) - sum(c)/2 + sum(h)``, the integer
-        the flip deltas ``-(m_new - m_old) * I`` add up to.
-        """
-        s = self.s.view(np.uint8)
-        on = np.einsum("kr,kr->r", self.I[:-1], s, dtype=self._sum_dtype) + self._offset @ s
-        return self._constant - on.astype(np.int64)
+            states=s[:, restore], lfsr=lfsr[:, restore].astype(np.uint32), energy=energy,
+            best_energy=best_energy, best_state=best_state[:, restore], energies=energies,
+            trajectory=trajectory[:, :, restore] if record else None)
