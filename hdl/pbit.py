@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 
+#: Update units that share one tanh ROM (its read ports: a dual-port block RAM).
+LUT_PORTS = 2
+
 #: Anneal steps a core's schedule memory holds unless told otherwise.
 DEFAULT_SCHEDULE_DEPTH = 16
 
@@ -623,8 +626,9 @@ class PBitCore(wiring.Component):
     ``update_lanes`` K neighbours (reading their state bits from the state register 2 clocks
     after the fetch), so a p-bit of degree d takes ``max(ceil(d / K), 1)`` clocks; at its last
     step the field ``I`` goes through ``a = sat(rshift_round(I * B, beta_frac), lut_bits)``,
-    the shared tanh ROM and a one-clock LFSR leap of ``rng_bits`` steps, and the state and LFSR
-    are written back 8 clocks after the step is fetched (the energy change one clock later).
+    a tanh ROM (one per two units) and a one-clock LFSR leap of ``rng_bits`` steps, and the
+    state and LFSR are written back 8 clocks after the step is fetched (the energy change one
+    clock later).
     The next colour starts 6 clocks after the last fetch of a colour (its first reads of
     neighbour bits then come the clock after the last write-back), so colour phases overlap
     in the pipeline, and the last colour of a sweep drains fully (energy and best state are
@@ -733,16 +737,19 @@ class PBitCore(wiring.Component):
         return m
 
     def _units(self, m, state, writes, control, read_back) -> list[UpdateUnit]:
-        """The :class:`UpdateUnit` s, each with its read port of the shared tanh ROM, fed by the
-        write path, the anneal controller and ``state``; their write-backs go into ``state``,
-        their memory words to ``read_back``."""
+        """The :class:`UpdateUnit` s, each with a read port of a tanh ROM (one ROM per
+        :data:`LUT_PORTS` units, so each is one dual-port block RAM: yosys's ``memory_libmap``
+        aborted on one ROM of 64 or 128 read ports), fed by the write path, the anneal
+        controller and ``state``; their write-backs go into ``state``, their memory words to
+        ``read_back``."""
         cfg = self._config
-        table = tanh_table(cfg.lut_bits, cfg.lut_frac, cfg.rng_bits)
-        m.submodules.lut = lut = memory.Memory(shape=signed(cfg.rng_bits), depth=len(table),
-                                                init=[int(v) for v in table])
+        table = [int(v) for v in tanh_table(cfg.lut_bits, cfg.lut_frac, cfg.rng_bits)]
         units = []
         for u, program in enumerate(self._programs):
             m.submodules[f"u{u}"] = unit = UpdateUnit(cfg, program, field_bits=self.field_bits)
+            if u % LUT_PORTS == 0:
+                m.submodules[f"lut{u // LUT_PORTS}"] = lut = memory.Memory(
+                    shape=signed(cfg.rng_bits), depth=len(table), init=table)
             lut_rd = lut.read_port()
             m.d.comb += [
                 unit.phase_go.eq(control.phase_go), unit.colour.eq(control.colour),

@@ -207,7 +207,7 @@ class UpdateUnit(wiring.Component):
         ``slot`` (coupling slot, and the bias and LFSR of local slot ``slot``); their words are
         on ``coupling``, ``bias``, ``lfsr`` one clock later.
     lut_addr : Out(unsigned(lut_bits)); lut_data : In(signed(rng_bits))
-        A read port of the shared tanh ROM (synchronous: ``lut_data`` is ``T[lut_addr]`` one
+        A read port of a tanh ROM the core holds (synchronous: ``lut_data`` is ``T[lut_addr]`` one
         clock after ``lut_addr``).
     write_back : Out(Signature({valid: 1, slot: unsigned(bits(P)), up: 1}))
         While ``valid``: the p-bit at local slot ``slot`` takes the state ``up``. The owner of
