@@ -5,7 +5,8 @@ A :class:`TiledLayer` runs an ``In x Out`` fully connected layer on a grid of ``
 output code per transfer: :class:`RowBanks` feed the tiles, a :class:`ColumnSum` per column of
 tiles adds their outputs, a :class:`ColumnMerge` puts the sums in output order and an
 :class:`~spinemu.hdl.periphery.OutputPeriphery` requantizes them. A :class:`Network` chains
-layers into one design with one write port (address map and decoding: :mod:`.writes`). The
+layers into one design with one write port (address map and decoding: :mod:`.writes`); a
+convolution layer is a :class:`~spinemu.hdl.window.ConvLayer` around a tiled layer. The
 arithmetic is that of :mod:`spinemu.sim.golden.network`; ``docs/layer.md`` describes the
 architecture, the write address map and the timing.
 """
