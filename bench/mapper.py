@@ -12,7 +12,7 @@ times the golden
 RTL cycles per inference: :func:`rtl_cycles_per_inference` runs the first 32 held-out inputs
 (``--quick``: 4) through the whole network's RTL on Verilator with
 ``spinemu.sim.network_runner.run_network`` and checks the outputs against the golden model;
-``--no-rtl`` skips it (as do convolutions, which have no RTL yet). JSON layout in
+``--no-rtl`` skips it. JSON layout in
 ``docs/mapper.md``.
 """
 
@@ -33,7 +33,6 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits
 
 from bench.machine import machine_info, summary
-from spinemu.config import ConfigError
 from spinemu.mapper import map_model
 from spinemu.models import BUNDLED, load_dataset
 
@@ -49,16 +48,12 @@ def rtl_cycles_per_inference(plan, x_codes: np.ndarray, simulator: str = "verila
     Runs the codes through the whole network's RTL with
     ``spinemu.sim.network_runner.run_network`` at full rate (no stalls) and checks its output
     codes against ``plan.model()``. ``cycles_per_inference`` is None, and ``status`` says why,
-    when there are no vectors, the plan has convolutions (no RTL yet), the runner is not there,
+    when there are no vectors, the runner is not there,
     or the simulation fails.
     """
     entry = {"cycles_per_inference": None, "vectors": len(x_codes), "simulator": simulator}
     if not len(x_codes):
         return {**entry, "status": "skipped"}
-    try:
-        plan.config.check_dense("the network RTL")
-    except ConfigError as error:
-        return {**entry, "status": f"skipped: {error}"}
     try:
         from spinemu.sim.network_runner import run_network
     except ImportError:

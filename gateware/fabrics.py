@@ -152,10 +152,10 @@ def network_regions(config: NetworkConfig) -> list[Region]:
                f"{wmap.local_bits + wmap.tile_bits} | tile << {wmap.local_bits} | local; "
                "word packed as the network's write port (hdl.writes.WriteMap); unused "
                "addresses ignore writes and read 0"),
-        Region("x", 2, Access.PUSH, _stream_depth(first.in_features), x_shape,
-               f"input codes, {first.in_features} per vector, input 0 first"),
-        Region("z", 3, Access.POP, _stream_depth(last.out_features), z_shape,
-               f"output codes, {last.out_features} per vector, output 0 first"),
+        Region("x", 2, Access.PUSH, _stream_depth(first.inputs), x_shape,
+               f"input codes, {first.inputs} per vector, input 0 first"),
+        Region("z", 3, Access.POP, _stream_depth(last.outputs), z_shape,
+               f"output codes, {last.outputs} per vector, output 0 first"),
     ]
 
 

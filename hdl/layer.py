@@ -5,7 +5,8 @@ A :class:`TiledLayer` runs an ``In x Out`` fully connected layer on a grid of ``
 output code per transfer: :class:`RowBanks` feed the tiles, a :class:`ColumnSum` per column of
 tiles adds their outputs, a :class:`ColumnMerge` puts the sums in output order and an
 :class:`~spinemu.hdl.periphery.OutputPeriphery` requantizes them. A :class:`Network` chains
-layers into one design with one write port (address map and decoding: :mod:`.writes`). The
+layers into one design with one write port (address map and decoding: :mod:`.writes`); a
+convolution layer is a :class:`~spinemu.hdl.window.ConvLayer` around a tiled layer. The
 arithmetic is that of :mod:`spinemu.sim.golden.network`; ``docs/layer.md`` describes the
 architecture, the write address map and the timing.
 """
@@ -490,9 +491,11 @@ class Network(wiring.Component):
     Members
     -------
     x : In(stream.Signature(first layer's input code))
-        Input codes of layer 0, one per transfer.
+        Input codes of layer 0, one per transfer (``layers[0].inputs`` per inference: an NHWC
+        image for a convolution).
     o : Out(stream.Signature(last layer's output code))
-        Output codes of the last layer, one per transfer.
+        Output codes of the last layer, one per transfer (``layers[-1].outputs`` per
+        inference).
     write : In(stream.Signature(WriteMap.of(config.layers).layout()))
         Run-time loading of every layer (:class:`WriteMap`; :func:`network_writes` lists the
         writes of a whole plan). Ready only while ``busy`` is low; writes to no layer are taken
@@ -503,10 +506,14 @@ class Network(wiring.Component):
     busy : Out(1)
         High while any layer holds part of a vector.
 
+    A layer with ``conv`` is a :class:`~spinemu.hdl.window.ConvLayer` (window generator,
+    tiled layer of the im2col matrix, pooling), any other a :class:`TiledLayer`.
+
     Timing
     ------
-    Each layer double-buffers its inputs, so layers overlap: in steady state a vector takes the
-    :meth:`TiledLayer.cycles_per_vector` of the slowest layer (:meth:`cycles_per_vector`).
+    Each layer double-buffers its inputs, so layers overlap: in steady state an inference
+    takes the :meth:`layer_cycles` of the slowest layer (:meth:`cycles_per_vector`); a
+    convolution runs its tiled layer once per output position.
     """
 
     def __init__(self, config: NetworkConfig, images: Sequence[LayerImages] | None = None):
@@ -516,9 +523,11 @@ class Network(wiring.Component):
             raise ConfigError(f"{len(images)} layer images for {len(config.layers)} layers")
         self._config = config
         self._write_map = WriteMap.of(config.layers)
+        from .window import ConvLayer
+
         self._layers = [
-            TiledLayer(layer, None if images is None else images[index],
-                       write_map=self._write_map)
+            (TiledLayer if layer.conv is None else ConvLayer)(
+                layer, None if images is None else images[index], write_map=self._write_map)
             for index, layer in enumerate(config.layers)]
         super().__init__({
             "x": In(stream.Signature(input_shape(config.layers[0].tile))),
@@ -538,9 +547,18 @@ class Network(wiring.Component):
         return self._write_map
 
     @staticmethod
+    def layer_cycles(layer: LayerConfig) -> int:
+        """Steady-state clocks per inference of one layer: :meth:`TiledLayer.cycles_per_vector`
+        of a dense layer, ``Hc * Wc`` times that for a convolution
+        (:meth:`~spinemu.hdl.window.ConvLayer.cycles_per_image`)."""
+        positions = 1 if layer.conv is None else layer.conv.positions
+        return positions * TiledLayer.cycles_per_vector(layer)
+
+    @staticmethod
     def cycles_per_vector(config: NetworkConfig) -> int:
-        """Steady-state cycles per vector: the slowest layer's."""
-        return max(TiledLayer.cycles_per_vector(layer) for layer in config.layers)
+        """Steady-state clocks per inference (vector or image): the slowest layer's
+        :meth:`layer_cycles`, ``max_l positions_l * max(In_l, Out_l, tile_l)``."""
+        return max(Network.layer_cycles(layer) for layer in config.layers)
 
     def elaborate(self, platform):
         m = Module()

@@ -27,7 +27,7 @@ TOPLEVEL = "network"
 class NetworkRun:
     """What one RTL simulation of a network returned."""
 
-    a: np.ndarray            # [batch, out_features of the last layer] RTL output codes
+    a: np.ndarray            # [batch, outputs of the last layer] RTL output codes
     cycles: int              # clock cycles from the first input taken to the last output taken
     sim_seconds: float       # wall time of the clocked part, measured inside the simulator
     wall_seconds: float      # host wall time of build (when not cached) and simulation
@@ -40,7 +40,8 @@ class NetworkRun:
 
 def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0.0,
                 seed: int = 0) -> NetworkRun:
-    """Simulate ``plan``'s network on input codes ``x[batch, in_features]``.
+    """Simulate ``plan``'s network on input codes ``x[batch, inputs]`` (for a first layer that
+    is a convolution, flat NHWC images).
 
     ``stall`` is the probability of a random idle cycle on every stream (seeded by ``seed``) to
     stress back-pressure; with 0 the streams run at full rate and ``cycles`` measures the design.
@@ -52,13 +53,12 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
         raise TypeError(f"plan must be a Plan, not {type(plan).__name__}")
     if not 0.0 <= stall < 1.0:
         raise ConfigError(f"stall = {stall} is out of range; allowed 0 <= stall < 1")
-    plan.config.check_dense("the network RTL")
     first = plan.config.layers[0]
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] < 1:
-        raise ConfigError(f"inputs must be 2-D [batch >= 1, {first.in_features}], "
+        raise ConfigError(f"inputs must be 2-D [batch >= 1, {first.inputs}], "
                           f"got shape {x.shape}")
-    x = check_image("inputs", x, (x.shape[0], first.in_features), *first.tile.input_range)
+    x = check_image("inputs", x, (x.shape[0], first.inputs), *first.tile.input_range)
     check_simulator(simulator)
 
     started = time.perf_counter()

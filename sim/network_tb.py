@@ -56,10 +56,10 @@ class NetworkTB:
 
     async def receive(self, batch: int) -> np.ndarray:
         last = self.config.layers[-1]
-        raw = np.array(await self.o.receive(batch * last.out_features), dtype=np.int64)
+        raw = np.array(await self.o.receive(batch * last.outputs), dtype=np.int64)
         if not last.relu:
             raw = to_signed(raw, last.act_bits)
-        return raw.reshape(batch, last.out_features)
+        return raw.reshape(batch, last.outputs)
 
     def stop(self) -> None:
         for part in (self.x, self.writes, self.o):

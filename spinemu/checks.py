@@ -43,9 +43,9 @@ TILE_DUMP_KEYS = {
 
 NETWORK_DUMP_KEYS = {
     "config": "NetworkConfig as TOML (the plan's network.toml)",
-    "x": "int64 [vectors, in_features] input codes of layer 0",
-    "a_rtl": "int64 [vectors, out_features] output codes of the last layer, backend",
-    "a_golden": "int64 [vectors, out_features] output codes of the last layer, golden model",
+    "x": "int64 [vectors, inputs] input codes of layer 0 (flat NHWC images for a convolution)",
+    "a_rtl": "int64 [vectors, outputs] output codes of the last layer, backend",
+    "a_golden": "int64 [vectors, outputs] output codes of the last layer, golden model",
     "inputs": "where x came from: held-out inputs of a data set, or random codes",
     "backend": "backend that produced a_rtl: golden, rtl or board",
     "simulator": "simulator that produced a_rtl (rtl backend; empty otherwise)",
@@ -211,9 +211,9 @@ class NetworkCheck(_Compared):
     plan: object                 # spinemu.plan.Plan
     backend: str
     where: str
-    x: np.ndarray                # [vectors, in_features] input codes
+    x: np.ndarray                # [vectors, inputs] input codes
     source: str                  # where x came from
-    a: np.ndarray                # [vectors, out_features] last-layer codes of the backend
+    a: np.ndarray                # [vectors, outputs] last-layer codes of the backend
     expected: np.ndarray         # the same on golden
     read_back_equal: bool | None
     wall_seconds: float

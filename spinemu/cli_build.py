@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from spinemu.boards import BOARDS, get_board
-from spinemu.cli_common import check_dense_plan, console, out
+from spinemu.cli_common import console, out
 
 __all__ = ["build_command"]
 
@@ -41,7 +41,6 @@ def build_command(fabric, board, output, synth_only, allow_timing_fail, program_
         raise click.UsageError("--program needs a bitstream; drop --synth-only")
     if flash and not program_board:
         raise click.UsageError("--flash goes with --program")
-    check_dense_plan(fabric, "spinemu build")
     core_factory = resolve_fabric(fabric, get_board(board))
     with console.status(f"{board}: starting") as status:
         report = build(board, core_factory, output, synth_only=synth_only,

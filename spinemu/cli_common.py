@@ -16,7 +16,6 @@ from spinemu.config import ConfigError
 from spinemu.emulator import BACKENDS
 
 __all__ = ["console", "out", "backend_options", "emulator_args", "check_stream_options",
-           "check_dense_plan",
            "rows_table", "print_mismatches"]
 
 console = Console(stderr=True)
@@ -66,18 +65,6 @@ def check_stream_options(streams: bool, backend: str, **given) -> None:
         if value is not None and not streams:
             raise ConfigError(f"--{name} goes with --streams (the stream testbench of "
                               "--backend rtl)")
-
-
-def check_dense_plan(fabric: str | None, what: str) -> None:
-    """Refuse a FABRIC argument naming a plan folder with a convolution layer, before anything
-    is generated: ``what`` (the RTL) has no window generator yet."""
-    from pathlib import Path
-
-    from spinemu.config import NetworkConfig
-    from spinemu.plan import CONFIG_FILE
-
-    if fabric is not None and (Path(fabric) / CONFIG_FILE).is_file():
-        NetworkConfig.load(Path(fabric) / CONFIG_FILE).check_dense(what)
 
 
 def rows_table(title: str | None, rows) -> Table:

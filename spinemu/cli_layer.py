@@ -49,7 +49,7 @@ def layer(plan_dir, vectors, backend, port, simulator, streams, seed, dump):
     The inputs are the held-out split of the data set of a bundled model (named in the plan's
     mapping.json), otherwise random codes.
     """
-    from spinemu.hdl.layer import Network, TiledLayer
+    from spinemu.hdl.layer import Network
     from spinemu.plan import Plan
 
     emulator = emulator_args(backend, port, simulator)
@@ -68,23 +68,22 @@ def layer(plan_dir, vectors, backend, port, simulator, streams, seed, dump):
             check = check_network(plan, x, backend=backend, source=source, seed=seed,
                                   **emulator)
 
-    shape = "-".join(str(n) for n in [config.layers[0].in_features]
-                     + [layer.out_features for layer in config.layers])
+    shape = "-".join(str(n) for n in [config.layers[0].inputs]
+                     + [layer.outputs for layer in config.layers])
     grids = ", ".join(f"{layer.row_tiles}x{layer.col_tiles} of {layer.tile.rows}x"
                       f"{layer.tile.cols}" for layer in config.layers)
     rows = [("tiles per layer", grids), ("inputs", source),
             ("outputs compared", f"{check.expected.size} ({vectors} vectors x "
-                                 f"{config.layers[-1].out_features} outputs)"),
+                                 f"{config.layers[-1].outputs} outputs)"),
             ("mismatches", str(check.mismatches))]
     if check.read_back_equal is not None:
         rows.append(("read-back of the images", "equal" if check.read_back_equal
                      else "DIFFERS"))
     if check.cycles is not None:
         rows.append(("cycles", f"{check.cycles} ({check.cycles / vectors:.1f} per inference)"))
-    if all(layer.conv is None for layer in config.layers):  # the RTL's cycle count
-        rows.append(("steady state", f"{Network.cycles_per_vector(config)} cycles per "
-                     "inference (layers: " + ", ".join(str(TiledLayer.cycles_per_vector(layer))
-                                                       for layer in config.layers) + ")"))
+    rows.append(("steady state", f"{Network.cycles_per_vector(config)} cycles per "
+                 "inference (layers: " + ", ".join(str(Network.layer_cycles(layer))
+                                                   for layer in config.layers) + ")"))
     if check.cycles is not None:
         rows.append(("simulated cycles/s", f"{check.cycles_per_second:,.0f}"))
     rows.append(("wall time", f"{check.wall_seconds:.2f} s"))

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from spinemu.cli_common import check_dense_plan, out
+from spinemu.cli_common import out
 
 
 def _regmap_table(regmap) -> Table:
@@ -72,7 +72,6 @@ def board_sim(name, fabric, clocks_per_bit, link_path):
     from spinemu.sim.vboard import fabric_board
 
     get_board(name)
-    check_dense_plan(fabric, "the virtual board")
     core_fabric = load_fabric(fabric, name)
     with fabric_board(core_fabric, clocks_per_bit, link=link_path) as vboard:
         out.print(vboard.port)

@@ -518,14 +518,6 @@ class NetworkConfig(_Serialisable):
                     f"{'signed' if b.tile.input_signed else 'unsigned'} but layer {index} "
                     f"outputs {a.act_bits}-bit {kind} codes")
 
-    def check_dense(self, what: str) -> None:
-        """Refuse a network with a convolution layer for ``what``, which runs dense layers
-        only (the RTL has no window generator yet)."""
-        for index, layer in enumerate(self.layers):
-            if layer.conv is not None:
-                raise ConfigError(f"layer {index} is a convolution; {what} runs dense layers "
-                                  f"only (convolutions run on the golden backend)")
-
     def check_inputs(self, x) -> np.ndarray:
         """Input codes ``x[batch, inputs]`` of the first layer, as int64."""
         first = self.layers[0]

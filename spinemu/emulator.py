@@ -110,11 +110,6 @@ class Emulator:
                                 "takes a port (a serial device or the virtual board's pty), "
                                 "the others none")
         self._fabric, images = as_fabric(fabric)
-        if backend != "golden" and isinstance(fabric, Plan):
-            try:
-                fabric.config.check_dense(f"the {backend} backend")
-            except ConfigError as error:
-                raise EmulatorError(str(error)) from None
         self._backend, self._server, self._link = backend, None, None
         if backend != "golden":
             self._open_link(port, simulator, timeout, busy_timeout)

@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from spinemu.config import LayerConfig, NetworkConfig, PBitConfig, TileConfig, Topology
+from spinemu.config import (
+    ConfigError,
+    ConvConfig,
+    LayerConfig,
+    NetworkConfig,
+    PBitConfig,
+    TileConfig,
+    Topology,
+)
 from spinemu.gateware.core import STATUS_FIELDS
 from spinemu.gateware.pbit_fabric import STATES_DEPTH, state_slices
 from spinemu.images import LayerImages
@@ -145,7 +153,67 @@ def random_plan(rng, *, layers: int, max_features: int, max_rows: int, max_cols:
 
 
 def random_inputs(rng, layer: LayerConfig, batch: int) -> np.ndarray:
-    return rng.integers(*layer.tile.input_range, size=(batch, layer.in_features), endpoint=True)
+    """Input codes ``[batch, layer.inputs]`` (flat NHWC images for a convolution)."""
+    return rng.integers(*layer.tile.input_range, size=(batch, layer.inputs), endpoint=True)
+
+
+def random_conv(rng, height: int, width: int, channels: int, *, max_kernel: int = 4,
+                max_stride: int = 3, pools=("none", "max", "avg")) -> ConvConfig:
+    """A convolution of an ``height x width x channels`` image: kernel, stride and padding
+    drawn until they fit, a pooling from ``pools`` whose size divides both output sides
+    (larger than 1 when one does)."""
+    while True:
+        kernel = int(rng.integers(1, max_kernel, endpoint=True))
+        stride = int(rng.integers(1, max_stride, endpoint=True))
+        padding = int(rng.integers(0, kernel))
+        try:
+            conv = ConvConfig(height, width, channels, kernel, stride, padding)
+        except ConfigError:
+            continue
+        pool = str(rng.choice(pools))
+        if pool == "none":
+            return conv
+        sides = np.gcd(conv.conv_height, conv.conv_width)
+        sizes = [q for q in range(2, min(sides, 15) + 1) if sides % q == 0] or [1]
+        return ConvConfig(height, width, channels, kernel, stride, padding, pool,
+                          int(rng.choice(sizes)))
+
+
+def random_conv_plan(rng, *, convs: int = 1, dense: bool = False, max_size: int = 7,
+                     max_channels: int = 3, max_rows: int = 8, max_cols: int = 6,
+                     relu=None, pools=("none", "max", "avg")) -> Plan:
+    """``convs`` random convolution layers on a random image (2..``max_size`` a side, up to
+    ``max_channels`` channels), each the next one's image, then a dense layer when ``dense``;
+    tiles, widths and images as :func:`random_plan` draws them (a layer on at most 3 x 3
+    tiles)."""
+    input_bits, input_signed = int(rng.integers(1, 9)), bool(rng.integers(2))
+    height, width = (int(v) for v in rng.integers(2, max_size, size=2, endpoint=True))
+    channels = int(rng.integers(1, max_channels, endpoint=True))
+    count = convs + int(dense)
+    configs, images = [], []
+    for index in range(count):
+        if index < convs:
+            conv = random_conv(rng, height, width, channels, pools=pools)
+            in_features = conv.patch_features
+            out_features = int(rng.integers(1, max_channels, endpoint=True))
+        else:
+            conv, in_features = None, height * width * channels
+            out_features = int(rng.integers(1, 6))
+        tile = random_tile(rng, rows=(min(-(-in_features // 3), max_rows), max_rows),
+                           cols=(min(-(-out_features // 3), max_cols), max_cols),
+                           input_bits=input_bits, input_signed=input_signed)
+        last = index == count - 1
+        layer = LayerConfig(in_features, out_features, tile,
+                            relu=bool(rng.integers(2)) if relu is None else relu[index],
+                            act_bits=int(rng.integers(1, 16 if last else 8, endpoint=True)),
+                            mult_bits=int(rng.integers(1, 25)),
+                            bias_bits=int(rng.integers(1, 33)), conv=conv)
+        configs.append(layer)
+        images.append(random_layer_images(rng, layer))
+        if conv is not None:
+            height, width, channels = conv.out_height, conv.out_width, out_features
+        input_bits, input_signed = layer.act_bits, not layer.relu
+    return Plan(NetworkConfig(tuple(configs)), tuple(images))
 
 
 @st.composite

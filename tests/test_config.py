@@ -164,6 +164,3 @@ def test_conv_layer_geometry_round_trips_and_chains():
     with pytest.raises(ConfigError, match=r"^in_features = 17 does not match the convolution's "
                                           r"patch of 18 \(kernel 3x3 x 2 channels\)$"):
         LayerConfig(17, 5, conv=conv)
-    with pytest.raises(ConfigError, match=r"^layer 0 is a convolution; the rtl backend runs "
-                                          r"dense layers only"):
-        network.check_dense("the rtl backend")

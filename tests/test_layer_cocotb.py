@@ -1,5 +1,6 @@
 """Whole networks under cocotb on Verilator and Icarus, bit for bit against the golden model,
-and the ``sim layer`` command.
+and the ``sim layer`` command; networks of convolutions too (random kernel, stride, padding,
+channels, image size and pooling: :func:`cases.random_conv_plan`).
 
 Four random two-layer networks (fixed seeds): every combination of relu on the two layers,
 padded rows and columns, at least three row-tiles in the first layer so the adder tree has depth,
@@ -23,7 +24,7 @@ from spinemu.numeric import clog2
 from spinemu.plan import Plan
 from spinemu.sim.network_runner import run_network
 
-from cases import random_inputs, random_plan, simulator_or_skip
+from cases import random_conv_plan, random_inputs, random_plan, simulator_or_skip
 
 RELU = [(True, False), (False, True), (True, True), (False, False)]
 
@@ -113,3 +114,55 @@ def test_sim_layer_command_draws_random_inputs(tmp_path):
         invoke(tmp_path / "plan", "--vectors", 0)
     with pytest.raises(ConfigError, match=r"is not a plan: network\.toml is missing$"):
         invoke(tmp_path / "nothing")
+
+
+# --- Convolutions ----------------------------------------------------------------------------
+
+#: Seeds of :func:`conv_case`: avg 3x3 pooling (n = 9) on 3 channels; two convolutions with
+#: padding and a max 2x2 pooling; a strided convolution with an avg 2x2 pooling after another
+#: and a dense layer on two columns of tiles; stride 3 with padding, max 2x2, a dense layer.
+CONV_SEEDS = (4000, 4021, 4017, 4008)
+
+
+def conv_case(index: int) -> tuple[Plan, np.ndarray]:
+    seed = CONV_SEEDS[index]
+    rng = np.random.default_rng(seed)
+    plan = random_conv_plan(rng, convs=1 + seed % 2, dense=seed % 3 == 0)
+    return plan, random_inputs(rng, plan.config.layers[0], 3)
+
+
+def test_conv_cases_cover_the_geometry():
+    layers = [layer for i in range(len(CONV_SEEDS)) for layer in conv_case(i)[0].config.layers]
+    convs = [layer.conv for layer in layers if layer.conv is not None]
+    assert {conv.pool for conv in convs} >= {"max", "avg"}
+    assert any(conv.pool == "avg" and conv.pool_size == 3 for conv in convs)
+    assert any(conv.stride > 1 for conv in convs) and any(conv.padding > 0 for conv in convs)
+    assert any(conv.channels > 1 for conv in convs) and any(conv.kernel > 2 for conv in convs)
+    assert any(layer.conv is None for layer in layers)
+    assert any(layer.col_tiles > 1 for layer in layers)
+    assert any(layer.tile.input_signed for layer in layers)
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+@pytest.mark.parametrize("index", range(len(CONV_SEEDS)))
+def test_conv_network_rtl_matches_golden(simulator, index):
+    plan, x = conv_case(index)
+    run = run_network(plan, x, simulator=simulator_or_skip(simulator),
+                      stall=(0.0, 0.2)[index % 2], seed=index)
+    expected = plan.model()(x)
+    assert run.a.shape == expected.shape == (len(x), plan.config.layers[-1].outputs)
+    mismatches = int((run.a != expected).sum())
+    assert mismatches == 0, f"{mismatches} mismatches for case {index}: {plan.config}\n{run.log}"
+
+
+def test_sim_layer_command_runs_a_conv_plan(tmp_path):
+    """A convolution plan through the stream testbench (the build of
+    test_conv_network_rtl_matches_golden[verilator-3]) and through the host link."""
+    plan, _ = conv_case(3)
+    plan.save(tmp_path / "plan")
+    for streams in (["--streams"], []):
+        result = invoke(tmp_path / "plan", *streams, "--vectors", 2, "--seed", 5)
+        assert result.exit_code == 0, result.output
+        assert re.search(r"mismatches\s+│ 0 ", result.output), result.output
+        assert "random codes (seed 5)" in result.output
+        assert "steady state" in result.output

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinemu import Emulator, EmulatorError
+from spinemu import Emulator
 from spinemu.config import ConfigError
 from spinemu.mapper import (
     DenseLayer,
@@ -222,7 +222,7 @@ def test_plan_folder_round_trip_predicts_the_same(digits, tmp_path):
     assert accuracy == result.report.emulated_metric
 
 
-def test_cnn_plan_round_trips_and_runs_on_the_golden_backend_only(digits, tmp_path):
+def test_cnn_plan_round_trips_and_runs_on_the_golden_backend(digits, tmp_path):
     result = mapped(digits, name="digits_cnn", input_bits=6)
     result.save(tmp_path / "plan")
     again = Mapping.load(tmp_path / "plan")
@@ -232,10 +232,6 @@ def test_cnn_plan_round_trips_and_runs_on_the_golden_backend_only(digits, tmp_pa
     with Emulator(again.plan) as emulator:
         emulator.program()
         assert (emulator.infer(codes) == again.plan.model()(codes)).all()
-    with pytest.raises(EmulatorError, match=r"^layer 0 is a convolution; the rtl backend runs "
-                                            r"dense layers only \(convolutions run on the "
-                                            r"golden backend\)$"):
-        Emulator(again.plan, "rtl")
 
 
 def test_mapping_load_refuses_a_bare_plan(digits, tmp_path):

@@ -100,8 +100,8 @@ class NetworkClient:
         """Output codes ``a[batch, out]`` of the last layer for input codes ``x[batch, in]``."""
         last = self._config.layers[-1]
         x = self._config.check_inputs(x)
-        a = np.empty((len(x), last.out_features), dtype=np.int64)
+        a = np.empty((len(x), last.outputs), dtype=np.int64)
         for b, vector in enumerate(x):
             self._link.write(self._prefix + "x", [int(v) for v in vector])
-            a[b] = self._link.read(self._prefix + "z", last.out_features)
+            a[b] = self._link.read(self._prefix + "z", last.outputs)
         return a
