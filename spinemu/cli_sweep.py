@@ -1,0 +1,86 @@
+"""``spinemu sweep``: a sweep spec run serially, on a LocalCluster or on a dask scheduler.
+
+Registered on the main group by :mod:`spinemu.cli`. The spec is read and checked whole, and the
+scheduler reached, before any point runs; errors are :class:`ConfigError` (one line, status 2).
+The work is :func:`spinemu.sweep.run_sweep`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from spinemu.cli_common import console, out, rows_table
+from spinemu.config import ConfigError
+
+__all__ = ["sweep_command"]
+
+
+@click.command("sweep")
+@click.argument("spec_file", metavar="SPEC.toml", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Folder of the results: points/ (one file per finished point), "
+                   "results.parquet, results.csv, the plots. A rerun skips the points in it.")
+@click.option("--scheduler", help="A running dask scheduler, tcp://HOST:PORT (docs/sweeps.md); "
+                                  "default: a LocalCluster on this machine.")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes of the LocalCluster; 0 runs serially, without dask. "
+                   "[default: the CPU count]")
+@click.option("--serial", is_flag=True, help="Run every point in this process (--workers 0).")
+def sweep_command(spec_file, out_dir, scheduler, workers, serial):
+    """Run the points of SPEC.toml (a task, its axes, seeds and figures) and write one table
+    of every point (Parquet and CSV) and the task's plots into -o DIR."""
+    from spinemu.sweep import load_spec, run_sweep
+    from spinemu.sweep.runner import check_scheduler
+
+    spec = load_spec(spec_file)
+    if serial and workers not in (None, 0):
+        raise ConfigError(f"--serial with --workers {workers}; --serial is --workers 0")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+        if serial or workers is not None:
+            raise ConfigError("--scheduler takes its workers from the scheduler; give no "
+                              "--workers or --serial with it")
+    workers = 0 if serial else (os.cpu_count() or 1) if workers is None else workers
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        bar = None
+
+        def started(run, todo):
+            nonlocal bar
+            where = run.where if workers or scheduler else "serial, in this process"
+            console.print(f"{spec.name}: {run.total} points, {run.skipped} already in "
+                          f"{out_dir}, {todo} to run ({where})")
+            if run.dashboard:
+                console.print(f"dashboard: {run.dashboard}")
+            bar = progress.add_task(f"{spec.task.name} points", total=todo)
+
+        def finished(run, point, record):
+            progress.advance(bar)
+
+        run = run_sweep(spec, out_dir, workers=workers, scheduler=scheduler,
+                        on_start=started, on_point=finished)
+    rows = [("points", f"{run.total} ({run.skipped} reused, {run.computed} computed, "
+                       f"{len(run.failed)} failed)"),
+            ("wall time", f"{run.wall_seconds:.1f} s"),
+            ("table", ", ".join(str(p) for p in run.tables)),
+            ("plots", ", ".join(str(p) for p in run.plots) or "none")]
+    if spec.task.name == "rtl":
+        from spinemu.sweep import results_table
+
+        table = results_table(spec, out_dir)
+        rows.insert(1, ("mismatches", f"{int(table['mismatches'].sum())} in {len(table)} "
+                                      "points (must be 0)"))
+    out.print(rows_table(f"sweep {spec.name} ({spec.task.name})", rows))
+    for point, message in run.failed[:5]:
+        out.print(f"failed: grid {point.grid} seed {point.seed} {point.axes}: {message}")
+    if run.interrupted:
+        out.print(f"interrupted: {run.skipped + run.computed} of {run.total} points in "
+                  f"{out_dir}; run the same command again to compute the rest")
+        sys.exit(130)
+    if run.failed or (spec.task.name == "rtl" and rows[1][1][0] != "0"):
+        sys.exit(1)
