@@ -30,7 +30,9 @@ __all__ = ["sweep_command"]
               help="Worker processes of the LocalCluster; 0 runs serially, without dask. "
                    "[default: the CPU count]")
 @click.option("--serial", is_flag=True, help="Run every point in this process (--workers 0).")
-def sweep_command(spec_file, out_dir, scheduler, workers, serial):
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for --scheduler to answer and to have a worker.")
+def sweep_command(spec_file, out_dir, scheduler, workers, serial, connect_timeout):
     """Run the points of SPEC.toml (a task, its axes, seeds and figures) and write one table
     of every point (Parquet and CSV) and the task's plots into -o DIR."""
     from spinemu.sweep import load_spec, run_sweep
@@ -46,24 +48,30 @@ def sweep_command(spec_file, out_dir, scheduler, workers, serial):
                               "--workers or --serial with it")
     workers = 0 if serial else (os.cpu_count() or 1) if workers is None else workers
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as progress:
-        bar = None
+    # The bar starts once the sweep does, so that a refusal prints as nothing but its line.
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console)
+    bar = None
 
-        def started(run, todo):
-            nonlocal bar
-            where = run.where if workers or scheduler else "serial, in this process"
-            console.print(f"{spec.name}: {run.total} points, {run.skipped} already in "
-                          f"{out_dir}, {todo} to run ({where})")
-            if run.dashboard:
-                console.print(f"dashboard: {run.dashboard}")
-            bar = progress.add_task(f"{spec.task.name} points", total=todo)
+    def started(run, todo):
+        nonlocal bar
+        where = "serial, in this process" if run.where == "serial" else run.where
+        console.print(f"{spec.name}: {run.total} points, {run.skipped} already in {out_dir}, "
+                      f"{todo} to run ({where})")
+        if run.dashboard:
+            console.print(f"dashboard: {run.dashboard}")
+        progress.start()
+        bar = progress.add_task(f"{spec.task.name} points", total=todo)
 
-        def finished(run, point, record):
-            progress.advance(bar)
+    def finished(run, point, record):
+        progress.advance(bar)
 
+    try:
         run = run_sweep(spec, out_dir, workers=workers, scheduler=scheduler,
-                        on_start=started, on_point=finished)
+                        timeout=connect_timeout, on_start=started, on_point=finished)
+    finally:
+        if bar is not None:
+            progress.stop()
     rows = [("points", f"{run.total} ({run.skipped} reused, {run.computed} computed, "
                        f"{len(run.failed)} failed)"),
             ("wall time", f"{run.wall_seconds:.1f} s"),

