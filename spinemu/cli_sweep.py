@@ -57,7 +57,7 @@ def sweep_command(spec_file, out_dir, scheduler, workers, serial, connect_timeou
         nonlocal bar
         where = "serial, in this process" if run.where == "serial" else run.where
         console.print(f"{spec.name}: {run.total} points, {run.skipped} already in {out_dir}, "
-                      f"{todo} to run ({where})")
+                      f"{todo} to run" + (f" ({where})" if todo else ""))
         if run.dashboard:
             console.print(f"dashboard: {run.dashboard}")
         progress.start()
