@@ -58,12 +58,13 @@ sigma = [0]
 def test_a_point_two_grids_share_runs_once():
     parsed = parse_spec(spec("""
 [[grid]]
-weight_bits = [2, 4]
+weight_bits = [2, 4, 3]
 [[grid]]
-weight_bits = [4, 6]
+weight_bits = [5, 4, 6]
 """))
-    assert len(parsed.points()) == 4
-    assert [p.params["weight_bits"] for p in parsed.unique_points()] == [2, 4, 6]
+    assert len(parsed.points()) == 6
+    assert [p.params["weight_bits"] for p in parsed.unique_points()] == [2, 4, 3, 5, 6]
+    assert [p.grid for p in parsed.unique_points()] == ["0", "0", "0", "1", "1"]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "bench" / "sweeps").glob("*.toml")),

@@ -24,11 +24,10 @@ import numpy as np
 from .spec import SweepSpec
 
 __all__ = ["TIMING_COLUMNS", "load_records", "results_table", "write_table", "write_plots",
-           "PlotPaths", "TABLE_FILES"]
+           "TABLE_FILES"]
 
 TIMING_COLUMNS = ("wall_seconds", "worker", "finished_at")
 TABLE_FILES = ("results.parquet", "results.csv")
-PlotPaths = tuple
 
 
 def load_records(out_dir: str | Path) -> dict[str, dict]:

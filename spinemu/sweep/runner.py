@@ -32,7 +32,7 @@ import numpy as np
 
 from spinemu.config import ConfigError, check_int
 
-from .results import PlotPaths, write_plots, write_table
+from .results import write_plots, write_table
 from .spec import Point, SweepSpec
 from .tasks import TASKS
 
@@ -145,7 +145,7 @@ class SweepRun:
     where: str = "serial"
     dashboard: str | None = None
     tables: tuple = ()
-    plots: PlotPaths = ()
+    plots: tuple = ()
 
     @property
     def complete(self) -> bool:

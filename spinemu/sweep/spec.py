@@ -109,7 +109,10 @@ class SweepSpec:
 
     def unique_points(self) -> list[Point]:
         """:meth:`points` without repeats (a point two grids share runs once)."""
-        return list({point.key: point for point in reversed(self.points())}.values())[::-1]
+        unique = {}
+        for point in self.points():
+            unique.setdefault(point.key, point)
+        return list(unique.values())
 
 
 def load_spec(path: str | Path) -> SweepSpec:
