@@ -339,9 +339,11 @@ def _register() -> None:
     from spinemu.cli_map import map_command
     from spinemu.cli_pbit import anneal, sample
     from spinemu.cli_rbm import rbm
+    from spinemu.cli_sweep import sweep_command
 
     for command in (map_command, anneal, sample, rbm, regmap_command, board, build_command):
         main.add_command(command)
+    main.add_command(sweep_command)
     sim.add_command(layer)
 
 

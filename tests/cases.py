@@ -34,7 +34,7 @@ from spinemu.link.regmap import pack, unpack
 from spinemu.numeric import derive_seeds, signed_range, unsigned_range
 from spinemu.plan import Plan
 from spinemu.sim.golden.hybrid import exact_tile_config
-from spinemu.sim.stimulus import random_images
+from spinemu.sim.stimulus import random_images, random_tile_config
 
 
 @dataclass
@@ -55,26 +55,8 @@ class TileCase:
         return f"TileCase(seed={self.seed}, config={self.config})"
 
 
-def _size(rng, hi: int) -> int:
-    """1..hi, with the edges and non powers of two well represented."""
-    return int(rng.choice([1, hi, rng.integers(1, hi + 1), min(rng.integers(1, hi + 1) | 1, hi)]))
-
-
 def random_config(rng, max_rows: int, max_cols: int) -> TileConfig:
-    rows, cols = _size(rng, max_rows), _size(rng, max_cols)
-    gain_bits = int(rng.integers(1, 17))
-    return TileConfig(
-        rows=rows, cols=cols,
-        cell_bits=int(rng.integers(2, 13)),
-        input_bits=int(rng.integers(1, 9)),
-        input_signed=bool(rng.integers(2)),
-        adc_bits=int(rng.integers(1, 17)),
-        gain_bits=gain_bits,
-        gain_frac=int(rng.integers(0, gain_bits)),
-        offset_bits=int(rng.integers(1, 17)),
-        out_bits=int(rng.integers(1, 33)),
-        lanes=_size(rng, cols),
-    )
+    return random_tile_config(rng, max_rows, max_cols)
 
 
 def random_tile_case(seed: int, max_rows: int, max_cols: int, batch: int) -> TileCase:

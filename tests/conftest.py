@@ -9,7 +9,7 @@ import pytest
 
 from spinemu.config import LayerConfig, TileConfig
 from spinemu.images import LayerImages
-from spinemu.ising import MaxCut
+from spinemu.ising import MaxCut, write_gset
 
 from cases import random_layer_images
 
@@ -47,3 +47,25 @@ def text_file(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def graph_dir(tmp_path, random_graph) -> Path:
+    """A folder of two small integer Max-Cut graphs in G-set format, ``g10.txt`` (10 nodes)
+    and ``g16.txt`` (16 nodes), drawn from seeds 10 and 16: a sweep spec's ``data_dir``."""
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    for n in (10, 16):
+        write_gset(random_graph(np.random.default_rng(n), n, integer=True), folder / f"g{n}.txt")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A client of a LocalCluster of two worker processes of one thread each (no dashboard),
+    shared by a test module; closed after it."""
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import re
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from rich.console import Console
 
 from spinemu.cli import main
 from spinemu.cli_map import map_command
 from spinemu.mapper import DeviceModel, Mapping, MapSettings, map_model
 from spinemu.models import load_dataset
+from spinemu.sweep import load_spec
 
 
 def run(*args):
@@ -114,20 +113,16 @@ def load_bench(name: str):
     return importlib.import_module(f"bench.{name}")
 
 
-def test_accuracy_bench_plots_and_json(tmp_path, monkeypatch):
+def test_accuracy_bench_is_the_accuracy_sweep(tmp_path):
     bench = load_bench("accuracy")
-    console = Console(file=io.StringIO())
-    document = bench.run(["digits"], (2, 4), (0.0, 0.2), 2, tmp_path, console)
-    for name in document["plots"]:
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    saved = json.loads((tmp_path / "accuracy.json").read_text())
-    entry = saved["models"]["digits"]
-    assert [p["weight_bits"] for p in entry["weight_bits"]] == [2, 4]
-    assert [p["sigma"] for p in entry["sigma"]] == [0.0, 0.2]
-    for p in entry["weight_bits"] + entry["sigma"]:
-        assert len(p["compensated"]["accuracy"]) == len(p["uncompensated"]["output_error"]) == 2
-        assert np.mean(p["compensated"]["output_error"]) < np.mean(
-            p["uncompensated"]["output_error"])
+    assert bench.arguments(["--workers", "2"]) == [
+        "sweep", str(bench.SPEC), "-o", str(bench.OUTPUT), "--workers", "2"]
+    assert bench.arguments(["-o", str(tmp_path)]) == ["sweep", str(bench.SPEC), "-o",
+                                                      str(tmp_path)]
+    spec = load_spec(bench.SPEC)
+    assert spec.task.name == "map" and [g.name for g in spec.grids] == [
+        "weight_bits", "ideal", "sigma"]
+    assert spec.grids[0].axes["weight_bits"] == list(range(2, 9))
 
 
 def test_mapper_bench_entry(monkeypatch):
