@@ -76,6 +76,7 @@ class Plan:
     synth_only: tuple[str, ...] = ()
     pbit_lanes: tuple[int, ...] = (1,)
     pbit_coupling_bits: int = 8
+    pbit_bias_bits: int = 12
 
 
 FULL = Plan(SECTIONS, tuple(BOARDS), (16, 32, 64, 128, 256), (1, 2, 4, 8, 16, 32, 64),
@@ -98,10 +99,11 @@ def jobs(plan: Plan) -> list[dict]:
     if "pbit" in plan.sections:
         out += [{"section": "pbit", "board": plan.pbit_board,
                  "key": f"pbit-{g}-u{u}" + (f"-k{k}" if k > 1 else "")
-                        + (f"-cb{cb}" if cb != 8 else ""),
-                 "params": {"graph": g, "units": u, "update_lanes": k, "coupling_bits": cb}}
+                        + (f"-cb{cb}" if cb != 8 else "") + (f"-bb{bb}" if bb != 12 else ""),
+                 "params": {"graph": g, "units": u, "update_lanes": k, "coupling_bits": cb,
+                            "bias_bits": bb}}
                 for g in plan.graphs for u in plan.units for k in plan.pbit_lanes
-                for cb in (plan.pbit_coupling_bits,)]
+                for cb, bb in ((plan.pbit_coupling_bits, plan.pbit_bias_bits),)]
     return [{**job, "synth_only": job["section"] in plan.synth_only} for job in out]
 
 
@@ -138,7 +140,8 @@ def core_factory(job: dict, gset: Path):
     topology = topology_of(params["graph"], gset)
     config = PBitConfig(update_units=params["units"],
                         update_lanes=params.get("update_lanes", 1),
-                        coupling_bits=params.get("coupling_bits", 8))
+                        coupling_bits=params.get("coupling_bits", 8),
+                        bias_bits=params.get("bias_bits", 12))
     per_sweep = cycles_per_sweep(topology, config.update_units, config.update_lanes)
     return (lambda clk: link_core_factory(PBitFabric(config, topology))(clk),
             {"pbit_config": config.to_dict(), "n": topology.n, "edges": len(topology.edges),
@@ -568,6 +571,8 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--pbit-coupling-bits", type=int, default=8,
                         help="coupling_bits of the p-bit cores (default 8; the G-set's +-1 "
                              "couplings need 2)")
+    parser.add_argument("--pbit-bias-bits", type=int, default=12,
+                        help="bias_bits of the p-bit cores (default 12; Max-Cut has no bias: 2)")
     parser.add_argument("--tile-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--pbit-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--synth-only", nargs="+", choices=SECTIONS, default=[],
@@ -590,7 +595,8 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
                                         "pbit_lanes")
         if (value := getattr(args, name)) is not None},
         tile_board=args.tile_board, pbit_board=args.pbit_board, timeout=args.timeout,
-        synth_only=tuple(args.synth_only), pbit_coupling_bits=args.pbit_coupling_bits)
+        synth_only=tuple(args.synth_only), pbit_coupling_bits=args.pbit_coupling_bits,
+        pbit_bias_bits=args.pbit_bias_bits)
     return args, plan
 
 

@@ -283,11 +283,10 @@ class WritePath(wiring.Component):
         value: signed(coupling_bits)}))
         Unit ``u`` writes ``value`` into its coupling slot ``slot`` on a clock ``en[u]`` is high.
     node : Out(Signature({en: unsigned(U), slot: slot_layout.slot, bias: signed(bias_bits),
-        seed: unsigned(32)}))
-        Unit ``u`` writes ``bias`` and ``seed`` at its local slot ``slot`` while ``en[u]``.
-    state_wr : Out(Signature({en: 1, node: address of the node image, value: 1}))
-        The state register's bit ``node`` takes ``value`` while ``en`` (the clock of the unit's
-        node write; no bit for a node past N).
+        seed: unsigned(32), state: 1}))
+        Unit ``u`` writes ``bias`` and ``seed`` at its local slot ``slot`` while ``en[u]``, and
+        the state register's bit of that p-bit takes ``state`` (through the slot decoder of the
+        unit's write-backs: a node write happens only while the units are idle).
     """
 
     def __init__(self, config: PBitConfig, topology: Topology, programs: list[UnitProgram]):
@@ -312,9 +311,7 @@ class WritePath(wiring.Component):
                 "en": Out(units), "slot": Out(slot), "value": Out(signed(config.coupling_bits))})),
             "node": Out(wiring.Signature({
                 "en": Out(units), "slot": Out(slot), "bias": Out(signed(config.bias_bits)),
-                "seed": Out(unsigned(LFSR_BITS))})),
-            "state_wr": Out(wiring.Signature({
-                "en": Out(1), "node": Out(layouts["node_wr"]["node"].shape), "value": Out(1)})),
+                "seed": Out(unsigned(LFSR_BITS)), "state": Out(1)})),
         })
 
     @property
@@ -376,9 +373,7 @@ class WritePath(wiring.Component):
         m.d.comb += [
             self.coupling.slot.eq(end.slot), self.coupling.value.eq(value),
             self.node.slot.eq(home.slot), self.node.bias.eq(node.bias),
-            self.node.seed.eq(node.seed),
-            self.state_wr.en.eq(node_step[1]), self.state_wr.node.eq(node.node),
-            self.state_wr.value.eq(node.state),
+            self.node.seed.eq(node.seed), self.node.state.eq(node.state),
         ]
         for u in range(len(self._programs)):
             m.d.comb += [
@@ -707,11 +702,8 @@ class PBitCore(wiring.Component):
             for name in names:
                 wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(part, name))
 
-        # The state register: node writes set a bit, the units write back their p-bits (a unit
-        # never writes while the core is idle, the only time a node write happens).
+        # The state register: the units' write-backs and node writes set its bits (_units).
         state = Signal(top.n)
-        with m.If(writes.state_wr.en):
-            m.d.sync += state.bit_select(writes.state_wr.node, 1).eq(writes.state_wr.value)
         units = self._units(m, state, writes, control, read_back)
 
         idle, writing = control.idle, writes.writing
@@ -740,8 +732,8 @@ class PBitCore(wiring.Component):
         """The :class:`UpdateUnit` s, each with a read port of a tanh ROM (one ROM per
         :data:`LUT_PORTS` units, so each is one dual-port block RAM: yosys's ``memory_libmap``
         aborted on one ROM of 64 or 128 read ports), fed by the write path, the anneal
-        controller and ``state``; their write-backs go into ``state``, their memory words to
-        ``read_back``."""
+        controller and ``state``; their write-backs and the node writes go into ``state``,
+        their memory words to ``read_back``."""
         cfg = self._config
         table = [int(v) for v in tanh_table(cfg.lut_bits, cfg.lut_frac, cfg.rng_bits)]
         units = []
@@ -766,8 +758,14 @@ class PBitCore(wiring.Component):
                 read_back.couplings[u].eq(unit.read.coupling),
                 read_back.biases[u].eq(unit.read.bias), read_back.lfsrs[u].eq(unit.read.lfsr),
             ]
+            # one slot decoder per unit sets the state bits: write-backs, and node writes (only
+            # while the units are idle); a decoder of all N bits for node writes besides cost
+            # some 2 LUTs per p-bit on ECP5
+            loading = writes.node.en[u]
+            slot_in = Mux(loading, writes.node.slot, unit.write_back.slot)
+            up = Mux(loading, writes.node.state, unit.write_back.up)
             for slot, i in enumerate(program.nodes):
-                with m.If(unit.write_back.valid & (unit.write_back.slot == slot)):
-                    m.d.sync += state[i].eq(unit.write_back.up)
+                with m.If((unit.write_back.valid | loading) & (slot_in == slot)):
+                    m.d.sync += state[i].eq(up)
             units.append(unit)
         return units

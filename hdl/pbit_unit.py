@@ -23,8 +23,8 @@ from spinemu.numeric import LFSR_BITS, clog2
 from .activation import ACTIVATION_LATENCY, Activation
 from .arith import tree_sum
 
-__all__ = ["DRAIN_CLOCKS", "NEIGHBOUR_READ", "PHASE_GAP", "UPDATE_LATENCY", "Step", "UnitProgram",
-           "UpdateUnit", "unit_programs"]
+__all__ = ["DRAIN_CLOCKS", "LFSRS_IN_LOGIC", "NEIGHBOUR_READ", "PHASE_GAP", "UPDATE_LATENCY",
+           "Step", "UnitProgram", "UpdateUnit", "unit_programs"]
 
 
 def _bits(n: int) -> int:
@@ -142,6 +142,11 @@ def unit_programs(topology: Topology, units: int, lanes: int = 1) -> list[UnitPr
 #: Program ROMs of at most this many steps are left to the tools (logic or distributed RAM);
 #: deeper ones go to block RAM (``_IN_BLOCK_RAM``).
 ROM_IN_LOGIC = 64
+
+#: A unit of more than this many p-bits keeps their LFSR words in block RAM: in distributed RAM
+#: (ECP5 ``TRELLIS_DPR16X4``, 16 words of 4 bits in 6 LUTs' room) 24 words of 32 bits took 16
+#: of them, about 100 LUTs, a sixth of a G48 unit; one ``DP16KD`` holds 512 words.
+LFSRS_IN_LOGIC = 16
 
 #: Clocks from a p-bit's last step being fetched to its write-back (stages A1-A3, B1-B3, C, D).
 UPDATE_LATENCY = 3 + ACTIVATION_LATENCY
@@ -314,7 +319,8 @@ class UpdateUnit(wiring.Component):
         m.submodules.biases = biases = memory.Memory(
             shape=signed(cfg.bias_bits), depth=slots, init=[])
         m.submodules.lfsrs = lfsrs = memory.Memory(
-            shape=unsigned(LFSR_BITS), depth=slots, init=[1] * slots)
+            shape=unsigned(LFSR_BITS), depth=slots, init=[1] * slots,
+            attrs={"ram_style": "block"} if slots > LFSRS_IN_LOGIC else {})
         step_rd = program_rom.read_port()
         h_rd, h_wr = biases.read_port(), biases.write_port()
         r_rd, r_wr = lfsrs.read_port(), lfsrs.write_port()

@@ -439,7 +439,7 @@ def test_anneal_controller_refuses_bad_phase_clocks():
 @pytest.mark.parametrize("seed", range(4))
 def test_write_path_sends_each_write_to_its_units(seed):
     """A coupling write reaches the unit and slot of end ``a`` 2 clocks after its transfer and
-    of end ``b`` 3 clocks after, a node write its unit and the state register 2 clocks after;
+    of end ``b`` 3 clocks after, a node write (bias, seed and state) its unit 2 clocks after;
     each write takes 3 clocks; nothing is taken while ``enable`` is low."""
     rng = np.random.default_rng(seed)
     topology = random_topology(rng, int(rng.integers(2, 10)), 0.5)
@@ -456,8 +456,7 @@ def test_write_path_sends_each_write_to_its_units(seed):
              "node_valid": dut.node_wr.valid, "node_ready": dut.node_wr.ready,
              "enable": dut.enable, "j_en": dut.coupling.en, "j_slot": dut.coupling.slot,
              "j_value": dut.coupling.value, "h_en": dut.node.en, "h_slot": dut.node.slot,
-             "bias": dut.node.bias, "seed": dut.node.seed, "s_en": dut.state_wr.en,
-             "s_node": dut.state_wr.node, "s_value": dut.state_wr.value}
+             "bias": dut.node.bias, "seed": dut.node.seed, "state": dut.node.state}
     log = []
 
     async def monitor(ctx):
@@ -501,10 +500,7 @@ def test_write_path_sends_each_write_to_its_units(seed):
             for u in one_hot(v["j_en"])] == \
         [(c + 2 + b, *ends[e, b], J[e]) for e, c in enumerate(transfers("coupling", 4))
          for b in (False, True)]
-    assert [(c, u, v["h_slot"], v["bias"], v["seed"]) for c, v in enumerate(log)
+    assert [(c, u, v["h_slot"], v["bias"], v["seed"], v["state"]) for c, v in enumerate(log)
             for u in one_hot(v["h_en"])] == \
-        [(c + 2, *homes[w["node"]], w["bias"], w["seed"])
+        [(c + 2, *homes[w["node"]], w["bias"], w["seed"], w["state"])
          for c, w in zip(transfers("node", 3), nodes, strict=True)]
-    assert [(c, v["s_node"], v["s_value"]) for c, v in enumerate(log) if v["s_en"]] == \
-        [(c + 2, w["node"], w["state"]) for c, w in zip(transfers("node", 3), nodes,
-                                                         strict=True)]
