@@ -2,7 +2,7 @@
 FPGA resources and Fmax, wall time on G14.
 
 Run ``python -m bench.pbit_rtl [--pairs G:U:K ...] [--measure G:U:K ...] [--builds FILE ...]
-[--gset DIR] [-o FILE]``. Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits,
+[--coupling-bits B] [--bias-bits B] [--reuse FILE] [--gset DIR] [-o FILE]``. Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits,
 19,176 edges, 15 colours) and G48 (3,000 p-bits, 6,000 edges, 2 colours) it reports the clocks
 per sweep and updates per clock of the p-bit core for each (update units U, update lanes K) of
 ``--pairs`` (default :data:`PAIRS`) from ``cycles_per_sweep`` (the tests check that formula
@@ -57,9 +57,10 @@ def graph(path: Path):
     return ising, colour(ising.n, ising.edges)
 
 
-def problem(ising, topology, units: int, lanes: int = 1):
-    """The p-bit fabric of a graph and its program (couplings, biases, seeds, state)."""
-    config = PBitConfig(update_units=units, update_lanes=lanes)
+def problem(ising, topology, units: int, lanes: int = 1, widths: dict | None = None):
+    """The p-bit fabric of a graph and its program (couplings, biases, seeds, state);
+    ``widths``: PBitConfig number formats (``coupling_bits``, ``bias_bits``, ...)."""
+    config = PBitConfig(update_units=units, update_lanes=lanes, **(widths or {}))
     q = quantize(ising, config)
     state0 = np.random.default_rng(SEED).integers(0, 2, topology.n).astype(np.uint8)
     return PBitFabric(config, topology), (q.J, q.h, derive_seeds(SEED, topology.n), state0)
@@ -111,16 +112,31 @@ def computed(topology, units: int, lanes: int) -> dict:
             "cycles_per_sweep": per_sweep, "updates_per_clock": topology.n / per_sweep}
 
 
-def builds(paths) -> dict:
-    """bench/build p-bit records on :data:`BUILD_BOARD` by ``(graph, U, K)`` (later files win)."""
+def builds(paths, widths: dict) -> dict:
+    """bench/build p-bit records on :data:`BUILD_BOARD` of the number formats ``widths`` by
+    ``(graph, U, K)`` (later files win)."""
     found = {}
     for path in paths:
         if path.exists():
             for record in json.loads(path.read_text()).get("pbit", []):
-                if record.get("board") == BUILD_BOARD and record.get("resources"):
+                config = record.get("pbit_config", {})
+                if (record.get("board") == BUILD_BOARD and record.get("resources")
+                        and all(config.get(k, v) == v for k, v in widths.items())):
                     key = (record["graph"], record["units"], record.get("update_lanes", 1))
                     found[key] = record
     return found
+
+
+def reused(path: Path | None, widths: dict) -> dict:
+    """The measured runs of an earlier output of this bench with the same ``widths``, by
+    ``(graph, U, K)``."""
+    if path is None:
+        return {}
+    earlier = json.loads(path.read_text())
+    if earlier.get("widths", {}) != widths:
+        return {}
+    return {(g, row["units"], row["lanes"]): row["measured"]
+            for g in ("G1", "G48") for row in earlier.get(g, []) if row.get("measured")}
 
 
 def fpga(record: dict | None, updates_per_clock: float) -> dict | None:
@@ -161,12 +177,22 @@ def main() -> None:
                         default=[REPO / "bench/results/build.json"],
                         help="bench/build JSON files to take resources and Fmax from")
     parser.add_argument("--no-g14", action="store_true", help="skip the G14 wall-time run")
+    parser.add_argument("--coupling-bits", type=int, default=8,
+                        help="coupling_bits of the cores measured and of the builds read "
+                             "(default 8; the G-set's +-1 couplings need 2)")
+    parser.add_argument("--bias-bits", type=int, default=12,
+                        help="bias_bits, likewise (default 12; Max-Cut has no bias: 2)")
+    parser.add_argument("--reuse", type=Path,
+                        help="an earlier output of this bench: its measured runs of the same "
+                             "widths are kept instead of simulated again")
     parser.add_argument("-o", "--output", type=Path,
                         default=REPO / "bench/results/pbit_rtl.json")
     args = parser.parse_args()
     console = Console()
-    results = {"bench": "pbit_rtl", "machine": machine_info(), "G1": [], "G48": [], "G14": {}}
-    found = builds(args.builds)
+    widths = {"coupling_bits": args.coupling_bits, "bias_bits": args.bias_bits}
+    results = {"bench": "pbit_rtl", "machine": machine_info(), "widths": widths,
+               "G1": [], "G48": [], "G14": {}}
+    found, earlier = builds(args.builds, widths), reused(args.reuse, widths)
 
     table = Table(title="PBitCore clocks per sweep (N updates) and the ECP5 85F")
     for column in ("graph", "U", "K", "colours", "clocks/sweep", "updates/clock",
@@ -179,8 +205,10 @@ def main() -> None:
             graphs[name] = graph(args.gset / f"{name}.txt")
         row = computed(graphs[name][1], units, lanes)
         row["fpga"] = fpga(found.get((name, units, lanes)), row["updates_per_clock"])
-        if (name, units, lanes) in args.measure:
-            fabric, program = problem(*graphs[name], units, lanes)
+        if (name, units, lanes) in earlier:
+            row["measured"] = {**earlier[name, units, lanes], "reused": str(args.reuse)}
+        elif (name, units, lanes) in args.measure:
+            fabric, program = problem(*graphs[name], units, lanes, widths)
             with console.status(f"{name} on Verilator, U = {units}, K = {lanes}"):
                 row["measured"] = rtl_run(fabric, program, [(64, 3)], timed_sweeps=TIMED_SWEEPS)
         results.setdefault(name, []).append(row)
@@ -190,7 +218,7 @@ def main() -> None:
     console.print(table)
 
     if not args.no_g14:
-        fabric, program = problem(*graph(args.gset / "G14.txt"), 16)
+        fabric, program = problem(*graph(args.gset / "G14.txt"), 16, widths=widths)
         with console.status("G14: 100 sweeps on Verilator, U = 16"):
             results["G14"] = {"units": 16, **rtl_run(fabric, program, [(64, 50), (128, 50)])}
         g14 = results["G14"]

@@ -103,7 +103,7 @@ REFUSALS = [
     (spec("[[grid]]\nsigma = [0.1, 20.0]\n"),
      r"grid\[0\]\.sigma = 20\.0 is out of range; allowed 0\.0\.\.10\.0"),
     (spec("[fixed]\nmodel = \"resnet\"\n"),
-     r"fixed\.model = 'resnet' is not allowed; allowed \['digits', 'digits32'\]"),
+     r"fixed\.model = 'resnet' is not allowed; allowed \['digits', 'digits32', 'digits_cnn'\]"),
     (spec("[fixed]\ncompensation = 1\n"), r"fixed\.compensation must be true or false, not 1"),
     (spec("[axes]\nweight_bits = 4\n"),
      r"axes\.weight_bits must be a non-empty list of values, not 4"),
