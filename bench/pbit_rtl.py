@@ -2,7 +2,8 @@
 FPGA resources and Fmax, wall time on G14.
 
 Run ``python -m bench.pbit_rtl [--pairs G:U:K ...] [--measure G:U:K ...] [--builds FILE ...]
-[--coupling-bits B] [--bias-bits B] [--reuse FILE] [--gset DIR] [-o FILE]``. Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits,
+[--coupling-bits B] [--bias-bits B] [--reuse FILE] [--gset DIR] [-o FILE]``. Everything runs
+through :class:`spinemu.Emulator`. For G1 (800 p-bits,
 19,176 edges, 15 colours) and G48 (3,000 p-bits, 6,000 edges, 2 colours) it reports the clocks
 per sweep and updates per clock of the p-bit core for each (update units U, update lanes K) of
 ``--pairs`` (default :data:`PAIRS`) from ``cycles_per_sweep`` (the tests check that formula

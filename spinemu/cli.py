@@ -334,6 +334,7 @@ def _pbit_table(step) -> Table:
 
 def _register() -> None:
     from spinemu.cli_build import build_command
+    from spinemu.cli_energy import estimate_command
     from spinemu.cli_layer import layer
     from spinemu.cli_link import board, regmap_command
     from spinemu.cli_map import map_command
@@ -341,7 +342,8 @@ def _register() -> None:
     from spinemu.cli_rbm import rbm
     from spinemu.cli_sweep import sweep_command
 
-    for command in (map_command, anneal, sample, rbm, regmap_command, board, build_command):
+    for command in (map_command, anneal, sample, rbm, regmap_command, board, build_command,
+                    estimate_command):
         main.add_command(command)
     main.add_command(sweep_command)
     sim.add_command(layer)

@@ -1,0 +1,125 @@
+"""``spinemu estimate``: energy, latency and area of a plan's inference or a p-bit run on the
+chip a tech file describes, beside a digital baseline and the FPGA emulation (docs/energy.md).
+
+The command only parses and prints; the work is :mod:`spinemu.energy`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from spinemu.cli_common import console, out, rows_table
+from spinemu.config import ConfigError
+from spinemu.energy.estimate import PBIT_KINDS, Estimate, estimate_network, estimate_pbit
+from spinemu.energy.tech import bundled_tech, load_tech
+from spinemu.energy.units import format_quantity
+
+__all__ = ["estimate_command", "ADC_BITS", "TILE_SIZES"]
+
+#: The values the plots sweep.
+ADC_BITS = tuple(range(3, 13))
+TILE_SIZES = (16, 32, 64, 128, 256, 512)
+
+
+def _energy(joules: float) -> str:
+    return format_quantity(joules, "energy")
+
+
+def components_table(estimate: Estimate) -> Table:
+    table = Table(title=f"{estimate.title}: energy per {estimate.unit} by component")
+    table.add_column("component")
+    table.add_column("energy", justify="right")
+    table.add_column("share", justify="right")
+    for name, joules in estimate.components.items():
+        table.add_row(name, _energy(joules), f"{100 * joules / estimate.energy:.1f} %")
+    table.add_row("total", _energy(estimate.energy), "100 %", style="bold")
+    return table
+
+
+def summary_rows(estimate: Estimate, fpga: tuple[str, float] | None) -> list[tuple[str, str]]:
+    """Latency, area, efficiency; the FPGA emulation's time when a build report was given."""
+    rows = [(f"latency per {estimate.unit}", format_quantity(estimate.latency, "time")),
+            ("area", f"{estimate.area * 1e6:.4g} mm2 ({estimate.notes['area']})")]
+    if estimate.unit == "inference":
+        rows += [("TOPS/W", f"{estimate.tops_per_watt:.3g} ({estimate.notes['ops']})"),
+                 ("TOPS", f"{estimate.ops_per_second / 1e12:.3g}")]
+    else:
+        rows += [("energy per flip (update)", _energy(estimate.energy / estimate.ops)),
+                 ("flips per joule", f"{estimate.ops_per_joule:.3g}"),
+                 ("flips per second (one chain)", f"{estimate.ops_per_second:.3g}")]
+    for name, joules in estimate.baseline.items():
+        rows.append((name, f"{_energy(joules)} per {estimate.unit}: "
+                           f"{estimate.baseline_ratio(name):.3g} x the chip"))
+    if fpga is not None:
+        board, seconds = fpga
+        rate = (f"{estimate.ops / seconds:.3g} flips/s" if estimate.unit == "sweep"
+                else f"{1 / seconds:.3g} inferences/s")
+        rows.append((f"FPGA emulation ({board})",
+                     f"{format_quantity(seconds, 'time')} per {estimate.unit}, {rate}"))
+    return rows
+
+
+@click.command("estimate")
+@click.argument("target", type=click.Path(exists=True))
+@click.option("--tech", "tech_file", default=None,
+              help="Tech file (TOML), or a bundled one: sot28 (default), cai_isscc2023, "
+                   "natelec2025.")
+@click.option("--vectors", type=int, default=64, show_default=True,
+              help="Plan: inputs counted (held-out inputs of a bundled model, else random).")
+@click.option("--data", type=click.Path(dir_okay=False),
+              help="Plan: an .npz whose array x holds the input codes.")
+@click.option("--sweeps", type=int, default=100, show_default=True, help="p-bit run: sweeps.")
+@click.option("--replicas", type=int, default=4, show_default=True, help="p-bit run: chains.")
+@click.option("--pbit", type=click.Choice(PBIT_KINDS), default="smtj", show_default=True,
+              help="p-bit run: sMTJ p-bits or the emulated LFSR + LUT p-bits as CMOS.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--report", "report_file", type=click.Path(dir_okay=False),
+              help="A build report (report.json of spinemu build): the FPGA emulation's time.")
+@click.option("--plots", "plot_dir", type=click.Path(file_okay=False),
+              help="Write the PNG plots into this folder.")
+def estimate_command(target, tech_file, vectors, data, sweeps, replicas, pbit, seed,
+                     report_file, plot_dir):
+    """Energy, latency and area of TARGET on the spintronic chip: a plan folder (energy per
+    inference) or an Ising/Max-Cut file (energy per sweep and per flip), with the digital
+    baseline and, given --report, the FPGA emulation's own speed."""
+    from spinemu.energy import plots, workloads
+
+    tech = bundled_tech() if tech_file is None else load_tech(tech_file)
+    clock = None if report_file is None else workloads.read_fpga_clock(report_file)
+    if vectors < 1:
+        raise ConfigError(f"vectors = {vectors} is out of range; allowed >= 1")
+    if Path(target).is_dir():
+        with console.status("counting the activity of the plan's inferences (golden)"):
+            work = workloads.network_workload(target, vectors, data, seed)
+        estimate = estimate_network(tech, work.activity, f"{Path(target).name} on {tech.name}")
+        fpga = None if clock is None else (clock.board,
+                                           workloads.fpga_inference_time(work.config, clock))
+    else:
+        with console.status(f"annealing {target} (golden, every sweep recorded)"):
+            work = workloads.pbit_workload(target, sweeps, replicas, seed)
+        estimate = estimate_pbit(tech, work.activity, pbit, work.config.beta_bits,
+                                 f"{Path(target).name}, {pbit} p-bits on {tech.name}")
+        fpga = None if clock is None else (
+            clock.board, workloads.fpga_sweep_time(work.config, work.topology, clock))
+    out.print(components_table(estimate))
+    out.print(rows_table(f"workload: {work.source}", summary_rows(estimate, fpga)))
+    if plot_dir:
+        written = _plots(plots, workloads, tech, estimate, work, Path(plot_dir))
+        out.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _plots(plots, workloads, tech, estimate, work, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [plots.plot_components(estimate, directory / "components.png")]
+    if estimate.unit == "inference":
+        written.append(plots.plot_sweep(
+            ADC_BITS, workloads.adc_bits_sweep(tech, work.activity, ADC_BITS), "ADC bits",
+            f"TOPS/W against ADC bits ({tech.choices['adc.model']} ADC)",
+            directory / "tops_vs_adc_bits.png"))
+        written.append(plots.plot_sweep(
+            TILE_SIZES, workloads.tile_size_sweep(tech, work.activity, TILE_SIZES),
+            "tile rows = columns", "TOPS/W against tile size", directory / "tops_vs_tile.png"))
+    return written

@@ -1,0 +1,126 @@
+"""The estimate: energy per component is activity times the tech file's constants, the
+efficiency figures follow from it, and the validation macros land within 30 % of the TOPS/W
+their papers report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from spinemu.energy.activity import NetworkActivity, layer_activity, pbit_activity
+from spinemu.energy.estimate import (
+    adc_energy,
+    estimate_network,
+    estimate_pbit,
+    layer_energy,
+    sram_read_energy,
+)
+from spinemu.energy.tech import bundled_tech
+from spinemu.energy.validation import fit_constant, macro_tops_per_watt, validation_points
+from spinemu.energy.workloads import adc_bits_sweep, tile_size_sweep
+from spinemu.ising import DEFAULT_CONFIG, colour
+from spinemu.sim.golden.network import LayerModel
+
+
+@pytest.fixture
+def activity(small_layer) -> NetworkActivity:
+    layer, images = small_layer
+    x = np.random.default_rng(1).integers(0, 8, size=(5, layer.in_features))
+    return NetworkActivity((layer_activity(LayerModel(layer, images), x),))
+
+
+def test_cell_read_and_drive_energy_are_pulses_times_constants(activity):
+    tech = bundled_tech()
+    a = activity.layers[0]
+    tile = a.layer.tile
+    devices = -(-tile.cell_bits // int(tech["cell.bits_per_device"]))
+    energy = layer_energy(tech, a)
+    assert energy["cell reads"] == pytest.approx(
+        a.pulses * tile.cols * devices * tech["cell.read_energy"])
+    assert energy["input drive"] == pytest.approx(a.pulses * (
+        tech["input.dac_energy"] + tile.cols * tech["input.wordline_energy_per_cell"]))
+    assert energy["ADC"] == pytest.approx(a.adc_conversions * tech["adc.energy"]
+                                          * 2 ** tile.adc_bits)
+
+
+def test_pulse_width_inputs_weight_each_bit_by_its_length(activity):
+    tech = bundled_tech()
+    pwm = dataclasses.replace(tech, choices={**tech.choices, "input.encoding": "pwm"})
+    a = activity.layers[0]
+    weighted = sum(int(p) << b for b, p in enumerate(a.pulses_by_bit))
+    assert layer_energy(pwm, a)["cell reads"] / layer_energy(tech, a)["cell reads"] == \
+        pytest.approx(weighted / a.pulses)
+
+
+@pytest.mark.parametrize(("model", "ratio"), [("walden", 2.0), ("linear", 9 / 8),
+                                              ("thermal", 4.0)])
+def test_adc_conventions_scale_with_bits_as_stated(model, ratio):
+    tech = bundled_tech()
+    tech = dataclasses.replace(tech, choices={**tech.choices, "adc.model": model})
+    assert adc_energy(tech, 9) / adc_energy(tech, 8) == pytest.approx(ratio)
+
+
+def test_efficiency_figures_follow_from_energy_and_macs(activity):
+    estimate = estimate_network(bundled_tech(), activity)
+    assert estimate.energy == pytest.approx(sum(estimate.components.values()))
+    assert estimate.tops_per_watt == pytest.approx(
+        2 * activity.macs / activity.vectors / estimate.energy / 1e12)
+    no_sram, sram = estimate.baseline.values()
+    assert sram > no_sram > 0
+    assert estimate.latency > 0 and estimate.area > 0
+
+
+def test_the_baseline_memory_grows_with_the_weights():
+    tech = bundled_tech()
+    reads = [sram_read_energy(tech, size) for size in (1 << 10, 16 << 10, 512 << 10, 4 << 20)]
+    assert reads == sorted(reads) and reads[-1] == tech["baseline.dram"] * 0.62
+
+
+def test_more_adc_bits_cost_efficiency_and_tiles_resize(activity):
+    tech = bundled_tech()
+    by_bits = [e.tops_per_watt for e in adc_bits_sweep(tech, activity, range(3, 12))]
+    assert by_bits == sorted(by_bits, reverse=True)
+    by_size = tile_size_sweep(tech, activity, (2, 4, 8))
+    assert len({e.area for e in by_size}) == 3
+
+
+@pytest.mark.parametrize("kind", ["smtj", "cmos"])
+def test_pbit_flips_per_joule_are_updates_over_energy(kind):
+    topology = colour(5, [(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)])
+    a = pbit_activity(DEFAULT_CONFIG, topology, sweeps=7, replicas=3)
+    tech = bundled_tech()
+    estimate = estimate_pbit(tech, a, kind)
+    assert estimate.ops == 5
+    assert estimate.ops_per_joule == pytest.approx(5 / estimate.energy)
+    random = tech["pbit.smtj_energy"] if kind == "smtj" else tech["pbit.cmos_update_energy"]
+    name = "sMTJ random bits" if kind == "smtj" else "LFSR + tanh LUT"
+    assert estimate.components[name] == pytest.approx(5 * random)
+    assert estimate.latency > topology.num_colours * (tech["pbit.smtj_dwell"] if kind == "smtj"
+                                                      else tech["pbit.cmos_update_time"])
+
+
+@pytest.mark.parametrize("name", ["cai_isscc2023", "natelec2025"])
+def test_validation_macros_reproduce_their_reported_tops_per_watt(name):
+    tech = bundled_tech(name)
+    _, key, points = validation_points(tech)
+    fit = [p for p in points if p.role == "fit"]
+    assert len(fit) == 1 and any(p.role == "check" for p in points)
+    # the file holds the fitted value (to the 3 digits written)
+    assert tech[key] == pytest.approx(fit_constant(tech, key, fit[0]), rel=0.01)
+    low, high = tech.ranges[key]
+    assert low <= tech[key] <= high
+    for point in points:
+        estimated = macro_tops_per_watt(tech, point)
+        assert abs(estimated / point.reported - 1) < 0.30, (point.label, estimated)
+
+
+def test_tile_fields_outside_the_config_are_refused_in_validation_points():
+    from spinemu.config import ConfigError
+    from spinemu.energy.validation import ValidationPoint
+
+    with pytest.raises(ConfigError, match=r"^role = 'guess' is not known; allowed fit, check$"):
+        ValidationPoint("x", 4, 4, 4, 4, 4, 4, 4, 0.5, 1.0, "guess")
+    with pytest.raises(ConfigError, match=r"^input_chunk = 9 is out of range; allowed 1\.\.8$"):
+        ValidationPoint("x", 4, 4, 16, 4, 9, 4, 4, 0.5, 1.0, "fit")
