@@ -23,6 +23,7 @@ from spinemu.config import ConfigError, LayerConfig, NetworkConfig
 from spinemu.images import LayerImages
 from spinemu.numeric import clog2
 
+from .activity import LayerCounters, activity_layout
 from .periphery import OutputPeriphery, act_shape, periphery_layout
 from .ports import ReadMux, ReadSignature, connect_read
 from .routing import AdderTree, FanOutTree
@@ -328,6 +329,9 @@ class TiledLayer(wiring.Component):
         while ``busy`` is low; addresses of nothing read as 0. Latency 1 or 2 clocks.
     busy : Out(1)
         High from the first input code of a vector until its last output code is taken.
+    activity : Out(activity_layout(layer)), with ``counters``
+        The layer's event counters (:class:`~spinemu.hdl.activity.LayerCounters`): input
+        pulses by bit, conversions, adder-tree adds per level, output codes.
 
     Architecture
     ------------
@@ -353,20 +357,23 @@ class TiledLayer(wiring.Component):
     """
 
     def __init__(self, layer: LayerConfig, images: LayerImages | None = None, *,
-                 write_map: WriteMap | None = None):
+                 write_map: WriteMap | None = None, counters: bool = False):
         if not isinstance(layer, LayerConfig):
             raise TypeError(f"layer must be a LayerConfig, not {type(layer).__name__}")
-        self._layer = layer
+        self._layer, self._counters = layer, counters
         self._images = None if images is None else images.checked(layer)
         self._write_map = write_map or WriteMap.of([layer])
-        super().__init__({
+        ports = {
             "x": In(stream.Signature(input_shape(layer.tile))),
             "o": Out(stream.Signature(act_shape(layer))),
             "write": In(stream.Signature(self._write_map.layer_layout())),
             "read": In(ReadSignature(unsigned(self._write_map.layer_addr_bits),
                                      unsigned(self._write_map.data_bits))),
             "busy": Out(1),
-        })
+        }
+        if counters:
+            ports["activity"] = Out(activity_layout(layer))
+        super().__init__(ports)
 
     @property
     def layer(self) -> LayerConfig:
@@ -437,12 +444,28 @@ class TiledLayer(wiring.Component):
         m.d.sync += in_flight.eq(in_flight + banks.start - vector_out)
         m.d.comb += [self.busy.eq(in_flight != 0), banks.room.eq(in_flight < MAX_IN_FLIGHT)]
 
+        if self._counters:
+            self._count(m, tiles, banks)
         stores = [port for row in tiles for tile in row for port in (tile.weight_wr,
                                                                       tile.column_wr)]
         self._write(m, stores + [periphery.reg_wr])
         self._read_back(m, [port for row in tiles for tile in row
                             for port in (tile.weight_rd, tile.column_rd)] + [periphery.reg_rd])
         return m
+
+    def _count(self, m, tiles, banks) -> None:
+        """:class:`LayerCounters` on the tiles' and the periphery's hand-shakes."""
+        m.submodules.counters = counters = LayerCounters(self._layer)
+        flat = [tile for row in tiles for tile in row]
+        m.d.comb += [
+            counters.x_taken.eq(Cat(t.x.valid & t.x.ready for t in flat)),
+            counters.z_taken.eq(Cat(t.z.valid & t.z.ready for t in flat)),
+            counters.tree_taken.eq(Cat(t.z.valid & t.z.ready for t in tiles[0])),
+            counters.o_taken.eq(self.o.valid & self.o.ready),
+            self.activity.eq(counters.counts),
+        ]
+        for p in range(self._layer.row_tiles):
+            m.d.comb += counters.x[p].eq(banks.rows.payload[p])
 
     def _write(self, m, stores) -> None:
         """Route ``write``, while not ``busy``, to the write port of the store its address
@@ -505,6 +528,8 @@ class Network(wiring.Component):
         addresses of no layer read as 0. Answered only while ``busy`` is low.
     busy : Out(1)
         High while any layer holds part of a vector.
+    activity : Out(StructLayout of ``layer{i}``: activity_layout), with ``counters``
+        Every layer's event counters (dense layers only).
 
     A layer with ``conv`` is a :class:`~spinemu.hdl.window.ConvLayer` (window generator,
     tiled layer of the im2col matrix, pooling), any other a :class:`TiledLayer`.
@@ -516,27 +541,36 @@ class Network(wiring.Component):
     convolution runs its tiled layer once per output position.
     """
 
-    def __init__(self, config: NetworkConfig, images: Sequence[LayerImages] | None = None):
+    def __init__(self, config: NetworkConfig, images: Sequence[LayerImages] | None = None, *,
+                 counters: bool = False):
         if not isinstance(config, NetworkConfig):
             raise TypeError(f"config must be a NetworkConfig, not {type(config).__name__}")
         if images is not None and len(images) != len(config.layers):
             raise ConfigError(f"{len(images)} layer images for {len(config.layers)} layers")
-        self._config = config
+        if counters and any(layer.conv is not None for layer in config.layers):
+            raise ConfigError("counters: convolution layers have no activity counters yet; "
+                              "allowed dense layers only")
+        self._config, self._counters = config, counters
         self._write_map = WriteMap.of(config.layers)
         from .window import ConvLayer
 
+        images = [None] * len(config.layers) if images is None else images
         self._layers = [
-            (TiledLayer if layer.conv is None else ConvLayer)(
-                layer, None if images is None else images[index], write_map=self._write_map)
-            for index, layer in enumerate(config.layers)]
-        super().__init__({
+            TiledLayer(layer, image, write_map=self._write_map, counters=counters)
+            if layer.conv is None else ConvLayer(layer, image, write_map=self._write_map)
+            for layer, image in zip(config.layers, images, strict=True)]
+        ports = {
             "x": In(stream.Signature(input_shape(config.layers[0].tile))),
             "o": Out(stream.Signature(act_shape(config.layers[-1]))),
             "write": In(stream.Signature(self._write_map.layout())),
             "read": In(ReadSignature(unsigned(self._write_map.addr_bits),
                                      unsigned(self._write_map.data_bits))),
             "busy": Out(1),
-        })
+        }
+        if counters:
+            ports["activity"] = Out(data.StructLayout({
+                f"layer{i}": activity_layout(layer) for i, layer in enumerate(config.layers)}))
+        super().__init__(ports)
 
     @property
     def config(self) -> NetworkConfig:
@@ -570,6 +604,9 @@ class Network(wiring.Component):
             wiring.connect(m, a.o, b.x)
         wiring.connect(m, layers[-1].o, wiring.flipped(self.o))
         m.d.comb += self.busy.eq(Cat(layer.busy for layer in layers).any())
+        if self._counters:
+            m.d.comb += [self.activity[f"layer{i}"].eq(layer.activity)
+                         for i, layer in enumerate(layers)]
 
         m.submodules.write_demux = demux = WriteDemux(wmap.layout(), n)
         wiring.connect(m, wiring.flipped(self.write), demux.i)

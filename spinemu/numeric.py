@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "tree_adds_per_level",
     "clog2", "signed_range", "unsigned_range", "code_range", "to_signed", "to_unsigned", "sat",
     "usat", "rshift_round", "round_half_up", "round_half_away",
     "LFSR_BITS", "LFSR_TAPS", "lfsr_step", "lfsr_leap_matrix", "lfsr_sample", "splitmix64",
@@ -24,6 +25,16 @@ def clog2(n: int) -> int:
     if n < 1:
         raise ValueError(f"clog2 needs n >= 1, not {n}")
     return (n - 1).bit_length()
+
+
+def tree_adds_per_level(leaves: int) -> list[int]:
+    """Adders at each level of a binary adder tree over ``leaves`` inputs (an odd one passes a
+    level unadded): ``leaves - 1`` in all, over ``clog2(leaves)`` levels."""
+    adds, width = [], leaves
+    while width > 1:
+        adds.append(width // 2)
+        width = -(-width // 2)
+    return adds
 
 
 def signed_range(bits: int) -> tuple[int, int]:

@@ -16,21 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from spinemu.config import ConfigError, LayerConfig, PBitConfig, Topology
+from spinemu.numeric import tree_adds_per_level
 from spinemu.sim.golden.network import LayerModel, NetworkModel
 
 __all__ = ["LayerActivity", "NetworkActivity", "PBitActivity", "anneal_activity",
            "layer_activity", "layer_counts", "network_activity", "pbit_activity", "retiled",
            "state_changes", "tree_adds_per_level"]
-
-
-def tree_adds_per_level(leaves: int) -> list[int]:
-    """Adders at each level of a binary adder tree over ``leaves`` inputs (an odd one passes a
-    level unadded): ``leaves - 1`` in all, over ``ceil(log2 leaves)`` levels."""
-    adds, width = [], leaves
-    while width > 1:
-        adds.append(width // 2)
-        width = -(-width // 2)
-    return adds
 
 
 @dataclass(frozen=True)
