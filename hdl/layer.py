@@ -332,6 +332,9 @@ class TiledLayer(wiring.Component):
     activity : Out(activity_layout(layer)), with ``counters``
         The layer's event counters (:class:`~spinemu.hdl.activity.LayerCounters`): input
         pulses by bit, conversions, adder-tree adds per level, output codes.
+    drained : Out(1), with ``counters``
+        No vector in the layer and every tile idle: the counters are final. (``busy`` falls
+        with the last output code, while padded tile columns may still be converting.)
 
     Architecture
     ------------
@@ -373,6 +376,7 @@ class TiledLayer(wiring.Component):
         }
         if counters:
             ports["activity"] = Out(activity_layout(layer))
+            ports["drained"] = Out(1)
         super().__init__(ports)
 
     @property
@@ -463,6 +467,7 @@ class TiledLayer(wiring.Component):
             counters.tree_taken.eq(Cat(t.z.valid & t.z.ready for t in tiles[0])),
             counters.o_taken.eq(self.o.valid & self.o.ready),
             self.activity.eq(counters.counts),
+            self.drained.eq(~self.busy & ~Cat(t.busy for t in flat).any()),
         ]
         for p in range(self._layer.row_tiles):
             m.d.comb += counters.x[p].eq(banks.rows.payload[p])
@@ -530,6 +535,8 @@ class Network(wiring.Component):
         High while any layer holds part of a vector.
     activity : Out(StructLayout of ``layer{i}``: activity_layout), with ``counters``
         Every layer's event counters (dense layers only).
+    drained : Out(1), with ``counters``
+        Every layer drained (:attr:`TiledLayer.drained`): the counters are final.
 
     A layer with ``conv`` is a :class:`~spinemu.hdl.window.ConvLayer` (window generator,
     tiled layer of the im2col matrix, pooling), any other a :class:`TiledLayer`.
@@ -570,6 +577,7 @@ class Network(wiring.Component):
         if counters:
             ports["activity"] = Out(data.StructLayout({
                 f"layer{i}": activity_layout(layer) for i, layer in enumerate(config.layers)}))
+            ports["drained"] = Out(1)
         super().__init__(ports)
 
     @property
@@ -607,6 +615,7 @@ class Network(wiring.Component):
         if self._counters:
             m.d.comb += [self.activity[f"layer{i}"].eq(layer.activity)
                          for i, layer in enumerate(layers)]
+            m.d.comb += self.drained.eq(Cat(layer.drained for layer in layers).all())
 
         m.submodules.write_demux = demux = WriteDemux(wmap.layout(), n)
         wiring.connect(m, wiring.flipped(self.write), demux.i)

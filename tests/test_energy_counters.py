@@ -6,56 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from amaranth.lib import data
-from amaranth.sim import Simulator
 
 from spinemu.config import ConfigError, ConvConfig, LayerConfig, NetworkConfig, TileConfig
 from spinemu.energy.activity import layer_activity, network_activity
 from spinemu.hdl.layer import Network, TiledLayer
+from spinemu.sim.counters import run_counted
 from spinemu.sim.golden.network import LayerModel
-from spinemu.sim.testbench import random_pause, stream_get, stream_put
+from spinemu.sim.testbench import random_pause
 
 from cases import random_inputs, random_plan
-
-
-def run_counted(dut, x, out_features: int, *, stall: float = 0.0, seed: int = 0):
-    """Stream ``x`` through ``dut`` (images in its memories); the outputs and the counters
-    once the last output code is taken, as a plain dict."""
-    pause = random_pause(np.random.default_rng(seed), stall) if stall else None
-    got, counts = [], {}
-
-    async def drive(ctx):
-        await stream_put(ctx, dut.x, x.reshape(-1).tolist(), pause)
-
-    async def collect(ctx):
-        got.extend(await stream_get(ctx, dut.o, len(x) * out_features, pause))
-        await ctx.tick()
-        counts.update(_plain(ctx.get(dut.activity)))
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(drive)
-    sim.add_testbench(collect)
-    sim.run()
-    return np.array(got).reshape(len(x), out_features), counts
-
-
-def _plain(value):
-    """A counters value as plain Python: structs as dicts, arrays as lists, counters as int."""
-    shape = value.shape() if hasattr(value, "shape") else None
-    if isinstance(shape, data.StructLayout):
-        return {name: _plain(value[name]) for name in shape.members}
-    if isinstance(shape, data.ArrayLayout):
-        return [_plain(value[i]) for i in range(shape.length)]
-    return int(value)
-
-
-def _expected(activity) -> dict:
-    expected = {"pulses": activity.pulses_by_bit.tolist(),
-                "conversions": activity.adc_conversions, "periphery": activity.periphery_ops}
-    if activity.tree_adds:
-        expected["tree_adds"] = list(activity.tree_adds)
-    return expected
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -65,11 +24,12 @@ def test_layer_counters_equal_golden_counts(seed):
                        min_row_tiles=3 if seed % 2 else 1)
     layer, images = plan.config.layers[0], plan.images[0]
     x = random_inputs(rng, layer, 4)
+    pause = random_pause(rng, 0.3) if seed % 3 == 0 else None
     got, counts = run_counted(TiledLayer(layer, images, counters=True), x, layer.out_features,
-                              stall=0.3 if seed % 3 == 0 else 0.0, seed=seed)
+                              pause)
     model = LayerModel(layer, images)
     assert (got == model(x)).all()
-    assert counts == _expected(layer_activity(model, x)), (seed, layer)
+    assert counts == layer_activity(model, x).as_counters(), (seed, layer)
 
 
 def test_the_cases_cover_signed_inputs_and_trees_of_several_levels():
@@ -95,7 +55,7 @@ def test_network_counters_equal_golden_counts_layer_by_layer(seed):
     assert (got == model(x)).all()
     activity = network_activity(model, x)
     for index, layer in enumerate(activity.layers):
-        assert counts[f"layer{index}"] == _expected(layer), (seed, index)
+        assert counts[f"layer{index}"] == layer.as_counters(), (seed, index)
 
 
 def test_counters_refuse_convolution_networks():
@@ -108,3 +68,20 @@ def test_counters_refuse_convolution_networks():
 def test_layers_without_counters_have_no_activity_port(small_layer):
     layer, _ = small_layer
     assert "activity" not in TiledLayer(layer).signature.members
+
+
+def test_digits_network_counters_equal_golden_counts():
+    """Must-show 2: the bundled digits MLP mapped with the defaults of ``spinemu map digits``,
+    its first 16 held-out inputs."""
+    from spinemu.mapper import map_model
+    from spinemu.models import load_dataset
+
+    data = load_dataset("digits")
+    result = map_model("digits", data.calibration(256), data.test_x, data.test_y)
+    plan, x = result.plan, result.mapping.input_codes(data.test_x[:16])
+    got, counts = run_counted(Network(plan.config, plan.images, counters=True), x,
+                              plan.config.layers[-1].out_features)
+    model = plan.model()
+    assert (got == model(x)).all()
+    activity = network_activity(model, x)
+    assert counts == {f"layer{i}": a.as_counters() for i, a in enumerate(activity.layers)}

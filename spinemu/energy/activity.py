@@ -75,6 +75,16 @@ class LayerActivity:
     def pulses(self) -> int:
         return int(self.pulses_by_bit.sum())
 
+    def as_counters(self) -> dict:
+        """These counts in the layout of the RTL's counters (``spinemu.hdl.activity``):
+        ``pulses``, ``conversions``, ``periphery`` and, with more than one row-tile,
+        ``tree_adds``."""
+        counters = {"pulses": self.pulses_by_bit.tolist(), "conversions": self.adc_conversions,
+                    "periphery": self.periphery_ops}
+        if self.tree_adds:
+            counters["tree_adds"] = list(self.tree_adds)
+        return counters
+
 
 def _bit_counts(x: np.ndarray, bits: int) -> np.ndarray:
     """How many of the magnitudes ``|x|`` have each of bits ``0..bits-1`` set."""
