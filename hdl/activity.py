@@ -1,9 +1,10 @@
-"""Activity counters of a tiled layer: the RTL's own count of the events the energy estimate
-prices (docs/energy.md), checked against the golden model's counts
-(:func:`spinemu.energy.activity.layer_activity`).
+"""Activity counters of a tiled layer and of a p-bit core: the RTL's own count of the events
+the energy estimate prices (docs/energy.md), checked against the golden model's counts
+(:mod:`spinemu.energy.activity`).
 
-Counters are generated only when asked for (``TiledLayer(..., counters=True)``), so designs
-without them are unchanged. Each is :data:`COUNT_BITS` wide and wraps.
+Counters are generated only when asked for (``TiledLayer(..., counters=True)``,
+``PBitCore(..., counters=True)``), so designs without them are unchanged. Each is
+:data:`COUNT_BITS` wide and wraps.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from spinemu.numeric import tree_adds_per_level
 
 from .tile import input_shape
 
-__all__ = ["COUNT_BITS", "LayerCounters", "activity_layout"]
+__all__ = ["COUNT_BITS", "LayerCounters", "PBitCounters", "activity_layout",
+           "pbit_activity_layout"]
 
 COUNT_BITS = 32
 
@@ -88,4 +90,47 @@ class LayerCounters(wiring.Component):
         taken = sum(self.tree_taken[q] for q in range(Q))
         for level, adds in enumerate(tree_adds_per_level(P)):
             m.d.sync += counts.tree_adds[level].eq(counts.tree_adds[level] + taken * adds)
+        return m
+
+
+def pbit_activity_layout() -> data.StructLayout:
+    """``updates`` (p-bit updates), ``random_bits`` (LFSR bits drawn: ``rng_bits`` per update)
+    and ``state_changes`` (updates that flipped their p-bit)."""
+    return data.StructLayout({"updates": COUNT_BITS, "random_bits": COUNT_BITS,
+                              "state_changes": COUNT_BITS})
+
+
+class PBitCounters(wiring.Component):
+    """Counts a p-bit core's updates from its units' write-backs.
+
+    Parameters
+    ----------
+    units : int
+        U update units.
+    rng_bits : int
+        Bits each update draws from its p-bit's LFSR (one leap).
+
+    Members
+    -------
+    updated : In(U)
+        Unit ``u`` writes a p-bit's new state back this clock.
+    changed : In(U)
+        ... and that state differs from the p-bit's state before.
+    counts : Out(pbit_activity_layout())
+    """
+
+    def __init__(self, *, units: int, rng_bits: int):
+        self._units, self._rng_bits = units, rng_bits
+        super().__init__({"updated": In(units), "changed": In(units),
+                          "counts": Out(pbit_activity_layout())})
+
+    def elaborate(self, platform):
+        m, counts = Module(), self.counts
+        updates = sum(self.updated[u] for u in range(self._units))
+        m.d.sync += [
+            counts.updates.eq(counts.updates + updates),
+            counts.random_bits.eq(counts.random_bits + updates * self._rng_bits),
+            counts.state_changes.eq(counts.state_changes
+                                    + sum(self.changed[u] for u in range(self._units))),
+        ]
         return m

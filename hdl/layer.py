@@ -310,6 +310,8 @@ class TiledLayer(wiring.Component):
     write_map : WriteMap, optional
         Field widths of ``write``; :meth:`WriteMap.of` ``([layer])`` when omitted. A
         :class:`Network` passes its own so that all layers share one format.
+    counters : bool
+        Add the activity counters (``activity``, ``drained``); off, the design is unchanged.
 
     Members
     -------
@@ -515,6 +517,8 @@ class Network(wiring.Component):
         The layers; layer ``i``'s output codes are layer ``i+1``'s input codes.
     images : sequence of LayerImages, optional
         Initial contents of every layer (small networks); otherwise load through ``write``.
+    counters : bool
+        Every layer's activity counters (``activity``, ``drained``); dense layers only.
 
     Members
     -------

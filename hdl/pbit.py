@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 from spinemu.config import PBitConfig, Topology
 from spinemu.numeric import LFSR_BITS, tanh_table
 
+from .activity import PBitCounters, pbit_activity_layout
 from .arith import tree_sum
 from .pbit_unit import (
     _IN_BLOCK_RAM,
@@ -564,6 +565,8 @@ class PBitCore(wiring.Component):
         Graph and proper colouring (K colours), fixed at generation.
     schedule_depth : int
         Anneal steps the schedule memory holds (default 16).
+    counters : bool
+        Add the activity counters (``activity``); off, the design is unchanged.
 
     Members
     -------
@@ -591,6 +594,9 @@ class PBitCore(wiring.Component):
     busy : Out(1)
         High from the ``run`` transfer to the end of the anneal, and during writes. The write
         streams are ready only while the core is idle.
+    activity : Out(pbit_activity_layout()), with ``counters``
+        Updates, random bits drawn and state changes since reset
+        (:class:`~spinemu.hdl.activity.PBitCounters`); final once ``busy`` is low.
     coupling_rd : In(ReadSignature(edge, signed(coupling_bits)))
         Read-back of the J of an edge, as written (each J is stored at both ends of its edge;
         the copy of the smaller node's end is read).
@@ -643,9 +649,10 @@ class PBitCore(wiring.Component):
     """
 
     def __init__(self, config: PBitConfig, topology: Topology, *,
-                 schedule_depth: int = DEFAULT_SCHEDULE_DEPTH):
+                 schedule_depth: int = DEFAULT_SCHEDULE_DEPTH, counters: bool = False):
         check_parameters(config, topology, schedule_depth)
         self._config, self._topology, self._depth = config, topology, schedule_depth
+        self._counters = counters
         self._programs = unit_programs(topology, config.update_units, config.update_lanes)
         layouts = stream_layouts(config, topology, schedule_depth)
         n = topology.n
@@ -662,6 +669,7 @@ class PBitCore(wiring.Component):
             "busy": Out(1),
             **{f"{name}_rd": In(ReadSignature(*shapes))
                for name, shapes in image_layouts(config, topology, schedule_depth).items()},
+            **({"activity": Out(pbit_activity_layout())} if counters else {}),
         })
 
     @property
@@ -726,7 +734,21 @@ class PBitCore(wiring.Component):
             self.sweep.eq(control.sweep), self.best_sweep.eq(control.best_sweep),
             self.busy.eq(~idle | writing),
         ]
+        if self._counters:
+            self._count(m, state, units)
         return m
+
+    def _count(self, m, state, units) -> None:
+        """:class:`PBitCounters` on the units' write-backs (a change: the new state differs
+        from the state register's bit of that p-bit)."""
+        m.submodules.counters = counters = PBitCounters(units=len(units),
+                                                        rng_bits=self._config.rng_bits)
+        for u, (unit, program) in enumerate(zip(units, self._programs, strict=True)):
+            back = unit.write_back
+            old = Cat(state[i] for i in program.nodes).bit_select(back.slot, 1)
+            m.d.comb += [counters.updated[u].eq(back.valid),
+                         counters.changed[u].eq(back.valid & (back.up != old))]
+        m.d.comb += self.activity.eq(counters.counts)
 
     def _units(self, m, state, writes, control, read_back) -> list[UpdateUnit]:
         """The :class:`UpdateUnit` s, each with a read port of a tanh ROM (one ROM per

@@ -85,3 +85,45 @@ def test_digits_network_counters_equal_golden_counts():
     assert (got == model(x)).all()
     activity = network_activity(model, x)
     assert counts == {f"layer{i}": a.as_counters() for i, a in enumerate(activity.layers)}
+
+
+def _pbit_case(seed: int):
+    """A random graph, its colouring, formats (random units and lanes), couplings, biases,
+    seeds, initial state and a 3-step schedule."""
+    from spinemu.config import PBitConfig
+    from spinemu.ising import colour
+    from spinemu.numeric import derive_seeds, signed_range
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 12))
+    edges = [(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.4]
+    topology = colour(n, edges)
+    config = PBitConfig(coupling_bits=6, bias_bits=6, rng_bits=int(rng.integers(4, 15)),
+                        update_units=int(rng.integers(1, n + 1)),
+                        update_lanes=int(rng.integers(1, max(topology.max_degree, 1) + 1)))
+    J = rng.integers(*signed_range(6), size=len(edges), endpoint=True)
+    h = rng.integers(*signed_range(6), size=n, endpoint=True)
+    state0 = rng.integers(0, 2, size=n).astype(np.uint8)
+    schedule = [(int(rng.integers(0, 1 << 12)), int(rng.integers(1, 4))) for _ in range(3)]
+    return config, topology, J, h, derive_seeds(seed, n), state0, schedule
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pbit_counters_equal_golden_counts(seed):
+    from spinemu.energy.activity import pbit_activity
+    from spinemu.hdl.pbit import PBitCore
+    from spinemu.sim.counters import run_pbit_counted
+    from spinemu.sim.golden.pbit import PBitModel
+
+    config, topology, J, h, seeds, state0, schedule = _pbit_case(seed)
+    trajectory, counts = run_pbit_counted(
+        PBitCore(config, topology, schedule_depth=len(schedule), counters=True),
+        J, h, seeds, state0, schedule)
+    golden = PBitModel(config, topology, J, h).run(schedule, seeds[None], state0[None],
+                                                   record=True)
+    assert (trajectory == golden.trajectory[:, 0]).all()
+    activity = pbit_activity(config, topology, golden.sweeps, 1, state0[None],
+                             golden.trajectory)
+    assert counts == {"updates": activity.updates, "random_bits": activity.random_bits,
+                      "state_changes": activity.state_changes}, (seed, config)
+    assert activity.state_changes > 0
