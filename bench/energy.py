@@ -1,16 +1,24 @@
 """Energy estimates (docs/energy.md): the two validation macros' reported against estimated
 TOPS/W, and ``spinemu estimate``'s figures for the bundled digits plan and a G-set anneal.
 
-Run ``python -m bench.energy [--plan DIR] [--graph FILE] [-o FILE]``. The digits plan is mapped
-with ``spinemu map digits`` defaults into a temporary folder unless ``--plan`` names one; the
-graph defaults to the bundled G14. Writes ``bench/results/energy.json``.
+Run ``python -m bench.energy [--plan DIR] [--graph FILE] [--rtl] [-o FILE]``. The digits plan
+is mapped with ``spinemu map digits`` defaults into a temporary folder unless ``--plan`` names
+one; the graph defaults to the bundled G14. Writes ``bench/results/energy.json``.
+
+``--rtl`` (must-show 2) also runs the RTL with its activity counters in amaranth.sim and compares
+them with the golden counts: the digits network (``Network(..., counters=True)``) on
+:data:`RTL_VECTORS` held-out inputs, and a p-bit core (``PBitCore(..., counters=True)``, 16
+update units of 4 lanes: results do not depend on them) annealing the graph for
+:data:`RTL_SWEEPS` sweeps from the same couplings, seeds and schedule as a golden anneal.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -24,6 +32,7 @@ from spinemu.energy.workloads import network_workload, pbit_workload
 
 REPO = Path(__file__).resolve().parents[1]
 MACROS = ("cai_isscc2023", "natelec2025")
+RTL_VECTORS, RTL_SWEEPS = 16, 10
 
 
 def validation() -> list[dict]:
@@ -41,6 +50,50 @@ def validation() -> list[dict]:
     return rows
 
 
+def rtl_network_counters(plan_dir: str) -> dict:
+    """The digits network's RTL counters against the golden counts."""
+    from spinemu.energy.activity import network_activity
+    from spinemu.hdl.layer import Network
+    from spinemu.plan import Plan
+    from spinemu.sim.counters import run_counted
+
+    plan = Plan.load(plan_dir)
+    x = load_test_codes(plan_dir)[:RTL_VECTORS]
+    started = time.perf_counter()
+    got, counts = run_counted(Network(plan.config, plan.images, counters=True), x,
+                              plan.config.layers[-1].out_features)
+    model = plan.model()
+    golden = {f"layer{i}": a.as_counters()
+              for i, a in enumerate(network_activity(model, x).layers)}
+    return {"vectors": RTL_VECTORS, "outputs_equal": bool((got == model(x)).all()),
+            "rtl": counts, "golden": golden, "equal": counts == golden,
+            "seconds": time.perf_counter() - started}
+
+
+def rtl_pbit_counters(graph: str) -> dict:
+    """A p-bit core's RTL counters against the golden counts of the same anneal."""
+    from spinemu.energy.activity import anneal_activity
+    from spinemu.hdl.pbit import PBitCore
+    from spinemu.ising import DEFAULT_CONFIG, anneal, load_problem
+    from spinemu.sim.counters import run_pbit_counted
+
+    config = dataclasses.replace(DEFAULT_CONFIG, update_units=16, update_lanes=4)
+    result = anneal(load_problem(graph), sweeps=RTL_SWEEPS, steps=2, replicas=1,
+                    config=config, record=1)
+    started = time.perf_counter()
+    core = PBitCore(config, result.topology, schedule_depth=len(result.schedule),
+                    counters=True)
+    trajectory, counts = run_pbit_counted(core, result.quantized.J, result.quantized.h,
+                                          result.seeds[0], result.initial[0], result.schedule)
+    a = anneal_activity(result)
+    golden = {"updates": a.updates, "random_bits": a.random_bits,
+              "state_changes": a.state_changes}
+    return {"graph": Path(graph).name, "sweeps": RTL_SWEEPS, "units": 16, "lanes": 4,
+            "trajectory_equal": bool((trajectory == result.run.trajectory[:, 0]).all()),
+            "rtl": counts, "golden": golden, "equal": counts == golden,
+            "seconds": time.perf_counter() - started}
+
+
 def summary(estimate) -> dict:
     return {"unit": estimate.unit, "components_j": estimate.components,
             "energy_j": estimate.energy, "latency_s": estimate.latency,
@@ -53,6 +106,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plan")
     parser.add_argument("--graph", default=str(REPO / "spinemu" / "models" / "G14.txt"))
+    parser.add_argument("--rtl", action="store_true",
+                        help="also compare the RTL's activity counters with golden")
     parser.add_argument("-o", "--output", default=str(REPO / "bench" / "results" /
                                                       "energy.json"))
     args = parser.parse_args(argv)
@@ -76,7 +131,14 @@ def main(argv=None) -> None:
             result = map_model("digits", data.calibration(256), data.test_x, data.test_y)
             plan = str(Path(scratch) / "digits")
             result.save(plan)
-        work = network_workload(plan, vectors=len(load_test(plan)))
+        work = network_workload(plan, vectors=len(load_test_codes(plan)))
+        rtl = {}
+        if args.rtl:
+            rtl["network"] = rtl_network_counters(plan)
+            rtl["pbit"] = rtl_pbit_counters(args.graph)
+            for name, check in rtl.items():
+                console.print(f"RTL counters, {name}: {'EQUAL' if check['equal'] else 'DIFFER'}"
+                              f" to golden: {check['rtl']}")
     network = estimate_network(tech, work.activity, "digits")
     anneal = pbit_workload(args.graph, sweeps=100, replicas=4)
     pbits = {kind: estimate_pbit(tech, anneal.activity, kind, anneal.config.beta_bits)
@@ -88,17 +150,20 @@ def main(argv=None) -> None:
                       f"{e.energy * 1e9:.4g} nJ per sweep")
     record = {"bench": "energy", "machine": machine_info(), "validation": rows,
               "digits": {"source": work.source, **summary(network)},
-              "pbit": {"source": anneal.source, **{k: summary(e) for k, e in pbits.items()}}}
+              "pbit": {"source": anneal.source, **{k: summary(e) for k, e in pbits.items()}},
+              "rtl_counters": rtl}
     Path(args.output).write_text(json.dumps(record, indent=1))
     console.print(f"wrote {args.output}")
 
 
-def load_test(plan: str):
-    """All held-out inputs of the plan's data set (the digits split has 540)."""
+def load_test_codes(plan: str):
+    """Every held-out input of the plan's data set as the plan's input codes (the digits split
+    has 540)."""
     from spinemu.mapper import Mapping
     from spinemu.models import BUNDLED, load_dataset
 
-    return load_dataset(BUNDLED[Mapping.load(plan).model_name]).test_x
+    mapping = Mapping.load(plan)
+    return mapping.input_codes(load_dataset(BUNDLED[mapping.model_name]).test_x)
 
 
 if __name__ == "__main__":
