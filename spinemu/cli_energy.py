@@ -39,6 +39,36 @@ def components_table(estimate: Estimate) -> Table:
     return table
 
 
+def network_activity_table(activity) -> Table:
+    """Counts per inference of every layer (golden model)."""
+    table = Table(title=f"activity per inference (golden, mean of {activity.vectors} inputs)")
+    for column in ("layer", "tiles", "pulses by bit (b0..)", "cell reads", "ADC conv.",
+                   "tree adds", "periphery ops", "MACs"):
+        table.add_column(column, justify="right")
+    for index, a in enumerate(activity.layers):
+        per = a.vectors
+        layer = a.layer
+        table.add_row(
+            str(index), f"{layer.row_tiles}x{layer.col_tiles} of {layer.tile.rows}x"
+                        f"{layer.tile.cols}",
+            " ".join(f"{p / per:.1f}" for p in a.pulses_by_bit), f"{a.cell_reads / per:,.0f}",
+            f"{a.adc_conversions / per:,.0f}", f"{sum(a.tree_adds) / per:,.0f}",
+            f"{a.periphery_ops / per:,.0f}", f"{a.macs / per:,.0f}")
+    return table
+
+
+def pbit_activity_rows(a) -> list[tuple[str, str]]:
+    """Counts per sweep of one chain (golden model)."""
+    chains = a.sweeps * a.replicas
+    rows = [("p-bits, edges, colours", f"{a.n}, {a.edges}, {a.colours}"),
+            ("updates", f"{a.updates / chains:,.0f}"),
+            ("LFSR random bits", f"{a.random_bits / chains:,.0f}"),
+            ("coupling reads and adds", f"{a.coupling_reads / chains:,.0f}")]
+    if a.state_changes is not None:
+        rows.append(("state changes (flips taken)", f"{a.state_changes / chains:,.1f}"))
+    return rows
+
+
 def summary_rows(estimate: Estimate, fpga: tuple[str, float] | None) -> list[tuple[str, str]]:
     """Latency, area, efficiency; the FPGA emulation's time when a build report was given."""
     rows = [(f"latency per {estimate.unit}", format_quantity(estimate.latency, "time")),
@@ -104,6 +134,11 @@ def estimate_command(target, tech_file, vectors, data, sweeps, replicas, pbit, s
                                  f"{Path(target).name}, {pbit} p-bits on {tech.name}")
         fpga = None if clock is None else (
             clock.board, workloads.fpga_sweep_time(work.config, work.topology, clock))
+    if estimate.unit == "inference":
+        out.print(network_activity_table(work.activity))
+    else:
+        out.print(rows_table("activity per sweep of one chain (golden)",
+                             pbit_activity_rows(work.activity)))
     out.print(components_table(estimate))
     out.print(rows_table(f"workload: {work.source}", summary_rows(estimate, fpga)))
     if plot_dir:

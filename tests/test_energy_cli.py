@@ -51,3 +51,28 @@ def test_a_bad_tech_file_is_one_line_naming_the_field(tmp_path, graph_dir):
     assert re.fullmatch(r"error: cell\.read_energy = '1 fV': fV is not a unit understood; "
                         r"allowed a number and one of aJ, fJ, pJ, nJ, uJ, mJ, J\n",
                         result.output)
+
+
+def test_estimate_reads_input_codes_and_a_build_report(tmp_path, graph_dir):
+    import json
+    from pathlib import Path
+
+    plan = random_plan(np.random.default_rng(6), layers=1, max_features=10, max_rows=4,
+                       max_cols=4)
+    plan.save(tmp_path / "plan")
+    first = plan.config.layers[0]
+    x = np.random.default_rng(1).integers(*first.tile.input_range, size=(5, first.inputs),
+                                          endpoint=True)
+    np.savez(tmp_path / "x.npz", x=x)
+    report = Path(__file__).parents[1] / "bench" / "results" / "energy" / \
+        "g14_ulx3s_report.json"
+    result = run("estimate", str(tmp_path / "plan"), "--data", str(tmp_path / "x.npz"),
+                 "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "5 inputs of" in result.output and "FPGA emulation (ulx3s-85f)" in result.output
+    assert "inferences/s" in result.output
+    (tmp_path / "bad.json").write_text(json.dumps({"board": "x"}))
+    bad = CliRunner().invoke(main, ["estimate", str(graph_dir / "g10.txt"), "--report",
+                                    str(tmp_path / "bad.json")])
+    assert bad.exit_code == 2
+    assert re.fullmatch(r"error: .*bad\.json is not a build report: 'clocks'\n", bad.output)
