@@ -13,7 +13,7 @@ from rich.table import Table
 
 from spinemu.cli_common import console, out, rows_table
 from spinemu.config import ConfigError
-from spinemu.energy.estimate import PBIT_KINDS, Estimate, estimate_network, estimate_pbit
+from spinemu.energy.estimate import PBIT_KINDS, Estimate
 from spinemu.energy.tech import bundled_tech, load_tech
 from spinemu.energy.units import format_quantity
 
@@ -69,16 +69,21 @@ def pbit_activity_rows(a) -> list[tuple[str, str]]:
     return rows
 
 
-def summary_rows(estimate: Estimate, fpga: tuple[str, float] | None) -> list[tuple[str, str]]:
-    """Latency, area, efficiency; the FPGA emulation's time when a build report was given."""
+def summary_rows(estimate: Estimate, fpga: tuple[str, float] | None,
+                 bounds: tuple[Estimate, Estimate]) -> list[tuple[str, str]]:
+    """Latency, area, efficiency (with its range: every ranged energy constant at its high,
+    then its low end); the FPGA emulation's time when a build report was given."""
+    worst, best = bounds
     rows = [(f"latency per {estimate.unit}", format_quantity(estimate.latency, "time")),
             ("area", f"{estimate.area * 1e6:.4g} mm2 ({estimate.notes['area']})")]
     if estimate.unit == "inference":
-        rows += [("TOPS/W", f"{estimate.tops_per_watt:.3g} ({estimate.notes['ops']})"),
+        rows += [("TOPS/W", f"{estimate.tops_per_watt:.3g} (range {worst.tops_per_watt:.3g}"
+                            f"-{best.tops_per_watt:.3g}; {estimate.notes['ops']})"),
                  ("TOPS", f"{estimate.ops_per_second / 1e12:.3g}")]
     else:
         rows += [("energy per flip (update)", _energy(estimate.energy / estimate.ops)),
-                 ("flips per joule", f"{estimate.ops_per_joule:.3g}"),
+                 ("flips per joule", f"{estimate.ops_per_joule:.3g} (range "
+                                     f"{worst.ops_per_joule:.3g}-{best.ops_per_joule:.3g})"),
                  ("flips per second (one chain)", f"{estimate.ops_per_second:.3g}")]
     for name, joules in estimate.baseline.items():
         rows.append((name, f"{_energy(joules)} per {estimate.unit}: "
@@ -121,26 +126,19 @@ def estimate_command(target, tech_file, vectors, data, sweeps, replicas, pbit, s
     clock = None if report_file is None else workloads.read_fpga_clock(report_file)
     if vectors < 1:
         raise ConfigError(f"vectors = {vectors} is out of range; allowed >= 1")
-    if Path(target).is_dir():
-        with console.status("counting the activity of the plan's inferences (golden)"):
-            work = workloads.network_workload(target, vectors, data, seed)
-        estimate = estimate_network(tech, work.activity, f"{Path(target).name} on {tech.name}")
-        fpga = None if clock is None else (clock.board,
-                                           workloads.fpga_inference_time(work.config, clock))
-    else:
-        with console.status(f"annealing {target} (golden, every sweep recorded)"):
-            work = workloads.pbit_workload(target, sweeps, replicas, seed)
-        estimate = estimate_pbit(tech, work.activity, pbit, work.config.beta_bits,
-                                 f"{Path(target).name}, {pbit} p-bits on {tech.name}")
-        fpga = None if clock is None else (
-            clock.board, workloads.fpga_sweep_time(work.config, work.topology, clock))
+    what = "the plan's inferences" if Path(target).is_dir() else f"an anneal of {target}"
+    with console.status(f"counting the activity of {what} (golden)"):
+        priced = workloads.price_target(target, tech, vectors=vectors, data=data,
+                                        sweeps=sweeps, replicas=replicas, pbit=pbit, seed=seed,
+                                        clock=clock)
+    work, estimate, fpga = priced.work, priced.estimate, priced.fpga
     if estimate.unit == "inference":
         out.print(network_activity_table(work.activity))
     else:
         out.print(rows_table("activity per sweep of one chain (golden)",
                              pbit_activity_rows(work.activity)))
     out.print(components_table(estimate))
-    out.print(rows_table(f"workload: {work.source}", summary_rows(estimate, fpga)))
+    out.print(rows_table(f"workload: {work.source}", summary_rows(estimate, fpga, priced.bounds)))
     if plot_dir:
         written = _plots(plots, workloads, tech, estimate, work, Path(plot_dir))
         out.print("wrote " + ", ".join(str(p) for p in written))

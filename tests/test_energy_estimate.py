@@ -124,3 +124,15 @@ def test_tile_fields_outside_the_config_are_refused_in_validation_points():
         ValidationPoint("x", 4, 4, 4, 4, 4, 4, 4, 0.5, 1.0, "guess")
     with pytest.raises(ConfigError, match=r"^input_chunk = 9 is out of range; allowed 1\.\.8$"):
         ValidationPoint("x", 4, 4, 16, 4, 9, 4, 4, 0.5, 1.0, "fit")
+
+
+def test_energy_bounds_put_every_ranged_energy_at_its_end_and_bracket_the_estimate(activity):
+    tech = bundled_tech()
+    low, high = tech.energies_at("low"), tech.energies_at("high")
+    for key, (lo, hi) in tech.ranges.items():
+        if key in ("cell.read_energy", "adc.energy", "pbit.smtj_energy"):
+            assert (low[key], high[key]) == (lo, hi)
+    assert low["cell.read_time"] == high["cell.read_time"] == tech["cell.read_time"]
+    middle, best, worst = (estimate_network(t, activity).tops_per_watt
+                           for t in (tech, low, high))
+    assert worst < middle < best

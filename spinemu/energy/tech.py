@@ -132,6 +132,18 @@ class Tech:
         return Tech(self.name, changed, self.ranges, self.sources, self.choices, self.extra)
 
 
+    def energies_at(self, end: str) -> Tech:
+        """A copy with every energy constant that has a range at its ``low`` or ``high`` end
+        (times, areas and counts unchanged): the estimate's bounds from the ranges."""
+        if end not in ("low", "high"):
+            raise ConfigError(f"end = {end!r} is not known; allowed low, high")
+        changed = {key: bounds[0 if end == "low" else 1]
+                   for key, bounds in self.ranges.items()
+                   if SCHEMA[key.split(".")[0]][key.split(".")[1]][0] == "energy"}
+        return Tech(self.name, {**self.values, **changed}, self.ranges, self.sources,
+                    self.choices, self.extra)
+
+
 def _constant(name: str, raw, dimension: str) -> tuple[float, tuple[float, float] | None, str]:
     """A constant's value, range and source from its string or table form."""
     if isinstance(raw, dict):

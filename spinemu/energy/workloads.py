@@ -11,10 +11,11 @@ from pathlib import Path
 from spinemu.config import ConfigError, NetworkConfig, PBitConfig, Topology
 
 from .activity import NetworkActivity, PBitActivity, anneal_activity, network_activity, retiled
-from .estimate import Estimate, estimate_network
+from .estimate import Estimate, estimate_network, estimate_pbit
 from .tech import Tech
 
-__all__ = ["FpgaClock", "NetworkWorkload", "PBitWorkload", "network_workload", "pbit_workload",
+__all__ = ["FpgaClock", "NetworkWorkload", "PBitWorkload", "Priced", "network_workload",
+           "pbit_workload", "price_target",
            "adc_bits_sweep", "tile_size_sweep", "read_fpga_clock", "fpga_inference_time",
            "fpga_sweep_time"]
 
@@ -73,6 +74,44 @@ def pbit_workload(path: str | Path, sweeps: int = 100, replicas: int = 4, seed: 
     return PBitWorkload(result.config, result.topology,
                         f"{Path(path).name}: {sweeps} sweeps x {replicas} replicas",
                         anneal_activity(result), result.best_cut)
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A workload priced: the estimate, its bounds (every ranged energy constant at its high
+    end, then its low end: :meth:`Tech.energies_at`) and the FPGA emulation's board and seconds
+    per unit (None without a build report)."""
+
+    work: NetworkWorkload | PBitWorkload
+    estimate: Estimate
+    bounds: tuple[Estimate, Estimate]
+    fpga: tuple[str, float] | None
+
+
+def price_target(target: str | Path, tech: Tech, *, vectors: int = 64, data: str | None = None,
+                 sweeps: int = 100, replicas: int = 4, pbit: str = "smtj", seed: int = 0,
+                 clock: FpgaClock | None = None) -> Priced:
+    """Price ``target``: a plan folder (:func:`network_workload`, per inference) or an Ising or
+    Max-Cut file (:func:`pbit_workload`, per sweep of one chain with ``pbit`` p-bits)."""
+    name = Path(target).name
+    if Path(target).is_dir():
+        work = network_workload(target, vectors, data, seed)
+
+        def price(t: Tech) -> Estimate:
+            return estimate_network(t, work.activity, f"{name} on {tech.name}")
+
+        fpga = None if clock is None else (clock.board, fpga_inference_time(work.config, clock))
+    else:
+        work = pbit_workload(target, sweeps, replicas, seed)
+
+        def price(t: Tech) -> Estimate:
+            return estimate_pbit(t, work.activity, pbit, work.config.beta_bits,
+                                 f"{name}, {pbit} p-bits on {tech.name}")
+
+        fpga = None if clock is None else (clock.board,
+                                           fpga_sweep_time(work.config, work.topology, clock))
+    return Priced(work, price(tech), (price(tech.energies_at("high")),
+                                      price(tech.energies_at("low"))), fpga)
 
 
 def adc_bits_sweep(tech: Tech, activity: NetworkActivity, bits) -> list[Estimate]:
