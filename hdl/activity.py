@@ -13,13 +13,13 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from spinemu.config import LayerConfig
+from spinemu.config import LayerConfig, NetworkConfig
 from spinemu.numeric import tree_adds_per_level
 
 from .tile import input_shape
 
 __all__ = ["COUNT_BITS", "LayerCounters", "PBitCounters", "activity_layout",
-           "pbit_activity_layout"]
+           "network_activity_layout", "pbit_activity_layout"]
 
 COUNT_BITS = 32
 
@@ -91,6 +91,12 @@ class LayerCounters(wiring.Component):
         for level, adds in enumerate(tree_adds_per_level(P)):
             m.d.sync += counts.tree_adds[level].eq(counts.tree_adds[level] + taken * adds)
         return m
+
+
+def network_activity_layout(config: NetworkConfig) -> data.StructLayout:
+    """``layer{i}``: :func:`activity_layout` of every layer of a network."""
+    return data.StructLayout({f"layer{i}": activity_layout(layer)
+                              for i, layer in enumerate(config.layers)})
 
 
 def pbit_activity_layout() -> data.StructLayout:

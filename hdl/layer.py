@@ -23,7 +23,7 @@ from spinemu.config import ConfigError, LayerConfig, NetworkConfig
 from spinemu.images import LayerImages
 from spinemu.numeric import clog2
 
-from .activity import LayerCounters, activity_layout
+from .activity import LayerCounters, activity_layout, network_activity_layout
 from .periphery import OutputPeriphery, act_shape, periphery_layout
 from .ports import ReadMux, ReadSignature, connect_read
 from .routing import AdderTree, FanOutTree
@@ -579,8 +579,7 @@ class Network(wiring.Component):
             "busy": Out(1),
         }
         if counters:
-            ports["activity"] = Out(data.StructLayout({
-                f"layer{i}": activity_layout(layer) for i, layer in enumerate(config.layers)}))
+            ports["activity"] = Out(network_activity_layout(config))
             ports["drained"] = Out(1)
         super().__init__(ports)
 

@@ -8,6 +8,7 @@ testbench :mod:`spinemu.sim.network_tb`, which checks every output code against 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ class NetworkRun:
     sim_seconds: float       # wall time of the clocked part, measured inside the simulator
     wall_seconds: float      # host wall time of build (when not cached) and simulation
     log: str                 # the simulator log's tail when the testbench's checker failed
+    counts: dict | None = None  # with counters: the activity counters once drained
 
     @property
     def cycles_per_second(self) -> float:
@@ -39,12 +41,15 @@ class NetworkRun:
 
 
 def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0.0,
-                seed: int = 0) -> NetworkRun:
+                seed: int = 0, counters: bool = False) -> NetworkRun:
     """Simulate ``plan``'s network on input codes ``x[batch, inputs]`` (for a first layer that
     is a convolution, flat NHWC images).
 
     ``stall`` is the probability of a random idle cycle on every stream (seeded by ``seed``) to
     stress back-pressure; with 0 the streams run at full rate and ``cycles`` measures the design.
+    ``counters`` builds the network with its activity counters (``Network(counters=True)``, a
+    build of its own) and returns them, read once the network is drained, in ``counts``
+    (:func:`spinemu.sim.counters.counter_values` form).
     """
     from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.layer import Network
@@ -62,12 +67,15 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
     check_simulator(simulator)
 
     started = time.perf_counter()
-    build_dir = build(to_verilog(Network(plan.config), TOPLEVEL), TOPLEVEL, simulator)
+    build_dir = build(to_verilog(Network(plan.config, counters=counters), TOPLEVEL), TOPLEVEL,
+                      simulator)
     arrays = {f"layer{i}.{name}": getattr(image, name)
               for i, image in enumerate(plan.images) for name in image.NAMES}
     out = run_test(build_dir, TOPLEVEL, simulator, "spinemu.sim.network_tb", {
         "config": np.array(plan.config.to_toml()), "x": x, "seed": np.array(seed),
-        "stall": np.array(stall), **arrays,
+        "stall": np.array(stall), "counters": np.array(counters), **arrays,
     })
+    counts = json.loads(str(out["counts"])) if "counts" in out else None
     return NetworkRun(a=out["a"], cycles=int(out["cycles"]), sim_seconds=float(out["sim_seconds"]),
-                      wall_seconds=time.perf_counter() - started, log=str(out["log"]))
+                      wall_seconds=time.perf_counter() - started, log=str(out["log"]),
+                      counts=counts)

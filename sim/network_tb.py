@@ -7,13 +7,18 @@ and a stall probability. The bench loads every image through the network's one w
 streams every vector in, and checks each output code against the golden
 :class:`~spinemu.sim.golden.network.NetworkModel`. It writes ``a`` (output codes), ``cycles``
 (first input taken to last output taken) and ``sim_seconds`` to ``SPINEMU_RESULT`` before the
-checker's verdict, so a failing run still reports what it saw.
+checker's verdict, so a failing run still reports what it saw. With ``counters`` set (a network
+built with ``counters=True``) it also waits until ``drained`` and writes the activity counters
+as JSON (``counts``).
 """
 
 from __future__ import annotations
 
+import json
+
 import cocotb
 import numpy as np
+from cocotb.triggers import RisingEdge
 
 from spinemu.config import NetworkConfig
 from spinemu.hdl.writes import WriteMap, network_writes
@@ -66,6 +71,19 @@ class NetworkTB:
             part.stop()
 
 
+async def read_counters(dut, config: NetworkConfig) -> dict:
+    """The activity counters once ``drained`` is high (:mod:`spinemu.hdl.activity` layout)."""
+    from amaranth.lib import data
+
+    from spinemu.hdl.activity import network_activity_layout
+    from spinemu.sim.counters import counter_values
+
+    while not int(dut.drained.value):
+        await RisingEdge(dut.clk)
+    await RisingEdge(dut.clk)
+    return counter_values(data.Const(network_activity_layout(config), int(dut.activity.value)))
+
+
 @cocotb.test()
 async def network_matches_golden(dut):
     stimulus = load_stimulus()
@@ -82,5 +100,8 @@ async def network_matches_golden(dut):
     a = await tb.receive(len(x))
     timing = span.stop()
     tb.stop()
-    save_result(a=a, **timing)
+    counts = {}
+    if bool(stimulus.get("counters", False)):
+        counts["counts"] = np.array(json.dumps(await read_counters(dut, plan.config)))
+    save_result(a=a, **timing, **counts)
     check_equal(dut, a, expected, "output")

@@ -12,6 +12,7 @@ from spinemu.energy.activity import layer_activity, network_activity
 from spinemu.hdl.layer import Network, TiledLayer
 from spinemu.sim.counters import run_counted
 from spinemu.sim.golden.network import LayerModel
+from spinemu.sim.runner import available_simulators
 from spinemu.sim.testbench import random_pause
 
 from cases import random_inputs, random_plan
@@ -127,3 +128,22 @@ def test_pbit_counters_equal_golden_counts(seed):
     assert counts == {"updates": activity.updates, "random_bits": activity.random_bits,
                       "state_changes": activity.state_changes}, (seed, config)
     assert activity.state_changes > 0
+
+
+@pytest.mark.skipif("verilator" not in available_simulators(), reason="needs Verilator")
+def test_network_counters_in_verilog_on_verilator_equal_golden_counts():
+    """The counters as Verilog under cocotb (a network with several row-tiles, so its adder
+    tree counts too), read once ``drained``."""
+    from spinemu.sim.network_runner import run_network
+
+    rng = np.random.default_rng(7)
+    plan = random_plan(rng, layers=2, max_features=14, max_rows=4, max_cols=4,
+                       min_row_tiles=3)
+    x = random_inputs(rng, plan.config.layers[0], 4)
+    run = run_network(plan, x, counters=True)
+    model = plan.model()
+    assert (run.a == model(x)).all()
+    golden = {f"layer{i}": a.as_counters()
+              for i, a in enumerate(network_activity(model, x).layers)}
+    assert "tree_adds" in golden["layer0"]
+    assert run.counts == golden

@@ -17,7 +17,8 @@ from .activity import LayerActivity, NetworkActivity, PBitActivity
 from .tech import Tech
 
 __all__ = ["Estimate", "adc_energy", "adc_time", "add_energy", "mult_energy",
-           "estimate_network", "estimate_pbit", "sram_read_energy", "PBIT_KINDS"]
+           "estimate_network", "estimate_pbit", "pbit_baseline", "sram_read_energy", "PBIT_KINDS",
+           "LFSR_ADDS"]
 
 #: p-bit implementations: a stochastic MTJ, or the emulated design's LFSR and table as CMOS.
 PBIT_KINDS = ("smtj", "cmos")
@@ -212,6 +213,26 @@ def _synapse_time(tech: Tech, a: PBitActivity) -> float:
     return (math.ceil(math.log2(degree + 1)) + 1) * tech["digital.add_time"]
 
 
+#: An LFSR step and compare, in 8-bit adds of the baseline (Horowitz: a 32-bit add, 0.1 pJ, is
+#: about four 8-bit adds, 0.03 pJ each).
+LFSR_ADDS = 4
+
+
+def pbit_baseline(tech: Tech, a: PBitActivity) -> dict[str, float]:
+    """Digital baseline per sweep of one chain: per update its couplings' and its bias's 8-bit
+    adds, one 8-bit multiply (beta) and an LFSR step (:data:`LFSR_ADDS`); from SRAM, plus
+    ``coupling_bits / 64`` of a 64-bit read per coupling from a memory holding them all."""
+    chains = a.sweeps * a.replicas
+    updates = a.updates / chains
+    adds = a.coupling_reads / chains + updates * (1 + LFSR_ADDS)
+    digital = (adds * tech["baseline.add8"] + updates * tech["baseline.mult8"]) * tech[
+        "baseline.energy_scale"]
+    fetch = (a.coupling_reads / chains * a.coupling_bits / 64
+             * sram_read_energy(tech, a.edges * a.coupling_bits // 8))
+    return {"digital, couplings in registers": digital,
+            "digital, couplings from SRAM": digital + fetch}
+
+
 def estimate_pbit(tech: Tech, a: PBitActivity, kind: str = "smtj", beta_bits: int = 12,
                   title: str = "p-bit run") -> Estimate:
     """Cost of one sweep of one chain: ``n`` updates, each its field (couplings read from a
@@ -234,18 +255,10 @@ def estimate_pbit(tech: Tech, a: PBitActivity, kind: str = "smtj", beta_bits: in
     else:
         random = {"LFSR + tanh LUT": updates * tech["pbit.cmos_update_energy"]}
         update_time, area = tech["pbit.cmos_update_time"], a.n * tech["pbit.cmos_area"]
-    scale = tech["baseline.energy_scale"]
-    degree_adds = a.coupling_reads / chains + updates
-    digital = (degree_adds * tech["baseline.add8"] + updates * tech["baseline.mult8"]
-               + updates * 4 * tech["baseline.add8"]) * scale
-    coupling_bytes = a.edges * a.coupling_bits // 8
-    fetch = a.coupling_reads / chains * a.coupling_bits / 64 * sram_read_energy(
-        tech, coupling_bytes)
     return Estimate(
         title=title, unit="sweep", components={"field adds": adds, "coupling reads (buffer)": reads,
                                                "beta scaling": scaling, **random},
         latency=a.colours * (update_time + _synapse_time(tech, a)), area=area, ops=updates,
-        baseline={"digital, couplings in registers": digital,
-                  "digital, couplings from SRAM": digital + fetch},
+        baseline=pbit_baseline(tech, a),
         notes={"ops": "p-bit updates (flips attempted) per sweep of one chain",
                "area": f"{a.n} {kind} p-bits only (no coupling memory)"})
