@@ -5,11 +5,12 @@ Run ``python -m bench.energy [--plan DIR] [--graph FILE] [--rtl] [-o FILE]``. Th
 is mapped with ``spinemu map digits`` defaults into a temporary folder unless ``--plan`` names
 one; the graph defaults to the bundled G14. Writes ``bench/results/energy.json``.
 
-``--rtl`` (must-show 2) also runs the RTL with its activity counters in amaranth.sim and compares
-them with the golden counts: the digits network (``Network(..., counters=True)``) on
-:data:`RTL_VECTORS` held-out inputs, and a p-bit core (``PBitCore(..., counters=True)``, 16
-update units of 4 lanes: results do not depend on them) annealing the graph for
-:data:`RTL_SWEEPS` sweeps from the same couplings, seeds and schedule as a golden anneal.
+``--rtl`` (must-show 2) also runs the RTL with its activity counters and compares them with the
+golden counts: the digits network (``Network(..., counters=True)``) on :data:`RTL_VECTORS`
+held-out inputs in amaranth.sim and on :data:`VERILATOR_VECTORS` as Verilog on Verilator, and
+a p-bit core (``PBitCore(..., counters=True)``, 16 update units of 4 lanes: results do not
+depend on them) annealing the graph for :data:`RTL_SWEEPS` sweeps from the same couplings,
+seeds and schedule as a golden anneal (amaranth.sim).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from spinemu.energy.workloads import network_workload, pbit_workload
 
 REPO = Path(__file__).resolve().parents[1]
 MACROS = ("cai_isscc2023", "natelec2025")
-RTL_VECTORS, RTL_SWEEPS = 16, 10
+RTL_VECTORS, RTL_SWEEPS, VERILATOR_VECTORS = 16, 10, 64
 
 
 def validation() -> list[dict]:
@@ -68,6 +69,24 @@ def rtl_network_counters(plan_dir: str) -> dict:
     return {"vectors": RTL_VECTORS, "outputs_equal": bool((got == model(x)).all()),
             "rtl": counts, "golden": golden, "equal": counts == golden,
             "seconds": time.perf_counter() - started}
+
+
+def verilator_network_counters(plan_dir: str) -> dict:
+    """The digits network as Verilog on Verilator (cocotb): its counters against golden on
+    :data:`VERILATOR_VECTORS` held-out inputs."""
+    from spinemu.energy.activity import network_activity
+    from spinemu.plan import Plan
+    from spinemu.sim.network_runner import run_network
+
+    plan = Plan.load(plan_dir)
+    x = load_test_codes(plan_dir)[:VERILATOR_VECTORS]
+    run = run_network(plan, x, counters=True)
+    model = plan.model()
+    golden = {f"layer{i}": a.as_counters()
+              for i, a in enumerate(network_activity(model, x).layers)}
+    return {"vectors": VERILATOR_VECTORS, "outputs_equal": bool((run.a == model(x)).all()),
+            "rtl": run.counts, "golden": golden, "equal": run.counts == golden,
+            "seconds": run.wall_seconds}
 
 
 def rtl_pbit_counters(graph: str) -> dict:
@@ -135,6 +154,7 @@ def main(argv=None) -> None:
         rtl = {}
         if args.rtl:
             rtl["network"] = rtl_network_counters(plan)
+            rtl["network_verilator"] = verilator_network_counters(plan)
             rtl["pbit"] = rtl_pbit_counters(args.graph)
             for name, check in rtl.items():
                 console.print(f"RTL counters, {name}: {'EQUAL' if check['equal'] else 'DIFFER'}"
