@@ -518,7 +518,7 @@ class Network(wiring.Component):
     images : sequence of LayerImages, optional
         Initial contents of every layer (small networks); otherwise load through ``write``.
     counters : bool
-        Every layer's activity counters (``activity``, ``drained``); dense layers only.
+        Every layer's activity counters (``activity``, ``drained``).
 
     Members
     -------
@@ -538,7 +538,8 @@ class Network(wiring.Component):
     busy : Out(1)
         High while any layer holds part of a vector.
     activity : Out(StructLayout of ``layer{i}``: activity_layout), with ``counters``
-        Every layer's event counters (dense layers only).
+        Every layer's event counters (a convolution's: its tiled layer's, pooling not
+        counted).
     drained : Out(1), with ``counters``
         Every layer drained (:attr:`TiledLayer.drained`): the counters are final.
 
@@ -558,9 +559,6 @@ class Network(wiring.Component):
             raise TypeError(f"config must be a NetworkConfig, not {type(config).__name__}")
         if images is not None and len(images) != len(config.layers):
             raise ConfigError(f"{len(images)} layer images for {len(config.layers)} layers")
-        if counters and any(layer.conv is not None for layer in config.layers):
-            raise ConfigError("counters: convolution layers have no activity counters yet; "
-                              "allowed dense layers only")
         self._config, self._counters = config, counters
         self._write_map = WriteMap.of(config.layers)
         from .window import ConvLayer
@@ -568,7 +566,8 @@ class Network(wiring.Component):
         images = [None] * len(config.layers) if images is None else images
         self._layers = [
             TiledLayer(layer, image, write_map=self._write_map, counters=counters)
-            if layer.conv is None else ConvLayer(layer, image, write_map=self._write_map)
+            if layer.conv is None else ConvLayer(layer, image, write_map=self._write_map,
+                                                 counters=counters)
             for layer, image in zip(config.layers, images, strict=True)]
         ports = {
             "x": In(stream.Signature(input_shape(config.layers[0].tile))),

@@ -299,6 +299,10 @@ class ConvLayer(wiring.Component):
         As :class:`~spinemu.hdl.layer.TiledLayer`.
     write_map : WriteMap, optional
         As :class:`~spinemu.hdl.layer.TiledLayer`.
+    counters : bool
+        The tiled layer's activity counters (``activity``, ``drained``), as
+        :class:`~spinemu.hdl.layer.TiledLayer`: they count the im2col patches it computes
+        (pooling is not counted).
 
     Members
     -------
@@ -320,21 +324,25 @@ class ConvLayer(wiring.Component):
     """
 
     def __init__(self, layer: LayerConfig, images: LayerImages | None = None, *,
-                 write_map: WriteMap | None = None):
+                 write_map: WriteMap | None = None, counters: bool = False):
+        from .activity import activity_layout
         from .layer import TiledLayer
 
         if not isinstance(layer, LayerConfig) or layer.conv is None:
             raise TypeError("layer must be a LayerConfig with conv")
-        self._layer = layer
+        self._layer, self._counters = layer, counters
         wmap = write_map or WriteMap.of([layer])
-        self._tiled = TiledLayer(layer, images, write_map=wmap)
-        super().__init__({
+        self._tiled = TiledLayer(layer, images, write_map=wmap, counters=counters)
+        ports = {
             "x": In(stream.Signature(input_shape(layer.tile))),
             "o": Out(stream.Signature(act_shape(layer))),
             "write": In(stream.Signature(wmap.layer_layout())),
             "read": In(ReadSignature(unsigned(wmap.layer_addr_bits), unsigned(wmap.data_bits))),
             "busy": Out(1),
-        })
+        }
+        if counters:
+            ports.update(activity=Out(activity_layout(layer)), drained=Out(1))
+        super().__init__(ports)
 
     @property
     def layer(self) -> LayerConfig:
@@ -365,4 +373,7 @@ class ConvLayer(wiring.Component):
         wiring.connect(m, wiring.flipped(self.write), tiled.write)
         wiring.connect(m, wiring.flipped(self.read), tiled.read)
         m.d.comb += self.busy.eq(busy)
+        if self._counters:
+            m.d.comb += [self.activity.eq(tiled.activity),
+                         self.drained.eq(~busy & tiled.drained)]
         return m

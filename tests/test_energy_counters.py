@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinemu.config import ConfigError, ConvConfig, LayerConfig, NetworkConfig, TileConfig
+from spinemu.config import LayerConfig, NetworkConfig, TileConfig
 from spinemu.energy.activity import layer_activity, network_activity
 from spinemu.hdl.layer import Network, TiledLayer
 from spinemu.sim.counters import run_counted
-from spinemu.sim.golden.network import LayerModel
+from spinemu.sim.golden.network import LayerModel, NetworkModel
 from spinemu.sim.runner import available_simulators
 from spinemu.sim.testbench import random_pause
 
-from cases import random_inputs, random_plan
+from cases import random_conv, random_inputs, random_layer_images, random_plan
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -59,11 +59,23 @@ def test_network_counters_equal_golden_counts_layer_by_layer(seed):
         assert counts[f"layer{index}"] == layer.as_counters(), (seed, index)
 
 
-def test_counters_refuse_convolution_networks():
-    conv = ConvConfig(height=4, width=4, channels=1, kernel=3)
-    layer = LayerConfig(conv.patch_features, 2, TileConfig(rows=9, cols=2, lanes=1), conv=conv)
-    with pytest.raises(ConfigError, match=r"^counters: convolution layers have no activity "):
-        Network(NetworkConfig((layer,)), counters=True)
+@pytest.mark.parametrize("seed", range(3))
+def test_convolution_network_counters_equal_golden_counts(seed):
+    """A convolution (its im2col patches through the tiled layer, pooled) then a dense layer."""
+    rng = np.random.default_rng(500 + seed)
+    conv = random_conv(rng, 5, 4, 2, max_kernel=3)
+    first = LayerConfig(conv.patch_features, 3, TileConfig(rows=5, cols=2, lanes=1,
+                                                           input_bits=3), act_bits=4, conv=conv)
+    second = LayerConfig(first.outputs, 2, TileConfig(rows=4, cols=2, lanes=1, input_bits=4),
+                         relu=False)
+    config = NetworkConfig((first, second))
+    images = [random_layer_images(rng, layer) for layer in config.layers]
+    x = random_inputs(rng, first, 2)
+    got, counts = run_counted(Network(config, images, counters=True), x, second.out_features)
+    model = NetworkModel(config, images)
+    assert (got == model(x)).all()
+    assert counts == {f"layer{i}": a.as_counters()
+                      for i, a in enumerate(network_activity(model, x).layers)}, (seed, conv)
 
 
 def test_layers_without_counters_have_no_activity_port(small_layer):
