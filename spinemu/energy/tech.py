@@ -22,8 +22,7 @@ from .units import parse_quantity
 
 __all__ = ["Tech", "SCHEMA", "CHOICES", "BUNDLED_TECH", "load_tech", "bundled_tech"]
 
-#: section -> field -> (dimension, meaning). Every field is required; all are > 0 except where
-#: :data:`MAY_BE_ZERO` says.
+#: section -> field -> (dimension, meaning). Every field is required and > 0.
 SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "tech": {
         "node": ("length", "CMOS node of the periphery"),
@@ -76,7 +75,6 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 INTEGER_FIELDS = {"cell.bits_per_device", "adc.columns_per_adc"}
-MAY_BE_ZERO: set[str] = set()
 #: Choice fields: section.field -> allowed values.
 CHOICES = {
     "adc.model": ("walden", "linear", "thermal"),
@@ -168,10 +166,9 @@ def _constant(name: str, raw, dimension: str) -> tuple[float, tuple[float, float
 
 
 def _check_constant(name: str, raw, value: float, bounds) -> None:
-    if value < 0 or (value == 0 and name not in MAY_BE_ZERO):
-        allowed = ">= 0" if name in MAY_BE_ZERO else "> 0"
+    if value <= 0:
         shown = raw["value"] if isinstance(raw, dict) else raw
-        raise ConfigError(f"{name} = {shown!r} is out of range; allowed {allowed}")
+        raise ConfigError(f"{name} = {shown!r} is out of range; allowed > 0")
     if name in INTEGER_FIELDS and value != int(value):
         raise ConfigError(f"{name} = {value:g} must be a whole number")
     if bounds is not None:
