@@ -2,21 +2,21 @@
 FPGA resources and Fmax, wall time on G14.
 
 Run ``python -m bench.pbit_rtl [--pairs G:U:K ...] [--measure G:U:K ...] [--builds FILE ...]
-[--coupling-bits B] [--bias-bits B] [--reuse FILE] [--gset DIR] [-o FILE]``. Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits,
-19,176 edges, 15 colours) and G48 (3,000 p-bits, 6,000 edges, 2 colours) it reports the clocks
-per sweep and updates per clock of the p-bit core for each (update units U, update lanes K) of
-``--pairs`` (default :data:`PAIRS`) from ``cycles_per_sweep`` (the tests check that formula
-against simulation clock for clock), and measures the pairs of ``--measure`` (default
-:data:`MEASURED`) on the rtl backend (Verilator): the program loaded through the host link, then
-an unrecorded anneal of :data:`TIMED_SWEEPS` sweeps timed by the device's ``busy_clocks``
-counter (clocks per sweep as the core runs them, start and finish included) and a recorded
-anneal compared with the golden backend (states and energies after every sweep). Each row takes
-its resources and Fmax from the bench/build records of ``--builds`` (``python -m bench.build
---sections pbit``; default ``bench/results/build.json``) with the same graph, U and K on the
-ECP5 85F: LUT/FF/BRAM/DSP, whether it fits, the routed Fmax (or nextpnr's placement estimate
-when routing did not finish, marked), and flips per ns = Fmax in GHz x updates per clock. For
-G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16 and records the host time
-of the anneal and of opening the backend.
+[--coupling-bits B] [--bias-bits B] [--reuse FILE] [--gset DIR] [-o FILE]``. Everything runs through
+:class:`spinemu.Emulator`. For G1 (800 p-bits, 19,176 edges, 15 colours) and G48 (3,000 p-bits,
+6,000 edges, 2 colours) it reports the clocks per sweep and updates per clock of the p-bit core for
+each (update units U, update lanes K) of ``--pairs`` (default :data:`PAIRS`) from
+``cycles_per_sweep`` (the tests check that formula against simulation clock for clock), and measures
+the pairs of ``--measure`` (default :data:`MEASURED`) on the rtl backend (Verilator): the program
+loaded through the host link, then an unrecorded anneal of :data:`TIMED_SWEEPS` sweeps timed by the
+device's ``busy_clocks`` counter (clocks per sweep as the core runs them, start and finish included)
+and a recorded anneal compared with the golden backend (states and energies after every sweep). Each
+row takes its resources and Fmax from the bench/build records of ``--builds`` (``python -m
+bench.build --sections pbit``; default ``bench/results/build.json``) with the same graph, U and K on
+the ECP5 85F: LUT/FF/BRAM/DSP, whether it fits, the routed Fmax (or nextpnr's placement estimate
+when routing did not finish, marked), and flips per ns = Fmax in GHz x updates per clock. For G14
+(800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16 and records the host time of the
+anneal and of opening the backend.
 """
 
 from __future__ import annotations
