@@ -176,7 +176,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=("tile", "g14", "load"),
                         default=["tile", "g14", "load"])
     parser.add_argument("-o", "--output", type=Path, default=REPO / "bench/results/simspeed.json")
+    parser.add_argument("--table", type=Path, help="print the table of an earlier output, run none")
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return
     if args.probe:  # run as a script: its folder (bench/) is no place to import from
         here = Path(__file__).resolve().parent
         sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
@@ -219,26 +223,25 @@ def main() -> None:
 
 
 def table(result: dict) -> str:
-    """The before/after figures as a Markdown table."""
+    """The before/after figures as a Markdown table: the target's figure, and the program load
+    of every probe that also timed one."""
     rows = ["| probe | figure | before | after | after/before | target | met |",
             "| --- | --- | ---: | ---: | ---: | --- | --- |"]
     for case in result["cases"]:
         key, relation, value = TARGETS[case["kind"]]
         before, after = case.get("before", {}), case["after"]
         name = " ".join(case["probe"])
-
-        def show(side, key=key):
-            if "error" in side:
-                return "error"
-            return f"{side[key]:,.1f}" if key in side else "-"
-
-        ratio = f"{case['ratio']:.2f}" if "ratio" in case else "-"
-        rows.append(f"| {name} | {key} | {show(before)} | {show(after)} | {ratio} | "
-                    f"{relation} {value:g} | {'yes' if case['met'] else 'no'} |")
-        for side_name, side in (("before", before), ("after", after)):
-            if side and "error" not in side and key != "load_seconds" and "load_seconds" in side:
-                rows.append(f"| {name} ({side_name}) | load_seconds | | "
-                            f"{side['load_seconds']:.1f} | | | |")
+        figures = [key] + (["load_seconds"] if key != "load_seconds" else [])
+        for figure in figures:
+            shown = [("error" if "error" in side else
+                      f"{side[figure]:,.1f}" if figure in side else "-")
+                     for side in (before, after)]
+            ratio = (f"{after[figure] / before[figure]:.3g}"
+                     if figure in before and figure in after else "-")
+            target = (f"{relation} {value:g}", "yes" if case["met"] else "no") \
+                if figure == key else ("", "")
+            rows.append(f"| {name} | {figure} | {shown[0]} | {shown[1]} | {ratio} | "
+                        f"{target[0]} | {target[1]} |")
     return "\n".join(rows)
 
 

@@ -246,6 +246,9 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
             tail = log.read_text()[-3000:] if log.exists() else ""
             raise SimulatorError(
                 f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
+        # Verilator's precompiled headers (about 70 MB each, two a build) serve the build only
+        for header in build_dir.glob("*.gch"):
+            header.unlink()
         (build_dir / ".built").touch()
     return build_dir
 
