@@ -104,7 +104,7 @@ def _icarus_time0(verilog: str) -> str:
 # they compile fast and run long. The size is that of the logic: memories' initial values (one
 # line a word) go to Verilator's constructor code, which compiles at -O0 anyway (a 256x256 tile
 # is half initial values). With only the ports public (PORTS_ONLY_ARGS), G14 at U = 16 behind
-# the link (1.96 M characters of logic) built in 130 s at -O2 and ran 5x as fast as at -O0;
+# the link (1.96 M characters of logic) built in 130 s at -O2 and ran 3x as fast as at -O0;
 # G1 at U = 800 (50 M) took 470 s at -O0.
 LARGE_VERILOG = 2_500_000
 _INITIAL_WORD = re.compile(r"^\s*(?:\\\S+ |\S+)\[\d+\] = [^;\n]*;\n", re.MULTILINE)
