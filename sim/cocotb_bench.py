@@ -17,7 +17,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotb.utils import get_sim_time
 
-from spinemu.sim.runner import CLOCK_NS
+from spinemu.sim.runner import CLOCK_NS, RESET_CLOCKS
 
 __all__ = ["load_stimulus", "start", "Span", "save_result", "check_equal"]
 
@@ -27,16 +27,21 @@ def load_stimulus() -> dict:
         return {key: stimulus[key] for key in stimulus.files}
 
 
-async def start(dut) -> None:
+async def start(dut, *, self_reset: bool = False) -> None:
     """Start ``dut.clk`` and hold ``dut.rst`` (active high) for two clocks.
+
+    With ``self_reset`` the DUT has no ``rst`` and holds its own reset for as long
+    (:func:`~spinemu.sim.runner.self_reset_top`); the same clocks go by.
 
     Create the bench's stream sources and sinks first: they drive ``valid`` and ``ready`` low,
     and an input left undriven through reset is X under Icarus.
     """
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
+    if not self_reset:
+        dut.rst.value = 1
+    await ClockCycles(dut.clk, RESET_CLOCKS)
+    if not self_reset:
+        dut.rst.value = 0
     await RisingEdge(dut.clk)
 
 

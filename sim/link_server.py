@@ -2,7 +2,9 @@
 backend of :class:`spinemu.Emulator`.
 
 The fabric sits behind a :class:`~spinemu.gateware.core.LinkCore` on its byte streams (no UART:
-a byte per clock), built once per design for Verilator or Icarus (:func:`spinemu.sim.runner.build`
+a byte per clock), in a toplevel that resets it itself (:func:`~spinemu.sim.runner.self_reset_top`:
+no ``rst`` input, which keeps Verilator from evaluating the core's next-state logic on every
+input write), built once per design for Verilator or Icarus (:func:`spinemu.sim.runner.build`
 caches it) and simulated by :mod:`spinemu.sim.link_server_tb` in a thread of this process until
 :meth:`LinkServer.stop`. Its :attr:`~LinkServer.port` takes the host driver as a board's serial
 port does, so the RTL and board backends share the driver and the clients. Unlike
@@ -21,11 +23,13 @@ from pathlib import Path
 
 from spinemu.link.regmap import RegisterMap
 
-from .runner import SimulatorError, build, check_simulator, run_test
+from .runner import SimulatorError, build, check_simulator, run_test, self_reset_top
 
 __all__ = ["LinkServer"]
 
 TOPLEVEL = "link_top"
+#: The LinkCore's module inside :data:`TOPLEVEL`, which resets it (:func:`self_reset_top`).
+CORE = "link_core"
 
 
 class LinkServer:
@@ -52,7 +56,8 @@ class LinkServer:
         check_simulator(simulator)
         core = LinkCore(fabric, divisor=None)
         self._regmap, self._simulator = core.regmap, simulator
-        build_dir = build(to_verilog(core, TOPLEVEL), TOPLEVEL, simulator)
+        verilog = self_reset_top(to_verilog(core, CORE), CORE, TOPLEVEL)
+        build_dir = build(verilog, TOPLEVEL, simulator)
         self._folder = Path(tempfile.mkdtemp(prefix="spinemu-rtl-"))
         self._port_file, self._stop_file = self._folder / "port", self._folder / "stop"
         self._error: BaseException | None = None

