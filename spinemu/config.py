@@ -21,7 +21,8 @@ import tomli_w
 from .numeric import clog2, code_range, signed_range, unsigned_range
 
 __all__ = [
-    "ConfigError", "SpinemuError", "TileConfig", "ConvConfig", "LayerConfig", "NetworkConfig",
+    "ConfigError", "SpinemuError", "TileConfig", "ConvConfig", "FlatShape", "LayerConfig",
+    "NetworkConfig",
     "PBitConfig", "POOLS",
     "Topology", "check_float", "check_image", "check_int", "read_npz",
 ]
@@ -379,8 +380,23 @@ class ConvConfig(_Serialisable):
         return f"conv {self.kernel}x{self.kernel} s{self.stride} p{self.padding}{pool}"
 
 
+class FlatShape:
+    """``inputs`` and ``outputs`` of a layer with ``in_features``, ``out_features`` and ``conv``
+    (a :class:`ConvConfig` or None): a dense layer's features, a convolution's whole images."""
+
+    @property
+    def inputs(self) -> int:
+        """Flat input codes per vector: ``in_features``, or a convolution's whole image."""
+        return self.in_features if self.conv is None else self.conv.inputs
+
+    @property
+    def outputs(self) -> int:
+        """Flat output codes per vector: ``out_features``, or a convolution's pooled image."""
+        return self.out_features if self.conv is None else self.conv.outputs(self.out_features)
+
+
 @dataclass(frozen=True)
-class LayerConfig(_Serialisable):
+class LayerConfig(_Serialisable, FlatShape):
     """A fully connected layer on a grid of crossbar tiles (DESIGN.md 3.2), or a convolution:
     the same grid applied to every im2col patch of its input (``conv``, docs/mapper.md).
 
@@ -446,16 +462,6 @@ class LayerConfig(_Serialisable):
         if "conv" in values:
             values["conv"] = ConvConfig.from_dict(values["conv"])
         return cls(**values)
-
-    @property
-    def inputs(self) -> int:
-        """Flat input codes per vector: ``in_features``, or a convolution's whole image."""
-        return self.in_features if self.conv is None else self.conv.inputs
-
-    @property
-    def outputs(self) -> int:
-        """Flat output codes per vector: ``out_features``, or a convolution's pooled image."""
-        return self.out_features if self.conv is None else self.conv.outputs(self.out_features)
 
     @property
     def row_tiles(self) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spinemu.config import ConfigError, ConvConfig, read_npz
+from spinemu.config import ConfigError, ConvConfig, FlatShape, read_npz
 from spinemu.sim.golden.window import im2col, windows
 
 __all__ = ["DenseLayer", "DenseModel", "TASKS", "pool_floats", "predict_from_outputs"]
@@ -50,7 +50,7 @@ def pool_floats(a: np.ndarray, conv: ConvConfig) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class DenseLayer:
+class DenseLayer(FlatShape):
     """``y = x @ weight + bias``, then ``max(y, 0)`` if ``relu``; for a convolution the same on
     every im2col patch of ``x``, then the pooling.
 
@@ -98,16 +98,6 @@ class DenseLayer:
     def out_features(self) -> int:
         """Columns of the weight matrix (output channels of a convolution)."""
         return self.weight.shape[1]
-
-    @property
-    def inputs(self) -> int:
-        """Flat inputs per vector: ``in_features``, or the convolution's whole image."""
-        return self.in_features if self.conv is None else self.conv.inputs
-
-    @property
-    def outputs(self) -> int:
-        """Flat outputs per vector: ``out_features``, or the convolution's pooled image."""
-        return self.out_features if self.conv is None else self.conv.outputs(self.out_features)
 
     def describe_inputs(self) -> str:
         """``in_features = N``, or for a convolution its input image, for messages."""
