@@ -52,6 +52,7 @@ from rich.table import Table
 
 from bench.machine import machine_info, package_version
 from spinemu.boards import BOARDS, get_board
+from spinemu.ising import STRATEGIES
 
 REPO = Path(__file__).resolve().parent.parent
 GSET = REPO.parent / "shared" / "data" / "gset"
@@ -77,6 +78,7 @@ class Plan:
     pbit_lanes: tuple[int, ...] = (1,)
     pbit_coupling_bits: int = 8
     pbit_bias_bits: int = 12
+    pbit_colouring: str = "DSATUR"
 
 
 FULL = Plan(SECTIONS, tuple(BOARDS), (16, 32, 64, 128, 256), (1, 2, 4, 8, 16, 32, 64),
@@ -99,22 +101,24 @@ def jobs(plan: Plan) -> list[dict]:
     if "pbit" in plan.sections:
         out += [{"section": "pbit", "board": plan.pbit_board,
                  "key": f"pbit-{g}-u{u}" + (f"-k{k}" if k > 1 else "")
-                        + (f"-cb{cb}" if cb != 8 else "") + (f"-bb{bb}" if bb != 12 else ""),
+                        + (f"-cb{cb}" if cb != 8 else "") + (f"-bb{bb}" if bb != 12 else "")
+                        + (f"-{plan.pbit_colouring}" if plan.pbit_colouring != "DSATUR" else ""),
                  "params": {"graph": g, "units": u, "update_lanes": k, "coupling_bits": cb,
-                            "bias_bits": bb}}
+                            "bias_bits": bb, "colouring": plan.pbit_colouring}}
                 for g in plan.graphs for u in plan.units for k in plan.pbit_lanes
                 for cb, bb in ((plan.pbit_coupling_bits, plan.pbit_bias_bits),)]
     return [{**job, "synth_only": job["section"] in plan.synth_only} for job in out]
 
 
-def topology_of(graph: str, gset: Path):
-    """The coloured :class:`~spinemu.config.Topology` of a G-set graph (DSATUR colouring): a
-    bundled one (:data:`spinemu.models.GRAPHS`, e.g. ``torus16``) or ``gset/GRAPH.txt``."""
+def topology_of(graph: str, gset: Path, strategy: str = "DSATUR"):
+    """The coloured :class:`~spinemu.config.Topology` of a G-set graph (a ``strategy``
+    colouring, :data:`spinemu.ising.STRATEGIES`): a bundled one (:data:`spinemu.models.GRAPHS`,
+    e.g. ``torus16``) or ``gset/GRAPH.txt``."""
     from spinemu.ising import colour, read_gset
     from spinemu.models import GRAPHS, bundled_graph
 
     maxcut = bundled_graph(graph) if graph in GRAPHS else read_gset(gset / f"{graph}.txt")
-    return colour(maxcut.n, maxcut.edges)
+    return colour(maxcut.n, maxcut.edges, strategy)
 
 
 def core_factory(job: dict, gset: Path):
@@ -137,7 +141,7 @@ def core_factory(job: dict, gset: Path):
     from spinemu.gateware.pbit_fabric import PBitFabric
     from spinemu.hdl.pbit import cycles_per_sweep
 
-    topology = topology_of(params["graph"], gset)
+    topology = topology_of(params["graph"], gset, params.get("colouring", "DSATUR"))
     config = PBitConfig(update_units=params["units"],
                         update_lanes=params.get("update_lanes", 1),
                         coupling_bits=params.get("coupling_bits", 8),
@@ -573,6 +577,8 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
                              "couplings need 2)")
     parser.add_argument("--pbit-bias-bits", type=int, default=12,
                         help="bias_bits of the p-bit cores (default 12; Max-Cut has no bias: 2)")
+    parser.add_argument("--pbit-colouring", choices=STRATEGIES, default="DSATUR",
+                        help="colouring of the p-bit cores' graphs (tabu: fewer colours)")
     parser.add_argument("--tile-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--pbit-board", choices=sorted(BOARDS), default=TILE_BOARD)
     parser.add_argument("--synth-only", nargs="+", choices=SECTIONS, default=[],
@@ -596,7 +602,7 @@ def parse_args() -> tuple[argparse.Namespace, Plan]:
         if (value := getattr(args, name)) is not None},
         tile_board=args.tile_board, pbit_board=args.pbit_board, timeout=args.timeout,
         synth_only=tuple(args.synth_only), pbit_coupling_bits=args.pbit_coupling_bits,
-        pbit_bias_bits=args.pbit_bias_bits)
+        pbit_bias_bits=args.pbit_bias_bits, pbit_colouring=args.pbit_colouring)
     return args, plan
 
 

@@ -2,22 +2,22 @@
 FPGA resources and Fmax, wall time on G14.
 
 Run ``python -m bench.pbit_rtl [--pairs G:U:K ...] [--measure G:U:K ...] [--builds FILE ...]
-[--coupling-bits B] [--bias-bits B] [--reuse FILE] [--gset DIR] [-o FILE]``. Everything runs
-through :class:`spinemu.Emulator`. For G1 (800 p-bits,
-19,176 edges, 15 colours) and G48 (3,000 p-bits, 6,000 edges, 2 colours) it reports the clocks
-per sweep and updates per clock of the p-bit core for each (update units U, update lanes K) of
-``--pairs`` (default :data:`PAIRS`) from ``cycles_per_sweep`` (the tests check that formula
+[--coupling-bits B] [--bias-bits B] [--colouring S] [--reuse FILE] [--gset DIR] [-o FILE]``.
+Everything runs through :class:`spinemu.Emulator`. For G1 (800 p-bits, 19,176 edges, 15 DSATUR
+colours, 13 with ``--colouring tabu``) and G48 (3,000 p-bits, 6,000 edges, 2 colours) it reports
+the clocks per sweep and updates per clock of the p-bit core for each (update units U, update lanes
+K) of ``--pairs`` (default :data:`PAIRS`) from ``cycles_per_sweep`` (the tests check that formula
 against simulation clock for clock), and measures the pairs of ``--measure`` (default
-:data:`MEASURED`) on the rtl backend (Verilator): the program loaded through the host link, then
-an unrecorded anneal of :data:`TIMED_SWEEPS` sweeps timed by the device's ``busy_clocks``
-counter (clocks per sweep as the core runs them, start and finish included) and a recorded
-anneal compared with the golden backend (states and energies after every sweep). Each row takes
-its resources and Fmax from the bench/build records of ``--builds`` (``python -m bench.build
---sections pbit``; default ``bench/results/build.json``) with the same graph, U and K on the
-ECP5 85F: LUT/FF/BRAM/DSP, whether it fits, the routed Fmax (or nextpnr's placement estimate
-when routing did not finish, marked), and flips per ns = Fmax in GHz x updates per clock. For
-G14 (800 p-bits, 4694 edges) it runs 100 recorded sweeps at U = 16 and records the host time
-of the anneal and of opening the backend.
+:data:`MEASURED`) on the rtl backend (Verilator): the program loaded through the host link, then an
+unrecorded anneal of :data:`TIMED_SWEEPS` sweeps timed by the device's ``busy_clocks`` counter
+(clocks per sweep as the core runs them, start and finish included) and a recorded anneal compared
+with the golden backend (states and energies after every sweep). Each row takes its resources and
+Fmax from the bench/build records of ``--builds`` (``python -m bench.build --sections pbit``;
+default ``bench/results/build.json``) with the same graph, U and K on the ECP5 85F:
+LUT/FF/BRAM/DSP, whether it fits, the routed Fmax (or nextpnr's placement estimate when routing did
+not finish, marked), and flips per ns = Fmax in GHz x updates per clock. For G14 (800 p-bits, 4694
+edges) it runs 100 recorded sweeps at U = 16 and records the host time of the anneal and of opening
+the backend.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bench.machine import machine_info
 from spinemu import Emulator, PBitConfig
 from spinemu.gateware.pbit_fabric import PBitFabric
 from spinemu.hdl.pbit import cycles_per_sweep
-from spinemu.ising import colour, quantize, read_gset
+from spinemu.ising import STRATEGIES, colour, quantize, read_gset
 from spinemu.numeric import derive_seeds
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,10 +52,11 @@ MEASURED = (("G1", 64, 8), ("G1", 64, 32), ("G48", 128, 4))
 BUILD_BOARD = "ulx3s-85f"
 
 
-def graph(path: Path):
-    """A G-set graph as an Ising problem and its coloured topology (DSATUR)."""
+def graph(path: Path, strategy: str = "DSATUR"):
+    """A G-set graph as an Ising problem and its coloured topology (a ``strategy`` colouring,
+    :data:`spinemu.ising.STRATEGIES`)."""
     ising = read_gset(path).to_ising()
-    return ising, colour(ising.n, ising.edges)
+    return ising, colour(ising.n, ising.edges, strategy)
 
 
 def problem(ising, topology, units: int, lanes: int = 1, widths: dict | None = None):
@@ -113,28 +114,29 @@ def computed(topology, units: int, lanes: int) -> dict:
             "cycles_per_sweep": per_sweep, "updates_per_clock": topology.n / per_sweep}
 
 
-def builds(paths, widths: dict) -> dict:
-    """bench/build p-bit records on :data:`BUILD_BOARD` of the number formats ``widths`` by
-    ``(graph, U, K)`` (later files win)."""
+def builds(paths, widths: dict, strategy: str = "DSATUR") -> dict:
+    """bench/build p-bit records on :data:`BUILD_BOARD` of the number formats ``widths`` and
+    the colouring ``strategy`` by ``(graph, U, K)`` (later files win)."""
     found = {}
     for path in paths:
         if path.exists():
             for record in json.loads(path.read_text()).get("pbit", []):
                 config = record.get("pbit_config", {})
                 if (record.get("board") == BUILD_BOARD and record.get("resources")
+                        and record.get("colouring", "DSATUR") == strategy
                         and all(config.get(k, v) == v for k, v in widths.items())):
                     key = (record["graph"], record["units"], record.get("update_lanes", 1))
                     found[key] = record
     return found
 
 
-def reused(path: Path | None, widths: dict) -> dict:
-    """The measured runs of an earlier output of this bench with the same ``widths``, by
-    ``(graph, U, K)``."""
+def reused(path: Path | None, widths: dict, strategy: str = "DSATUR") -> dict:
+    """The measured runs of an earlier output of this bench with the same ``widths`` and
+    colouring, by ``(graph, U, K)``."""
     if path is None:
         return {}
     earlier = json.loads(path.read_text())
-    if earlier.get("widths", {}) != widths:
+    if earlier.get("widths", {}) != widths or earlier.get("colouring", "DSATUR") != strategy:
         return {}
     return {(g, row["units"], row["lanes"]): row["measured"]
             for g in ("G1", "G48") for row in earlier.get(g, []) if row.get("measured")}
@@ -183,6 +185,8 @@ def main() -> None:
                              "(default 8; the G-set's +-1 couplings need 2)")
     parser.add_argument("--bias-bits", type=int, default=12,
                         help="bias_bits, likewise (default 12; Max-Cut has no bias: 2)")
+    parser.add_argument("--colouring", choices=STRATEGIES, default="DSATUR",
+                        help="colouring of G1 and G48 (tabu: fewer colours than DSATUR on G1)")
     parser.add_argument("--reuse", type=Path,
                         help="an earlier output of this bench: its measured runs of the same "
                              "widths are kept instead of simulated again")
@@ -192,8 +196,9 @@ def main() -> None:
     console = Console()
     widths = {"coupling_bits": args.coupling_bits, "bias_bits": args.bias_bits}
     results = {"bench": "pbit_rtl", "machine": machine_info(), "widths": widths,
-               "G1": [], "G48": [], "G14": {}}
-    found, earlier = builds(args.builds, widths), reused(args.reuse, widths)
+               "colouring": args.colouring, "G1": [], "G48": [], "G14": {}}
+    found = builds(args.builds, widths, args.colouring)
+    earlier = reused(args.reuse, widths, args.colouring)
 
     table = Table(title="PBitCore clocks per sweep (N updates) and the ECP5 85F")
     for column in ("graph", "U", "K", "colours", "clocks/sweep", "updates/clock",
@@ -203,7 +208,7 @@ def main() -> None:
     graphs = {}
     for name, units, lanes in sorted(set(args.pairs) | set(args.measure)):
         if name not in graphs:
-            graphs[name] = graph(args.gset / f"{name}.txt")
+            graphs[name] = graph(args.gset / f"{name}.txt", args.colouring)
         row = computed(graphs[name][1], units, lanes)
         row["fpga"] = fpga(found.get((name, units, lanes)), row["updates_per_clock"])
         if (name, units, lanes) in earlier:

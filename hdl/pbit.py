@@ -21,7 +21,8 @@ from .arith import tree_sum
 from .pbit_unit import (
     _IN_BLOCK_RAM,
     DRAIN_CLOCKS,
-    PHASE_GAP,
+    NEIGHBOUR_READ,
+    UPDATE_LATENCY,
     UnitProgram,
     UpdateUnit,
     _bits,
@@ -47,31 +48,62 @@ def cycles_per_sweep(topology: Topology, units: int, lanes: int = 1) -> int:
     """Clock cycles of one sweep of a core with ``units`` update units of ``lanes`` lanes, not
     counting the one a recorded state adds.
 
-    A colour c's longest unit segment has ``L_c`` steps (a p-bit of degree d takes
-    ``max(ceil(d / lanes), 1)``). Colour c's phase starts at clock ``t_c`` (``t_0 = 0``) and
-    the next at ``t_c + L_c +`` :data:`~spinemu.hdl.pbit_unit.PHASE_GAP` (6): colours overlap
-    in the pipeline. After the last colour the controller waits until every unit has drained
-    (a segment started at t is idle at ``t + L +`` :data:`~spinemu.hdl.pbit_unit.DRAIN_CLOCKS`,
-    9) and the sweep's 2 clocks of its own: for K colours with ``L_c > 0`` a sweep is ``2 +
-    sum over c < K-1 of (L_c + 6) + (L_{K-1} + 10)`` clocks.
+    Colour c's phase starts at clock ``t_c`` of the sweep (``t_0 = 0``; the next at ``t_c +``
+    :func:`phase_clocks` ``[c]``) and its longest unit segment has ``L_c`` steps (a p-bit of
+    degree d takes ``max(ceil(d / lanes), 1)``). After the last colour the controller waits
+    until every unit has drained (a segment of L > 0 steps started at t is idle at ``t + L +``
+    :data:`~spinemu.hdl.pbit_unit.DRAIN_CLOCKS`, 9) and the sweep has 2 clocks of its own: a
+    sweep is ``2 + max(t_{K-1} + 1, max over c of t_c + L_c + 9) + 1`` clocks for K colours.
     """
-    programs = unit_programs(topology, units, lanes)
-    start, drained = 0, 0
-    for c in range(topology.num_colours):
-        longest = max(end - begin for begin, end in (p.segments[c] for p in programs))
-        if longest:
-            drained = max(drained, start + longest + DRAIN_CLOCKS)
-        if c < topology.num_colours - 1:
-            start += longest + PHASE_GAP
-    return 2 + max(start + 1, drained) + 1
+    starts, longest = _phase_schedule(topology, units, lanes)
+    drained = max((t + steps + DRAIN_CLOCKS
+                   for t, steps in zip(starts, longest, strict=True) if steps), default=0)
+    return 2 + max(starts[-1] + 1, drained) + 1
 
 
 def phase_clocks(topology: Topology, units: int, lanes: int = 1) -> tuple[int, ...]:
-    """Per colour, the clocks from its ``phase_go`` to the next colour's: its longest unit
-    segment plus :data:`~spinemu.hdl.pbit_unit.PHASE_GAP`."""
+    """Per colour, the clocks from its ``phase_go`` to the next colour's (the last colour's:
+    its longest segment plus one, unused: the last colour waits for the units to drain).
+
+    The next colour starts as early as both of these allow: its first step is fetched after
+    the last step of this one (at least ``L_c + 1`` clocks, and at least 2); and every step
+    reads its neighbours' state bits no earlier than the clock after their write-backs (a
+    p-bit whose last step is fetched at clock f is in the state register from ``f +``
+    :data:`~spinemu.hdl.pbit_unit.UPDATE_LATENCY` ``+ 1``; a step fetched at f reads at ``f +``
+    :data:`~spinemu.hdl.pbit_unit.NEIGHBOUR_READ`). :func:`unit_programs` puts the neighbours
+    of the colour just before last in a p-bit's steps, so the worst case,
+    :data:`~spinemu.hdl.pbit_unit.PHASE_GAP` (6) clocks after this colour's last fetch, is
+    rarely the bound."""
+    starts, longest = _phase_schedule(topology, units, lanes)
+    gaps = tuple(b - a for a, b in zip(starts, starts[1:], strict=False))
+    return gaps + (max(longest[-1] + 1, 2),)
+
+
+def _phase_schedule(topology: Topology, units: int, lanes: int) -> tuple[list[int], list[int]]:
+    """``(t_c, L_c)`` per colour: the clock of colour c's ``phase_go`` within a sweep (phase
+    c's step k is fetched at ``t_c + 1 + k``) and its longest unit segment."""
     programs = unit_programs(topology, units, lanes)
-    return tuple(max(end - begin for begin, end in (p.segments[c] for p in programs)) + PHASE_GAP
-                 for c in range(topology.num_colours))
+    ready = {}  # p-bit -> the first clock its new state can be read (updated this sweep)
+    starts, longest = [], []
+    for c in range(topology.num_colours):
+        steps = max(end - begin for begin, end in (p.segments[c] for p in programs))
+        start = 0
+        if c:
+            start = starts[-1] + max(longest[-1] + 1, 2)
+            for p in programs:
+                begin, end = p.segments[c]
+                for k in range(end - begin):
+                    for j, _ in p.steps[begin + k].links:
+                        if j in ready:
+                            start = max(start, ready[j] - (1 + k + NEIGHBOUR_READ))
+        for p in programs:
+            begin, end = p.segments[c]
+            for k in range(end - begin):
+                if p.steps[begin + k].last:
+                    ready[p.steps[begin + k].node] = start + 1 + k + UPDATE_LATENCY + 1
+        starts.append(start)
+        longest.append(steps)
+    return starts, longest
 
 
 def energy_bits(config: PBitConfig, topology: Topology) -> int:
@@ -621,7 +653,8 @@ class PBitCore(wiring.Component):
 
     Architecture and throughput
     ---------------------------
-    p-bits are dealt to the units in (colour, index) order. Each unit owns, in memories, the
+    p-bits are dealt to the units colour by colour, longest first to the unit with the fewest
+    steps of the colour (:func:`unit_programs`). Each unit owns, in memories, the
     couplings of its p-bits' edges (one slot per step; each J is stored at both ends), their
     biases and LFSR states, and a program ROM of steps. Per step it adds ``+-J`` for up to
     ``update_lanes`` K neighbours (reading their state bits from the state register 2 clocks
@@ -630,11 +663,12 @@ class PBitCore(wiring.Component):
     a tanh ROM (one per two units) and a one-clock LFSR leap of ``rng_bits`` steps, and the
     state and LFSR are written back 8 clocks after the step is fetched (the energy change one
     clock later).
-    The next colour starts 6 clocks after the last fetch of a colour (its first reads of
-    neighbour bits then come the clock after the last write-back), so colour phases overlap
+    The next colour starts as soon as its steps' reads of neighbour bits come after the
+    write-backs they need (:func:`phase_clocks`: at most 6 clocks after the last fetch of a
+    colour, less where a p-bit reads the colour just before last), so colour phases overlap
     in the pipeline, and the last colour of a sweep drains fully (energy and best state are
-    exact at the sweep's end): a sweep takes ``sum over colours c of (max over units u of
-    steps(u, c) + 6)`` clocks plus 6 (exactly :meth:`cycles_per_sweep`) for N updates: about
+    exact at the sweep's end): a sweep takes at most ``sum over colours c of (max over units
+    u of steps(u, c) + 6)`` clocks plus 6 (exactly :meth:`cycles_per_sweep`) for N updates: about
     ``U * K / mean degree`` updates per clock when the colours are large against U, and never
     more than one per unit per clock.
     Colours and units never change the results: each p-bit owns its LFSR and updates in the

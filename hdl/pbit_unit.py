@@ -112,23 +112,38 @@ class UnitProgram:
 
 
 def unit_programs(topology: Topology, units: int, lanes: int = 1) -> list[UnitProgram]:
-    """Split the p-bits over ``units`` update units of ``lanes`` lanes: p-bits in (colour,
-    index) order go to units 0, 1, ..., U-1, 0, ... so each colour is spread over consecutive
-    units; a p-bit's neighbours (in edge order) fill its steps ``lanes`` at a time."""
+    """Split the p-bits over ``units`` update units of ``lanes`` lanes.
+
+    Colour by colour, p-bits in order of decreasing steps (then index) go each to the unit
+    with the fewest steps of that colour so far (ties: the fewest p-bits, then the lowest
+    index; longest processing time first), so a colour's longest segment is short and every
+    unit gets a p-bit while ``units <= n``. A p-bit's neighbours fill its steps ``lanes`` at a
+    time, those of the colour updated longest before its own first and those of the colour just
+    before it last (then in edge order): the next colour can start before this one's last
+    write-backs have landed (:func:`~spinemu.hdl.pbit.phase_clocks`)."""
+    colours, count = topology.colours, topology.num_colours
     neighbours = [[] for _ in range(topology.n)]
     for e, (i, j) in enumerate(topology.edges):
         neighbours[i].append((j, e))
         neighbours[j].append((i, e))
-    order = sorted(range(topology.n), key=lambda i: (topology.colours[i], i))
-    owner = {i: k % units for k, i in enumerate(order)}
+    for i, links in enumerate(neighbours):
+        links.sort(key=lambda link: -((colours[i] - colours[link[0]]) % count))
+    steps_of = [max(-(-len(links) // lanes), 1) for links in neighbours]
+    owned = [[] for _ in range(units)]
+    for colour in range(count):
+        load = [0] * units
+        for i in sorted((i for i in range(topology.n) if colours[i] == colour),
+                        key=lambda i: (-steps_of[i], i)):
+            u = min(range(units), key=lambda u: (load[u], len(owned[u]), u))
+            owned[u].append(i)
+            load[u] += steps_of[i]
     programs = []
-    for u in range(units):
-        nodes = [i for i in order if owner[i] == u]
+    for nodes in owned:
         local = {i: slot for slot, i in enumerate(nodes)}
         steps, segments = [], []
-        for colour in range(topology.num_colours):
+        for colour in range(count):
             start = len(steps)
-            for i in (i for i in nodes if topology.colours[i] == colour):
+            for i in (i for i in nodes if colours[i] == colour):
                 links = neighbours[i]
                 chunks = [links[k:k + lanes] for k in range(0, len(links), lanes)] or [[]]
                 for k, chunk in enumerate(chunks):
@@ -157,10 +172,12 @@ DRAIN_CLOCKS = UPDATE_LATENCY + 1
 #: Clocks from a step's fetch to the read of its neighbours' state bits (stage A2).
 NEIGHBOUR_READ = 2
 
-#: Clocks from a colour's last fetch to the ``phase_go`` of the next colour, at the earliest:
-#: the next colour's first step reads its neighbours' bits ``1 + NEIGHBOUR_READ`` clocks after
-#: that ``phase_go``, the clock after the last write-back (``UPDATE_LATENCY`` after the last
-#: fetch) has set them. So a colour phase of L steps lasts ``L + PHASE_GAP`` clocks (6 + L).
+#: Clocks from a colour's last fetch to the ``phase_go`` of the next colour in the worst case,
+#: where the next colour's first step reads the p-bit fetched last: it reads ``1 +
+#: NEIGHBOUR_READ`` clocks after that ``phase_go``, the clock after that p-bit's write-back
+#: (``UPDATE_LATENCY`` after its last fetch). A colour phase of L steps lasts at most ``L +
+#: PHASE_GAP`` clocks (6 + L); :func:`~spinemu.hdl.pbit.phase_clocks` finds the least each
+#: colour's reads allow.
 PHASE_GAP = UPDATE_LATENCY - NEIGHBOUR_READ
 
 
@@ -190,9 +207,9 @@ class UpdateUnit(wiring.Component):
         The state bits of ``program.sources`` (every lane's sources, lane 0 first), in that
         order, read :data:`NEIGHBOUR_READ` (2) clocks after each step's fetch (``m`` at the
         phase start: no edge lies inside a colour, and the core starts a colour no earlier than
-        :data:`PHASE_GAP` clocks after the last fetch of the one before, so its write-backs
-        have landed). ``phase_go`` may come while the previous segment is still in the
-        pipeline, once its steps are fetched.
+        every step's reads allow (:func:`~spinemu.hdl.pbit.phase_clocks`), so the write-backs
+        they need have landed). ``phase_go`` may come while the previous segment is still in
+        the pipeline, the clock after its last step is fetched at the earliest.
     node_states : In(unsigned(P))
         The state bits of ``program.nodes`` (bit = local slot): the old state of a flip.
     coupling_wr : In(Signature({en: 1, slot: unsigned(program.slot_bits),

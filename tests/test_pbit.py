@@ -128,15 +128,52 @@ def test_every_unit_and_lane_count_gives_the_same_trajectory():
         assert per_sweep + 1 in gaps, (units, lanes)
 
 
-def test_colour_phases_overlap_as_far_as_the_pipeline_allows(monkeypatch):
-    """The next colour starts PHASE_GAP clocks after a colour's last fetch: one clock earlier,
-    a p-bit reads a neighbour's bit before its write-back lands and the trajectory departs
-    from golden (the gap is as small as the pipeline allows)."""
-    problem = random_problem(9, 12, density=0.9)
+def test_colour_phases_start_as_early_as_the_reads_allow(monkeypatch):
+    """phase_clocks starts the next colour as soon as its steps' reads see the write-backs
+    they need, earlier than the worst case (PHASE_GAP after the last fetch) where the
+    neighbours a p-bit reads first were updated long before; one clock earlier at every colour
+    a read binds, a p-bit reads a neighbour's bit before its write-back lands and the
+    trajectory departs from golden (the phases are as short as the pipeline allows)."""
+    problem = random_problem(9, 24, density=0.5, units=8, lanes=3)
+    config, topology = problem[:2]
+    programs = unit_programs(topology, 8, 3)
+    longest = [max(end - begin for begin, end in (p.segments[c] for p in programs))
+               for c in range(topology.num_colours)]
+    clocks = pbit.phase_clocks(topology, 8, 3)
+    bound = [c for c in range(topology.num_colours - 1) if clocks[c] > max(longest[c] + 1, 2)]
+    assert bound and all(clocks[c] <= longest[c] + PHASE_GAP for c in bound)
+    assert any(clocks[c] < longest[c] + PHASE_GAP for c in bound)
     golden = golden_run(*problem).trajectory[:, 0]
     assert (simulate(*problem)[0] == golden).all()
-    monkeypatch.setattr(pbit, "PHASE_GAP", PHASE_GAP - 1)
+    shorter = tuple(k - (c in bound) for c, k in enumerate(clocks))
+    monkeypatch.setattr(pbit, "phase_clocks", lambda *args: shorter)
     assert (simulate(*problem)[0] != golden).any()
+
+
+def test_unit_programs_balance_colours_and_read_the_last_colour_last():
+    """Each colour's p-bits are dealt longest first to the unit with the fewest steps of that
+    colour (every unit gets one while U <= N), and a p-bit's neighbours of the colour updated
+    just before its own come after all its others."""
+    config, topology, *_ = random_problem(5, 40, density=0.3, units=1, lanes=1)
+    count = topology.num_colours
+    degree = np.bincount(np.ravel(topology.edges), minlength=topology.n)
+    for units, lanes in [(1, 1), (3, 2), (7, 1), (40, 3)]:
+        programs = unit_programs(topology, units, lanes)
+        assert all(p.nodes for p in programs)
+        assert sorted(i for p in programs for i in p.nodes) == list(range(topology.n))
+        for c in range(count):
+            loads = [end - begin for begin, end in (p.segments[c] for p in programs)]
+            steps = [max(-(-int(degree[i]) // lanes), 1)
+                     for i in range(topology.n) if topology.colours[i] == c]
+            # longest-first list scheduling: within the longest job of the least-loaded unit
+            assert max(loads) - min(loads) <= max(steps)
+        for p in programs:
+            order = {}
+            for step in p.steps:
+                order.setdefault(step.node, []).extend(j for j, _ in step.links if j >= 0)
+            for i, links in order.items():
+                back = [(topology.colours[i] - topology.colours[j]) % count for j in links]
+                assert back == sorted(back, reverse=True), (units, lanes, i)
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
