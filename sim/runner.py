@@ -203,6 +203,63 @@ def self_reset_top(verilog: str, core: str, toplevel: str) -> str:
     return verilog + "\n" + "\n".join(lines) + "\n"
 
 
+# Every Verilator build compiles Verilator's runtime (verilated*.cpp) from the same sources with
+# the same flags: about 35 s of one core at -O2, per design. (cocotb's main, verilator.o, is
+# compiled against the design's own Vtop.h and is not shared.) The first build of a kind
+# leaves those objects under the cache's `verilator-runtime/KEY`; later builds of that kind get
+# copies in their folder before make runs, and make links them as they are (ccache, where
+# installed, does the same per file; this works without it). verilated.mk makes them depend on
+# the design's makefile `Vtop.mk`, which Verilator writes anew for each design just before
+# make: a makefile named in `MAKEFILES` (read by make before `Vtop.mk`) touches the copies.
+RUNTIME_OBJECTS = ("verilated*.o",)
+
+
+def _runtime_folder(cache: Path, build_args: list[str], waves: bool, optimise: bool,
+                    libs: str) -> Path:
+    """Where the runtime objects of builds with these flags are kept: keyed by the flags, the
+    Verilator install (its runtime source's path and time) and the C++ compiler."""
+    source = verilator_bin().parent / "include" / "verilated.cpp"
+    compiler = shutil.which(os.environ.get("CXX", "c++")) or "c++"
+    stamps = [str(source), source.stat().st_mtime_ns if source.exists() else 0,
+              os.path.realpath(compiler), os.environ.get("CXX", "")]
+    key = hashlib.sha256(json.dumps([build_args, waves, _optimisation(optimise), libs, stamps])
+                         .encode()).hexdigest()[:20]
+    return cache / "verilator-runtime" / key
+
+
+def _runtime_objects(folder: Path) -> list[Path]:
+    return [path for pattern in RUNTIME_OBJECTS for path in sorted(folder.glob(pattern))]
+
+
+_TOUCH_RUNTIME = """# spinemu.sim.runner: the runtime objects copied in are newer than Vtop.mk
+$(shell touch -c verilated*.o)
+"""
+
+
+def _seed_runtime(folder: Path, build_dir: Path) -> dict[str, str]:
+    """Copy the kept runtime objects into ``build_dir``; return the environment make needs to
+    take them as built (``MAKEFILES``, see above), empty when none are kept yet."""
+    objects = _runtime_objects(folder)
+    for path in objects:
+        shutil.copy2(path, build_dir / path.name)
+    if not objects:
+        return {}
+    touch = build_dir / "runtime_objects.mk"
+    touch.write_text(_TOUCH_RUNTIME)
+    return {"MAKEFILES": str(touch)}
+
+
+def _keep_runtime(folder: Path, build_dir: Path) -> None:
+    """Keep the runtime objects of a build that are not kept yet, each whole or not at all
+    (written aside, then renamed; when two builds race, either copy is the same)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in _runtime_objects(build_dir):
+        if not (folder / path.name).exists():
+            staging = folder / f".{path.name}.{os.getpid()}"
+            shutil.copy2(path, staging)
+            staging.replace(folder / path.name)
+
+
 def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None,
           cache_dir: str | Path | None = None) -> Path:
     """Build ``verilog`` for ``simulator`` once; return its build folder.
@@ -224,18 +281,22 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     key = hashlib.sha256(json.dumps([verilog, toplevel, simulator, build_args, bool(waves),
                                      _optimisation(optimise), str(libs_dir)]).encode()
                          ).hexdigest()[:20]
-    build_dir = Path(cache_dir or cache_root()) / "sim" / simulator / key
+    root = Path(cache_dir or cache_root())
+    build_dir = root / "sim" / simulator / key
     with build_lock(build_dir):
         if (build_dir / ".built").exists():
             return build_dir
         source = build_dir / f"{toplevel}.v"
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
         if simulator == "verilator":
+            runtime = _runtime_folder(root, build_args, bool(waves), optimise, str(libs_dir))
+            seeded = _seed_runtime(runtime, build_dir)
             ports = build_dir / "ports.vlt"
             ports.write_text(public_ports_config(verilog, toplevel))
             build_args.append(str(ports))
         log = build_dir / "build.log"
-        env = verilator_env(optimise) if simulator == "verilator" else {"PATH": _tool_path()}
+        env = ({**verilator_env(optimise), **seeded} if simulator == "verilator"
+               else {"PATH": _tool_path()})
         try:
             with runner_environment(env):
                 get_runner(simulator).build(
@@ -249,6 +310,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         # Verilator's precompiled headers (about 70 MB each, two a build) serve the build only
         for header in build_dir.glob("*.gch"):
             header.unlink()
+        if simulator == "verilator":
+            _keep_runtime(runtime, build_dir)
         (build_dir / ".built").touch()
     return build_dir
 
