@@ -24,12 +24,33 @@ of two readouts:
 
 The energy counted is the macro's own (:func:`macro_energy`); 2 operations per full-precision
 MAC.
+
+A point carries the published operating conditions of its reported figure, each a value or,
+where the paper gives only a range for that figure, a ``[low, high]`` span evaluated at both
+ends (:func:`condition_band`):
+
+``input_density``
+    Fraction of input bits that are 1 (the MTJ reads: a row reads while its input bit is 1).
+``toggle_rate``
+    Fraction of input bits that differ from the same row's previous bit (bit-serial, level
+    driven). Left out: ``2 p (1 - p)`` for independent bits of density ``p`` (0.5 for uniform
+    random codes). The digital readout's CMOS switching follows it: a row driver and its wordline
+    switch per toggle, an in-bitcell digitizer per toggle of its product bit (the input toggles
+    and the weight bit is 1), and the adder trees with their leaves' activity relative to
+    random operands (:data:`RANDOM_ACTIVITY`).
+``weight_sparsity``
+    Fraction of weights that are zero; a nonzero weight's bits are taken as uniformly random,
+    so a weight bit is 1 with probability ``(1 - weight_sparsity) / 2``.
+``vdd``
+    Supply (V), or left out for the tech file's ``tech.vdd_nominal``: the CMOS energies scale
+    as C V^2 (:meth:`~spinemu.energy.tech.Tech.at_supply`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -37,17 +58,21 @@ from spinemu.config import ConfigError, LayerConfig, TileConfig, check_float, ch
 
 from .activity import NetworkActivity, layer_counts
 from .estimate import adc_energy, add_energy, estimate_network
-from .tech import Tech
+from .tech import SUPPLY_RANGE, Tech
 
-__all__ = ["ADC_COMPONENTS", "CONSTANTS", "ENDS", "READOUTS", "TOLERANCE", "ValidationPoint",
-           "adder_tree_energy", "constant_status", "end_ratio", "macro_band", "macro_energy",
-           "macro_tops_per_watt", "validation_points"]
+__all__ = ["ADC_COMPONENTS", "CONSTANTS", "ENDS", "RANDOM_ACTIVITY", "READOUTS", "TOLERANCE",
+           "ValidationPoint", "adder_tree_energy", "condition_band", "constant_status",
+           "corners", "end_ratio", "macro_band", "macro_energy", "macro_tops_per_watt",
+           "validation_points", "within_tolerance"]
 
 #: The components of :func:`~spinemu.energy.estimate.layer_energy` inside an ``adc`` macro.
 ADC_COMPONENTS = ("input drive", "cell reads", "ADC")
 READOUTS = ("adc", "digital")
-#: Which end of the paper's reported TOPS/W range a point is.
+#: Which end of the paper's headline TOPS/W range a point is ("" for another reported figure).
 ENDS = ("low", "high")
+#: Toggle probability of an adder input bit under random operands, at which
+#: ``digital.add_energy_per_bit`` (Horowitz's average add) is given.
+RANDOM_ACTIVITY = 0.5
 #: Issue 14's target: the estimate within 30 % of the reported TOPS/W.
 TOLERANCE = 0.30
 #: The tech constants the macro model reads (docs/energy.md lists them per macro).
@@ -56,17 +81,35 @@ CONSTANTS = ("tech.node", "cell.read_energy", "cell.read_time", "cell.bits_per_d
              "digital.add_energy_per_bit")
 
 
+def _span(name: str, value, lo: float, hi: float) -> tuple[float, float]:
+    """``value`` (a number, or a ``[low, high]`` pair) as ``(low, high)``, each in ``lo..hi``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ConfigError(f"{name} = {list(value)!r} must be a number or a [low, high] pair "
+                              f"in {lo}..{hi}")
+        for end in value:
+            check_float(name, end, lo, hi)
+        if value[0] > value[1]:
+            raise ConfigError(f"{name} = {list(value)!r}: low > high; allowed [low, high] with "
+                              "low <= high")
+        return float(value[0]), float(value[1])
+    check_float(name, value, lo, hi)
+    return float(value), float(value)
+
+
 @dataclass(frozen=True)
 class ValidationPoint:
-    """One end of a published macro's TOPS/W range.
+    """One reported TOPS/W figure of a published macro, at its operating conditions.
 
     Attributes
     ----------
     label : str
-    end : {"low", "high"}
-        The end of the reported range this point is.
+    end : {"low", "high", ""}
+        The end of the paper's headline range this point is, or "" for another reported figure.
     reported : float
         TOPS/W the paper reports at this point.
+    figure : str
+        Where the paper reports it (e.g. "abstract", "Extended Data Fig. 5g").
     rows, cols : int
         Rows summed into one output and weights per row (outputs) of one MVM.
     input_bits, weight_bits : int
@@ -79,6 +122,11 @@ class ValidationPoint:
         ``adc`` readout only (0, the default, for ``digital``): precision one array pass
         handles (the point takes ``ceil(input_bits / input_chunk) * ceil(weight_bits /
         weight_chunk)`` passes) and the ADC width.
+    toggle_rate, weight_sparsity : float or [low, high], optional
+        ``digital`` readout only; see the module. ``toggle_rate`` left out is
+        ``2 p (1 - p)`` of ``input_density`` ``p``; ``weight_sparsity`` left out is 0.
+    vdd : float or [low, high], optional
+        Supply, V (left out: the tech file's nominal supply, no scaling).
     """
 
     label: str
@@ -93,17 +141,38 @@ class ValidationPoint:
     input_chunk: int = 0
     weight_chunk: int = 0
     adc_bits: int = 0
+    figure: str = ""
+    toggle_rate: float | list | None = None
+    weight_sparsity: float | list = 0.0
+    vdd: float | list | None = None
 
     def __post_init__(self):
-        if self.end not in ENDS:
-            raise ConfigError(f"end = {self.end!r} is not known; allowed {', '.join(ENDS)}")
+        if self.end not in (*ENDS, ""):
+            raise ConfigError(f"end = {self.end!r} is not known; allowed {', '.join(ENDS)} or "
+                              "'' (not an end of the headline range)")
         check_float("reported", self.reported, 1e-6, 1e6)
         check_int("rows", self.rows, 1, 4096)
         check_int("cols", self.cols, 1, 4096)
         check_int("input_bits", self.input_bits, 1, 32)
         check_int("weight_bits", self.weight_bits, 1, 32)
         check_float("input_density", self.input_density, 0.0, 1.0)
+        density = self.input_density
+        toggles = _span("toggle_rate", 2 * density * (1 - density) if self.toggle_rate is None
+                        else self.toggle_rate, 0.0, 1.0)
+        most = 2 * min(density, 1 - density)
+        if toggles[1] > most + 1e-12:
+            raise ConfigError(f"toggle_rate = {toggles[1]:g} with input_density = {density:g}: "
+                              f"bits that are 1 a fraction {density:g} of the time toggle at "
+                              f"most 2 min(p, 1 - p) = {most:g}; allowed 0..{most:g}")
+        _span("weight_sparsity", self.weight_sparsity, 0.0, 1.0)
+        if self.vdd is not None:
+            _span("vdd", self.vdd, *SUPPLY_RANGE)
         if self.readout == "adc":
+            for name in ("toggle_rate", "weight_sparsity"):
+                if getattr(self, name) not in (None, 0.0):
+                    raise ConfigError(f"{name} = {getattr(self, name)!r} is used only with "
+                                      "readout = 'digital' (an adc point prices its passes by "
+                                      "input_density); allowed left out")
             check_int("input_chunk", self.input_chunk, 1, min(8, self.input_bits))
             check_int("weight_chunk", self.weight_chunk, 2, min(12, max(self.weight_bits, 2)))
             check_int("adc_bits", self.adc_bits, 1, 16)
@@ -116,6 +185,29 @@ class ValidationPoint:
         else:
             raise ConfigError(f"readout = {self.readout!r} is not known; allowed "
                               f"{', '.join(READOUTS)}")
+
+    @property
+    def toggles(self) -> tuple[float, float]:
+        """``toggle_rate`` as ``(low, high)``."""
+        density = self.input_density
+        return _span("toggle_rate", 2 * density * (1 - density) if self.toggle_rate is None
+                     else self.toggle_rate, 0.0, 1.0)
+
+    @property
+    def sparsity(self) -> tuple[float, float]:
+        """``weight_sparsity`` as ``(low, high)``."""
+        return _span("weight_sparsity", self.weight_sparsity, 0.0, 1.0)
+
+    @property
+    def supply(self) -> tuple[float, float] | None:
+        """``vdd`` as ``(low, high)``, or None (the tech file's nominal supply)."""
+        return None if self.vdd is None else _span("vdd", self.vdd, *SUPPLY_RANGE)
+
+    @property
+    def known(self) -> bool:
+        """Every condition a single published value (no span)."""
+        spans = [self.toggles, self.sparsity] + ([self.supply] if self.supply else [])
+        return all(lo == hi for lo, hi in spans)
 
     @property
     def passes(self) -> int:
@@ -189,24 +281,44 @@ def _digital_energy(tech: Tech, point: ValidationPoint) -> dict[str, float]:
     if tech.choices["input.encoding"] != "bit_serial":
         raise ConfigError(f"input.encoding = {tech.choices['input.encoding']!r} with readout = "
                           "'digital'; allowed bit_serial")
+    toggle, sparsity = point.toggles[0], point.sparsity[0]
+    weight_ones = (1 - sparsity) / 2                        # a weight bit is 1
     cycles, planes = point.input_bits, point.weight_bits
-    pulses = cycles * point.input_density * point.rows      # pulsed rows over all cycles
+    ones = cycles * point.input_density * point.rows        # rows reading, over all cycles
+    toggles = cycles * toggle * point.rows                  # row inputs switching
     cells = point.cols * planes                             # devices on a row
     return {
-        "input drive": pulses * (tech["input.dac_energy"]
-                                 + cells * tech["input.wordline_energy_per_cell"]),
-        "cell reads": pulses * cells * tech["cell.read_energy"],
-        "digitization": pulses * cells * adc_energy(tech, 1),
-        "adder tree": cycles * cells * adder_tree_energy(tech, point.rows),
+        "input drive": toggles * (tech["input.dac_energy"]
+                                  + cells * tech["input.wordline_energy_per_cell"]),
+        "cell reads": ones * cells * tech["cell.read_energy"],
+        "digitization": toggles * cells * weight_ones * adc_energy(tech, 1),
+        "adder tree": cycles * cells * adder_tree_energy(tech, point.rows)
+                      * toggle * weight_ones / RANDOM_ACTIVITY,
     }
+
+
+def corners(point: ValidationPoint) -> list[ValidationPoint]:
+    """``point`` at every combination of the ends of its condition spans (one point if every
+    condition is a single value)."""
+    supplies = [None] if point.supply is None else sorted(set(point.supply))
+    return [replace(point, toggle_rate=t, weight_sparsity=s, vdd=v)
+            for t, s, v in itertools.product(sorted(set(point.toggles)),
+                                             sorted(set(point.sparsity)), supplies)]
 
 
 def macro_energy(tech: Tech, point: ValidationPoint) -> dict[str, float]:
     """Energy of one full-precision MVM at ``point``, per component (J): the array's
     (:data:`ADC_COMPONENTS` of every pass for ``adc``; input drive, cell reads, digitization and
-    the column adder trees for ``digital``) and ``shift-and-add``, one add per output per
-    partial product after the first, as wide as the full-precision sum (``input_bits +
-    weight_bits + ceil(log2 rows)``)."""
+    the column adder trees for ``digital``, counted from the point's activity as the module
+    says) and ``shift-and-add``, one add per output per partial product after the first, as
+    wide as the full-precision sum (``input_bits + weight_bits + ceil(log2 rows)``), with
+    random operands. At the point's ``vdd`` when given. A point whose conditions are spans is
+    refused (:func:`corners`, :func:`condition_band`)."""
+    if not point.known:
+        raise ConfigError(f"{point.label}: toggle_rate, weight_sparsity or vdd is a span; "
+                          "price its corners (condition_band), not the point")
+    if point.supply is not None:
+        tech = tech.at_supply(point.supply[0])
     if point.readout == "digital":
         energy = _digital_energy(tech, point)
     else:
@@ -223,20 +335,42 @@ def macro_tops_per_watt(tech: Tech, point: ValidationPoint) -> float:
     return point.ops / sum(macro_energy(tech, point).values()) / 1e12
 
 
+def condition_band(tech: Tech, point: ValidationPoint) -> tuple[float, float]:
+    """Lowest and highest TOPS/W over the :func:`corners` of the point's conditions, at the
+    tech file's constants (one value twice if every condition is known)."""
+    values = [macro_tops_per_watt(tech, corner) for corner in corners(point)]
+    return min(values), max(values)
+
+
 def macro_band(tech: Tech, point: ValidationPoint) -> tuple[float, float]:
     """TOPS/W with every ranged energy constant at its high end, then at its low end
-    (:meth:`~spinemu.energy.tech.Tech.energies_at`): the estimate's band."""
-    return (macro_tops_per_watt(tech.energies_at("high"), point),
-            macro_tops_per_watt(tech.energies_at("low"), point))
+    (:meth:`~spinemu.energy.tech.Tech.energies_at`), each over the point's condition corners:
+    the estimate's whole band."""
+    return (condition_band(tech.energies_at("high"), point)[0],
+            condition_band(tech.energies_at("low"), point)[1])
 
 
-def end_ratio(tech: Tech, points: list[ValidationPoint]) -> tuple[float, float]:
-    """``(reported, estimated)`` ratio of the high end's TOPS/W to the low end's: a check of
-    the model's precision scaling that no absolute constant enters to first order."""
-    ends = {point.end: point for point in points}
-    if sorted(ends) != sorted(ENDS) or len(points) != len(ENDS):
+def within_tolerance(reported: float, band: tuple[float, float]) -> bool:
+    """Some estimate in ``band`` (over conditions the paper leaves open) lies within
+    :data:`TOLERANCE` of ``reported``."""
+    low, high = band
+    return low <= reported * (1 + TOLERANCE) and high >= reported * (1 - TOLERANCE)
+
+
+def end_ratio(tech: Tech, points: list[ValidationPoint]) -> tuple[float, tuple[float, float]]:
+    """``(reported, (lowest, highest) estimated)`` ratio of the high end's TOPS/W to the low
+    end's, the two ends priced at the same conditions (each corner of the high end's spans): a
+    check of the model's precision scaling that no absolute constant enters to first order.
+    Points with ``end = ""`` are left out."""
+    ended = [point for point in points if point.end]
+    ends = {point.end: point for point in ended}
+    if sorted(ends) != sorted(ENDS) or len(ended) != len(ENDS):
         raise ConfigError(f"end ratio needs one point at each end {ENDS}, not "
-                          f"{[point.end for point in points]}")
+                          f"{[point.end for point in ended]}")
     high, low = ends["high"], ends["low"]
-    return (high.reported / low.reported,
-            macro_tops_per_watt(tech, high) / macro_tops_per_watt(tech, low))
+    ratios = [macro_tops_per_watt(tech, corner)
+              / macro_tops_per_watt(tech, replace(low, toggle_rate=corner.toggle_rate,
+                                                  weight_sparsity=corner.weight_sparsity,
+                                                  vdd=corner.vdd))
+              for corner in corners(high)]
+    return high.reported / low.reported, (min(ratios), max(ratios))
