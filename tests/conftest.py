@@ -24,6 +24,15 @@ def small_layer() -> tuple[LayerConfig, LayerImages]:
 
 
 @pytest.fixture
+def nvdcim():
+    """The bundled nvDCIM validation macro's tech file (40 nm STT-MRAM digital CIM, nominal
+    supply 0.9 V)."""
+    from spinemu.energy.tech import bundled_tech
+
+    return bundled_tech("natelec2025")
+
+
+@pytest.fixture
 def random_graph():
     """``random_graph(rng, n, density=0.5, integer=False)``: a :class:`~spinemu.ising.MaxCut`
     on ``n`` nodes, each pair an edge with probability ``density``, weights normal (or

@@ -20,7 +20,8 @@ from spinemu.config import ConfigError
 
 from .units import parse_quantity
 
-__all__ = ["Tech", "SCHEMA", "CHOICES", "BUNDLED_TECH", "load_tech", "bundled_tech"]
+__all__ = ["Tech", "SCHEMA", "OPTIONAL", "SUPPLY_SCALED", "SUPPLY_RANGE", "CHOICES",
+           "BUNDLED_TECH", "load_tech", "bundled_tech"]
 
 #: section -> field -> (dimension, meaning). Every field is required and > 0.
 SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
@@ -74,6 +75,20 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "dram": ("energy", "64-bit DRAM access"),
     },
 }
+#: Optional constants: section.field -> (dimension, meaning). Checked like SCHEMA's when given.
+OPTIONAL: dict[str, tuple[str, str]] = {
+    "tech.vdd_nominal": ("voltage", "supply the CMOS energies are given at (for "
+                                    ":meth:`Tech.at_supply`)"),
+}
+#: The CMOS energies :meth:`Tech.at_supply` scales as C V^2 (switched capacitance): the row
+#: drivers and wordlines, the ADC / digitizer, the digital logic and buffers and the CMOS p-bit.
+#: The MTJ read (``cell.read_energy``), the sMTJ and the baseline's published figures are not
+#: scaled.
+SUPPLY_SCALED = ("input.dac_energy", "input.wordline_energy_per_cell", "adc.energy",
+                 "digital.add_energy_per_bit", "digital.mult_energy_8bit",
+                 "digital.buffer_energy_per_bit", "pbit.cmos_update_energy")
+#: Supplies :meth:`Tech.at_supply` takes, V.
+SUPPLY_RANGE = (0.1, 5.0)
 INTEGER_FIELDS = {"cell.bits_per_device", "adc.columns_per_adc"}
 #: Choice fields: section.field -> allowed values.
 CHOICES = {
@@ -137,9 +152,34 @@ class Tech:
             raise ConfigError(f"end = {end!r} is not known; allowed low, high")
         changed = {key: bounds[0 if end == "low" else 1]
                    for key, bounds in self.ranges.items()
-                   if SCHEMA[key.split(".")[0]][key.split(".")[1]][0] == "energy"}
+                   if dimension_of(key) == "energy"}
         return Tech(self.name, {**self.values, **changed}, self.ranges, self.sources,
                     self.choices, self.extra)
+
+    def at_supply(self, vdd: float) -> Tech:
+        """A copy at supply ``vdd`` (V): every :data:`SUPPLY_SCALED` energy, and its range,
+        times ``(vdd / tech.vdd_nominal)^2`` (dynamic CMOS energy C V^2 at the same switched
+        capacitance; leakage is not modelled)."""
+        nominal = self.values.get("tech.vdd_nominal")
+        if nominal is None:
+            raise ConfigError(f"{self.name}: tech.vdd_nominal is not given; supply scaling "
+                              "needs the voltage the CMOS energies are given at")
+        lo, hi = SUPPLY_RANGE
+        if isinstance(vdd, bool) or not isinstance(vdd, (int, float)) or not lo <= vdd <= hi:
+            raise ConfigError(f"vdd = {vdd!r} is out of range; allowed {lo}..{hi} (V)")
+        factor = (vdd / nominal) ** 2
+        values = {**self.values, **{key: self.values[key] * factor for key in SUPPLY_SCALED}}
+        ranges = {key: ((bounds[0] * factor, bounds[1] * factor) if key in SUPPLY_SCALED
+                        else bounds) for key, bounds in self.ranges.items()}
+        return Tech(self.name, values, ranges, self.sources, self.choices, self.extra)
+
+
+def dimension_of(key: str) -> str:
+    """The dimension of constant ``section.field`` (:data:`SCHEMA` or :data:`OPTIONAL`)."""
+    if key in OPTIONAL:
+        return OPTIONAL[key][0]
+    section, name = key.split(".")
+    return SCHEMA[section][name][0]
 
 
 def _constant(name: str, raw, dimension: str) -> tuple[float, tuple[float, float] | None, str]:
@@ -189,7 +229,7 @@ def tech_from_dict(document: dict, origin: str = "tech file") -> Tech:
         table = document.get(section)
         if not isinstance(table, dict):
             raise ConfigError(f"{origin}: section [{section}] is missing")
-        allowed = set(fields) | {k.split(".")[1] for k in (*CHOICES, *TEXT_FIELDS)
+        allowed = set(fields) | {k.split(".")[1] for k in (*CHOICES, *TEXT_FIELDS, *OPTIONAL)
                                  if k.startswith(section + ".")}
         extra = sorted(set(table) - allowed)
         if extra:
@@ -201,6 +241,17 @@ def tech_from_dict(document: dict, origin: str = "tech file") -> Tech:
                 raise ConfigError(f"{origin}: {key} is missing ({dimension}: {fields[name][1]})")
             value, bounds, source = _constant(key, table[name], dimension)
             _check_constant(key, table[name], value, bounds)
+            values[key] = value
+            if bounds is not None:
+                ranges[key] = bounds
+            if source:
+                sources[key] = source
+    for key, (dimension, _) in OPTIONAL.items():
+        section, name = key.split(".")
+        if name in document[section]:
+            raw = document[section][name]
+            value, bounds, source = _constant(key, raw, dimension)
+            _check_constant(key, raw, value, bounds)
             values[key] = value
             if bounds is not None:
                 ranges[key] = bounds

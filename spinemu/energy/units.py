@@ -14,13 +14,14 @@ from spinemu.config import ConfigError
 
 __all__ = ["DIMENSIONS", "parse_quantity", "format_quantity"]
 
-#: Dimension -> unit -> factor to the SI unit (J, s, m2, m). "number" takes no unit.
+#: Dimension -> unit -> factor to the SI unit (J, s, m2, m, V). "number" takes no unit.
 DIMENSIONS: dict[str, dict[str, float]] = {
     "energy": {"aJ": 1e-18, "fJ": 1e-15, "pJ": 1e-12, "nJ": 1e-9, "uJ": 1e-6, "mJ": 1e-3,
                "J": 1.0},
     "time": {"ps": 1e-12, "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0},
     "area": {"nm2": 1e-18, "um2": 1e-12, "mm2": 1e-6, "m2": 1.0},
     "length": {"nm": 1e-9, "um": 1e-6, "mm": 1e-3, "m": 1.0},
+    "voltage": {"mV": 1e-3, "V": 1.0},
     "number": {"": 1.0},
 }
 
