@@ -26,7 +26,7 @@ MODULES = {
     "problem": ("IsingProblem", "MaxCut", "ising_to_maxcut", "toroidal_spin_glass"),
     "formats": ("read_gset", "write_gset", "read_ising_json", "load_problem"),
     "scaling": ("DEFAULT_CONFIG", "Quantized", "quantize"),
-    "colouring": ("STRATEGIES", "colour"),
+    "colouring": ("STRATEGIES", "colour", "tabu_colours"),
     "schedule": ("SCHEDULES", "beta_code", "linear_schedule", "geometric_schedule",
                  "make_schedule", "default_beta_range"),
     "run": ("BACKENDS", "build_model", "check_backend", "run_backend", "AnnealResult", "anneal",

@@ -21,7 +21,7 @@ gateware), while the rest sits below it (the gateware colours graphs with :func:
 the run names load on first use (PEP 562) and ``import spinemu.ising`` stays below the API.
 """
 
-from .colouring import STRATEGIES, colour
+from .colouring import STRATEGIES, colour, tabu_colours
 from .exact import EXACT_MAX_N, all_states, exact_distribution, kl_divergence, state_index
 from .formats import load_problem, read_gset, read_ising_json, write_gset
 from .problem import IsingProblem, MaxCut, ising_to_maxcut, toroidal_spin_glass
@@ -48,7 +48,7 @@ __all__ = [
     "DEFAULT_CONFIG", "STRATEGIES", "SCHEDULES", "BACKENDS", "MaxCut", "IsingProblem",
     "read_gset", "write_gset", "toroidal_spin_glass",
     "read_ising_json", "load_problem", "ising_to_maxcut", "Quantized", "quantize",
-    "colour", "beta_code", "linear_schedule", "geometric_schedule", "make_schedule",
+    "colour", "tabu_colours", "beta_code", "linear_schedule", "geometric_schedule", "make_schedule",
     "default_beta_range", "AnnealResult", "anneal", "SampleResult", "sample", "all_states",
     "state_index", "exact_distribution", "kl_divergence", "build_model", "check_backend",
     "run_backend", "EXACT_MAX_N", "RBM", "rbm_from_sklearn", "RBM_CONFIG", "sample_rbm",

@@ -7,7 +7,7 @@ import numpy as np
 
 from spinemu.config import ConfigError, Topology
 
-__all__ = ["STRATEGIES", "TABU_MOVES", "TABU_PATIENCE", "colour", "tabu_colours"]
+__all__ = ["STRATEGIES", "colour", "tabu_colours"]
 
 #: networkx greedy colouring strategies (deterministic ones); DSATUR gives the fewest colours
 #: of them (G1: 15, G22: 8), hence the fewest phases per sweep. ``"tabu"`` starts from DSATUR
