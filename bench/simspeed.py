@@ -265,7 +265,8 @@ def table(result: dict) -> str:
         key, relation, value = TARGETS[case["kind"]]
         before, after = case.get("before", {}), case["after"]
         name = " ".join(case["probe"])
-        figures = [key] + (["load_seconds"] if key != "load_seconds" else [])
+        figures = [key] + (["load_seconds"] if key != "load_seconds"
+                           and any("load_seconds" in side for side in (before, after)) else [])
         for figure in figures:
             shown = [("error" if "error" in side else
                       f"{side[figure]:,.1f}" if figure in side else "-")
