@@ -29,7 +29,8 @@ from spinemu.sim.cocotb_env import runner_environment
 __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
     "link_bench_fabric", "run_link_uart", "run_pbit", "run_hybrid",
-    "PBitSimulation", "build_lock", "verilator_bin",
+    "PBitSimulation", "build_lock", "verilator_bin", "cache_limit", "prune_cache",
+    "used_build",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -86,6 +87,61 @@ def build_lock(path: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+#: The cache's size limit unless ``$SPINEMU_CACHE_GB`` sets another (a positive number of
+#: GB): Verilator builds of large designs take hundreds of MB each, and a cache left alone grew
+#: to 68 GB here.
+CACHE_GB = 20.0
+
+
+def cache_limit() -> int:
+    """The cache's size limit in bytes: ``$SPINEMU_CACHE_GB`` GB, else :data:`CACHE_GB`."""
+    text = os.environ.get("SPINEMU_CACHE_GB", "")
+    try:
+        limit = float(text) if text else CACHE_GB
+    except ValueError:
+        limit = -1.0
+    if not limit > 0:
+        raise ConfigError(f"SPINEMU_CACHE_GB = {text!r} is out of range; allowed a positive "
+                          "number of GB")
+    return int(limit * 1e9)
+
+
+def used_build(build_dir: Path) -> None:
+    """Mark a finished build as used now (its ``.built`` file's time): :func:`prune_cache`
+    removes the least recently used builds first."""
+    (build_dir / ".built").touch()
+
+
+def _size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def prune_cache(root: Path, limit: int | None = None, keep: Path | None = None) -> list[Path]:
+    """Remove finished builds (folders ``sim/*/*`` and ``vboard/*`` with a ``.built`` file),
+    least recently used first, until the cache's builds take at most ``limit`` bytes (default
+    :func:`cache_limit`). ``keep`` and any build whose lock another process holds (a build in
+    progress) stay. Returns the folders removed."""
+    limit = cache_limit() if limit is None else limit
+    builds = [marker.parent for pattern in ("sim/*/*/.built", "vboard/*/.built")
+              for marker in root.glob(pattern)]
+    sizes = {folder: _size(folder) for folder in builds}
+    total, removed = sum(sizes.values()), []
+    for folder in sorted(builds, key=lambda f: (f / ".built").stat().st_mtime):
+        if total <= limit:
+            break
+        if keep is not None and folder.resolve() == keep.resolve():
+            continue
+        with open(folder / ".lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+        total -= sizes[folder]
+        removed.append(folder)
+    return removed
 
 
 # Yosys guards every `always @*` with a trigger register so that it runs once at time 0, but
@@ -275,6 +331,7 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     build_dir = root / "sim" / simulator / key
     with build_lock(build_dir):
         if (build_dir / ".built").exists():
+            used_build(build_dir)
             return build_dir
         source = build_dir / f"{toplevel}.v"
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
@@ -301,7 +358,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
             header.unlink()
         if simulator == "verilator":
             _keep_runtime(runtime, build_dir)
-        (build_dir / ".built").touch()
+        used_build(build_dir)
+    prune_cache(root, keep=build_dir)
     return build_dir
 
 

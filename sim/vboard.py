@@ -37,6 +37,8 @@ from spinemu.sim.runner import (
     build_lock,
     cache_root,
     logic_size,
+    prune_cache,
+    used_build,
     verilator_bin,
     verilator_env,
 )
@@ -84,6 +86,7 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
     executable = obj_dir / EXECUTABLE
     with build_lock(build_dir):
         if (build_dir / ".built").exists() and executable.exists():
+            used_build(build_dir)
             return executable
         shutil.rmtree(obj_dir, ignore_errors=True)  # a failed build's leftovers
         (build_dir / f"{top}.v").write_text(verilog)
@@ -98,7 +101,8 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
             raise SimulatorError(
                 f"verilator build of virtual board {top} failed (exit {result.returncode}); "
                 f"log {log}:\n{log.read_text()[-3000:]}")
-        (build_dir / ".built").touch()
+        used_build(build_dir)
+    prune_cache(cache_root(), keep=build_dir)
     return executable
 
 

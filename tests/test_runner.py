@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import re
 import shutil
+import time
 
 import numpy as np
+import pytest
 
-from spinemu.config import TileConfig
+from spinemu.config import ConfigError, TileConfig
 from spinemu.sim import runner
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.stimulus import random_images
@@ -37,3 +42,43 @@ def test_verilator_builds_of_a_kind_compile_the_runtime_once(tmp_path, monkeypat
     assert sorted(compiled) == [False, True]
     kept = {path.name for path in tmp_path.glob("verilator-runtime/*/verilated*.o")}
     assert {"verilated.o", "verilated_vpi.o"} <= kept
+
+
+def test_prune_cache_removes_least_recently_used_builds_first(tmp_path):
+    """Finished builds (a ``.built`` file) go oldest use first until the cache fits; a build in
+    progress (no ``.built``, or its lock held), ``keep`` and a build used again stay."""
+    now = time.time()
+
+    def build(kind: str, name: str, age: float, built: bool = True):
+        folder = tmp_path / kind / name
+        folder.mkdir(parents=True)
+        (folder / "model.o").write_bytes(b"x" * 400)
+        if built:
+            (folder / ".built").touch()
+            os.utime(folder / ".built", (now - age, now - age))
+        return folder
+
+    a, b = build("sim/verilator", "a", 500), build("sim/icarus", "b", 400)
+    c, d = build("vboard", "c", 300), build("sim/verilator", "d", 200)
+    e, f = build("sim/verilator", "e", 100), build("sim/icarus", "f", 600, built=False)
+    runner.used_build(b)  # b is now the most recently used
+    with open(c / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # c is being built again elsewhere
+        assert runner.prune_cache(tmp_path, limit=1300, keep=d) == [a, e]
+    assert all(folder.exists() for folder in (b, c, d, f))
+    assert not a.exists() and not e.exists()
+    assert runner.prune_cache(tmp_path, limit=10**6) == []
+    assert runner.prune_cache(tmp_path, limit=0) == [c, d, b]
+    assert f.exists()
+
+
+def test_cache_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SPINEMU_CACHE_GB", raising=False)
+    assert runner.cache_limit() == int(runner.CACHE_GB * 1e9)
+    monkeypatch.setenv("SPINEMU_CACHE_GB", "2.5")
+    assert runner.cache_limit() == 2_500_000_000
+    for text in ("0", "-1", "many", "nan"):
+        monkeypatch.setenv("SPINEMU_CACHE_GB", text)
+        with pytest.raises(ConfigError, match=rf"^SPINEMU_CACHE_GB = {re.escape(repr(text))} "
+                                              r"is out of range; allowed a positive number"):
+            runner.cache_limit()
