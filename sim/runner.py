@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
     "link_bench_fabric", "run_link_uart", "run_pbit", "run_hybrid",
     "PBitSimulation", "build_lock", "verilator_bin", "cache_limit", "prune_cache",
-    "used_build",
+    "used_build", "shared_runtime",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -291,6 +291,19 @@ def _seed_runtime(folder: Path, build_dir: Path) -> dict[str, str]:
     return {"MAKEFILES": str(touch)}
 
 
+@contextmanager
+def shared_runtime(objects_dir: Path, build_args: list[str], optimise: bool, *,
+                   waves: bool = False, libs: str = "", cache_dir: str | Path | None = None):
+    """Around one Verilator build whose objects go to ``objects_dir``: seed it with the kept
+    runtime objects of builds of this kind (``build_args``, ``waves``, ``optimise``, ``libs``:
+    what they are compiled with) and yield the environment make then needs; after the build,
+    keep its runtime objects if none are kept yet. A build that raises keeps nothing."""
+    folder = _runtime_folder(Path(cache_dir or cache_root()), build_args, waves, optimise, libs)
+    objects_dir.mkdir(parents=True, exist_ok=True)
+    yield _seed_runtime(folder, objects_dir)
+    _keep_runtime(folder, objects_dir)
+
+
 def _keep_runtime(folder: Path, build_dir: Path) -> None:
     """Keep the runtime objects of a build that are not kept yet, each whole or not at all
     (written aside, then renamed; when two builds race, either copy is the same)."""
@@ -303,12 +316,15 @@ def _keep_runtime(folder: Path, build_dir: Path) -> None:
 
 
 def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None,
-          cache_dir: str | Path | None = None, timing: bool = False) -> Path:
+          cache_dir: str | Path | None = None, timing: bool = False,
+          optimise: bool | None = None) -> Path:
     """Build ``verilog`` for ``simulator`` once; return its build folder.
 
     ``waves`` is None, ``"vcd"`` or ``"fst"``: tracing needs its own Verilator build.
     ``cache_dir`` is the cache root to build under, default :func:`cache_root`. ``timing``
     builds Verilator with ``--timing``, for a design that has delays (a clock of its own).
+    ``optimise`` compiles Verilator's C++ at -O2 (True) or -O0 (False); None chooses by size
+    (:data:`LARGE_VERILOG`). A short run of a large design is done sooner at -O0.
     """
     from cocotb_tools.config import libs_dir
     from cocotb_tools.runner import get_runner
@@ -319,7 +335,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         build_args.append("--timing")
     if simulator == "verilator" and waves == "fst":
         build_args.append("--trace-fst")
-    optimise = logic_size(verilog) <= LARGE_VERILOG
+    if optimise is None:
+        optimise = logic_size(verilog) <= LARGE_VERILOG
     ports = public_ports_config(verilog, toplevel) if simulator == "verilator" else ""
     # A Verilator executable finds cocotb's VPI library through the run path of the cocotb it
     # was linked against: a build made in another environment (another venv sharing the cache)
@@ -335,29 +352,29 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
             return build_dir
         source = build_dir / f"{toplevel}.v"
         source.write_text(_icarus_time0(verilog) if simulator == "icarus" else verilog)
-        if simulator == "verilator":
-            runtime = _runtime_folder(root, build_args, bool(waves), optimise, str(libs_dir))
-            seeded = _seed_runtime(runtime, build_dir)
+        verilator = simulator == "verilator"
+        if verilator:
             (build_dir / "ports.vlt").write_text(ports)
-            build_args.append(str(build_dir / "ports.vlt"))
+        runtime = (shared_runtime(build_dir, build_args, optimise, waves=bool(waves),
+                                  libs=str(libs_dir), cache_dir=root)
+                   if verilator else nullcontext({}))
         log = build_dir / "build.log"
-        env = ({**verilator_env(optimise), **seeded} if simulator == "verilator"
-               else {"PATH": _tool_path()})
-        try:
-            with runner_environment(env):
-                get_runner(simulator).build(
-                    sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
-                    build_args=build_args, timescale=TIMESCALE, waves=bool(waves), log_file=log,
-                )
-        except (SystemExit, Exception) as error:
-            tail = log.read_text()[-3000:] if log.exists() else ""
-            raise SimulatorError(
-                f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
+        with runtime as seeded:
+            env = {**verilator_env(optimise), **seeded} if verilator else {"PATH": _tool_path()}
+            args = [*build_args, str(build_dir / "ports.vlt")] if verilator else build_args
+            try:
+                with runner_environment(env):
+                    get_runner(simulator).build(
+                        sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
+                        build_args=args, timescale=TIMESCALE, waves=bool(waves),
+                        log_file=log)
+            except (SystemExit, Exception) as error:
+                tail = log.read_text()[-3000:] if log.exists() else ""
+                raise SimulatorError(
+                    f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
         # Verilator's precompiled headers (about 70 MB each, two a build) serve the build only
         for header in build_dir.glob("*.gch"):
             header.unlink()
-        if simulator == "verilator":
-            _keep_runtime(runtime, build_dir)
         used_build(build_dir)
     prune_cache(root, keep=build_dir)
     return build_dir
@@ -525,11 +542,13 @@ class PBitSimulation:
 
 
 def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
-             simulator: str = "verilator", schedule_depth: int | None = None) -> PBitSimulation:
+             simulator: str = "verilator", schedule_depth: int | None = None,
+             optimise: bool | None = None) -> PBitSimulation:
     """Simulate one anneal of a :class:`~spinemu.hdl.pbit.PBitCore` under cocotb.
 
     ``schedule`` is a list of ``(beta code, sweeps)``; the state after every sweep comes back.
-    The initial energy the core starts from is computed by the golden model.
+    The initial energy the core starts from is computed by the golden model. ``optimise`` as
+    :func:`build`'s.
     """
     from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.pbit import PBitCore
@@ -541,7 +560,7 @@ def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
     core = PBitCore(config, topology, schedule_depth=depth)
     state0 = np.asarray(state0, dtype=np.uint8)
     toplevel = "pbit_core"
-    build_dir = build(to_verilog(core, toplevel), toplevel, simulator)
+    build_dir = build(to_verilog(core, toplevel), toplevel, simulator, optimise=optimise)
     started = time.perf_counter()
     out = run_test(build_dir, toplevel, simulator, "spinemu.sim.pbit_tb", {
         "config": np.array(config.to_json()), "topology": np.array(topology.to_json()),

@@ -38,6 +38,7 @@ from spinemu.sim.runner import (
     cache_root,
     logic_size,
     prune_cache,
+    shared_runtime,
     used_build,
     verilator_bin,
     verilator_env,
@@ -92,15 +93,16 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
         (build_dir / f"{top}.v").write_text(verilog)
         (build_dir / HARNESS.name).write_text(harness)
         log = build_dir / "build.log"
-        with open(log, "w") as out:
+        with shared_runtime(obj_dir, flags, optimise) as seeded, \
+                open(log, "w") as out:
             result = subprocess.run(
                 [str(verilator), *flags, "--Mdir", str(obj_dir), f"{top}.v", HARNESS.name],
-                cwd=build_dir, env={**os.environ, **verilator_env(optimise)}, stdout=out,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if result.returncode != 0 or not executable.exists():
-            raise SimulatorError(
-                f"verilator build of virtual board {top} failed (exit {result.returncode}); "
-                f"log {log}:\n{log.read_text()[-3000:]}")
+                cwd=build_dir, env={**os.environ, **verilator_env(optimise), **seeded},
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            if result.returncode != 0 or not executable.exists():
+                raise SimulatorError(
+                    f"verilator build of virtual board {top} failed (exit {result.returncode}); "
+                    f"log {log}:\n{log.read_text()[-3000:]}")
         used_build(build_dir)
     prune_cache(cache_root(), keep=build_dir)
     return executable
