@@ -41,7 +41,8 @@ class NetworkRun:
 
 
 def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0.0,
-                seed: int = 0, counters: bool = False) -> NetworkRun:
+                seed: int = 0, counters: bool = False,
+                optimise: bool | None = None) -> NetworkRun:
     """Simulate ``plan``'s network on input codes ``x[batch, inputs]`` (for a first layer that
     is a convolution, flat NHWC images).
 
@@ -49,7 +50,8 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
     stress back-pressure; with 0 the streams run at full rate and ``cycles`` measures the design.
     ``counters`` builds the network with its activity counters (``Network(counters=True)``, a
     build of its own) and returns them, read once the network is drained, in ``counts``
-    (:func:`spinemu.sim.counters.counter_values` form).
+    (:func:`spinemu.sim.counters.counter_values` form). ``optimise`` as
+    :func:`spinemu.sim.runner.build`'s (False: a short run of a large network is done sooner).
     """
     from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.layer import Network
@@ -68,7 +70,7 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
 
     started = time.perf_counter()
     build_dir = build(to_verilog(Network(plan.config, counters=counters), TOPLEVEL), TOPLEVEL,
-                      simulator)
+                      simulator, optimise=optimise)
     arrays = {f"layer{i}.{name}": getattr(image, name)
               for i, image in enumerate(plan.images) for name in image.NAMES}
     out = run_test(build_dir, TOPLEVEL, simulator, "spinemu.sim.network_tb", {
