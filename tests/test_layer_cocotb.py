@@ -51,8 +51,7 @@ def test_cases_cover_padding_and_tree_depth():
 @pytest.mark.parametrize("index", range(len(RELU)))
 def test_network_rtl_matches_golden(simulator, index):
     plan, x = network_case(index)
-    # A few vectors: Verilator's C++ at -O0 builds in a fraction of -O2's time. (The convolution
-    # cases below keep the default: `spinemu sim layer` reuses one of their builds.)
+    # A few vectors: Verilator's C++ at -O0 builds in a fraction of -O2's time.
     run = run_network(plan, x, simulator=simulator_or_skip(simulator),
                       stall=(0.0, 0.2)[index % 2], seed=index, optimise=False)
     expected = plan.model()(x)
@@ -124,6 +123,7 @@ def test_sim_layer_command_draws_random_inputs(tmp_path):
 #: padding and a max 2x2 pooling; a strided convolution with an avg 2x2 pooling after another
 #: and a dense layer on two columns of tiles; stride 3 with padding, max 2x2, a dense layer.
 CONV_SEEDS = (4000, 4021, 4017, 4008)
+SIM_LAYER_CASE = 3  # the convolution case test_sim_layer_command_runs_a_conv_plan runs
 
 
 def conv_case(index: int) -> tuple[Plan, np.ndarray]:
@@ -149,8 +149,10 @@ def test_conv_cases_cover_the_geometry():
 @pytest.mark.parametrize("index", range(len(CONV_SEEDS)))
 def test_conv_network_rtl_matches_golden(simulator, index):
     plan, x = conv_case(index)
+    # -O0 as above, but for the case whose -O2 build `spinemu sim layer` reuses (below)
     run = run_network(plan, x, simulator=simulator_or_skip(simulator),
-                      stall=(0.0, 0.2)[index % 2], seed=index)
+                      stall=(0.0, 0.2)[index % 2], seed=index,
+                      optimise=None if index == SIM_LAYER_CASE else False)
     expected = plan.model()(x)
     assert run.a.shape == expected.shape == (len(x), plan.config.layers[-1].outputs)
     mismatches = int((run.a != expected).sum())
@@ -160,7 +162,7 @@ def test_conv_network_rtl_matches_golden(simulator, index):
 def test_sim_layer_command_runs_a_conv_plan(tmp_path):
     """A convolution plan through the stream testbench (the build of
     test_conv_network_rtl_matches_golden[verilator-3]) and through the host link."""
-    plan, _ = conv_case(3)
+    plan, _ = conv_case(SIM_LAYER_CASE)
     plan.save(tmp_path / "plan")
     for streams in (["--streams"], []):
         result = invoke(tmp_path / "plan", *streams, "--vectors", 2, "--seed", 5)
