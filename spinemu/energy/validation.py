@@ -156,17 +156,13 @@ class ValidationPoint:
         check_int("input_bits", self.input_bits, 1, 32)
         check_int("weight_bits", self.weight_bits, 1, 32)
         check_float("input_density", self.input_density, 0.0, 1.0)
-        density = self.input_density
-        toggles = _span("toggle_rate", 2 * density * (1 - density) if self.toggle_rate is None
-                        else self.toggle_rate, 0.0, 1.0)
+        density, toggles = self.input_density, self.toggles
         most = 2 * min(density, 1 - density)
         if toggles[1] > most + 1e-12:
             raise ConfigError(f"toggle_rate = {toggles[1]:g} with input_density = {density:g}: "
                               f"bits that are 1 a fraction {density:g} of the time toggle at "
                               f"most 2 min(p, 1 - p) = {most:g}; allowed 0..{most:g}")
-        _span("weight_sparsity", self.weight_sparsity, 0.0, 1.0)
-        if self.vdd is not None:
-            _span("vdd", self.vdd, *SUPPLY_RANGE)
+        _ = self.sparsity, self.supply                          # each raises when out of range
         if self.readout == "adc":
             for name in ("toggle_rate", "weight_sparsity"):
                 if getattr(self, name) not in (None, 0.0):
