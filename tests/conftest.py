@@ -24,6 +24,20 @@ def small_layer() -> tuple[LayerConfig, LayerImages]:
 
 
 @pytest.fixture
+def cache_without_ccache(tmp_path, monkeypatch):
+    """An empty simulator build cache (``$SPINEMU_CACHE``, returned) and no ccache on the path
+    for the builds, as on a fresh machine: the Verilator runtime is then compiled by the first
+    build of a kind and only kept objects serve the next."""
+    import shutil
+
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which",
+                        lambda name, *args, **kw: None if name == "ccache" else which(name))
+    monkeypatch.setenv("SPINEMU_CACHE", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
 def nvdcim():
     """The bundled nvDCIM validation macro's tech file (40 nm STT-MRAM digital CIM, nominal
     supply 0.9 V)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import shutil
 import time
 
 import numpy as np
@@ -19,14 +18,11 @@ from spinemu.sim.stimulus import random_images
 from cases import random_config
 
 
-def test_verilator_builds_of_a_kind_compile_the_runtime_once(tmp_path, monkeypatch):
+def test_verilator_builds_of_a_kind_compile_the_runtime_once(cache_without_ccache):
     """Without ccache, the first Verilator build compiles Verilator's runtime and keeps the
     objects under ``verilator-runtime/``; the next design of the same kind compiles none of it,
     links the kept objects, and its simulation still equals golden bit for bit."""
-    which = shutil.which
-    monkeypatch.setattr(runner.shutil, "which",
-                        lambda name, *args, **kw: None if name == "ccache" else which(name))
-    monkeypatch.setenv("SPINEMU_CACHE", str(tmp_path))
+    tmp_path = cache_without_ccache
     rng = np.random.default_rng(7)
     logs = []
     for rows, cols in [(3, 5), (4, 2)]:

@@ -178,20 +178,14 @@ def test_clocks_per_bit_is_checked(loopback, clocks_per_bit):
         VirtualBoard(loopback, clocks_per_bit=clocks_per_bit)
 
 
-def test_second_board_links_the_kept_runtime(tmp_path, monkeypatch):
+def test_second_board_links_the_kept_runtime(cache_without_ccache):
     """Without ccache, the first board build compiles Verilator's runtime and keeps it; a second
     design compiles none of it, and its board still echoes every byte."""
-    import shutil
-
-    which = shutil.which
-    monkeypatch.setattr(shutil, "which",
-                        lambda name, *args, **kw: None if name == "ccache" else which(name))
-    monkeypatch.setenv("SPINEMU_CACHE", str(tmp_path))
     first = build_virtual_board(LOOPBACK)
     second = build_virtual_board(LOOPBACK + "// another design, the same runtime\n")
     logs = [(exe.parent.parent / "build.log").read_text() for exe in (first, second)]
     assert ["-o verilated.o" in log for log in logs] == [True, False]
-    assert list(tmp_path.glob("verilator-runtime/*/verilated.o"))
+    assert list(cache_without_ccache.glob("verilator-runtime/*/verilated.o"))
     data = payload(np.random.default_rng(SEED + 2), 64)
     with VirtualBoard(second, clocks_per_bit=CLOCKS_PER_BIT) as board:
         assert exchange(board.port, data) == data
