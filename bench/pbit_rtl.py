@@ -189,7 +189,7 @@ def main() -> None:
                         help="colouring of G1 and G48 (tabu: fewer colours than DSATUR on G1)")
     parser.add_argument("--reuse", type=Path,
                         help="an earlier output of this bench: its measured runs of the same "
-                             "widths are kept instead of simulated again")
+                             "widths and colouring are kept instead of simulated again")
     parser.add_argument("-o", "--output", type=Path,
                         default=REPO / "bench/results/pbit_rtl.json")
     args = parser.parse_args()

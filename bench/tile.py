@@ -297,10 +297,11 @@ def rtl_table(rtl: dict) -> Table:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke)")
-    parser.add_argument("--golden-only", action="store_true",
-                        help="the golden model against BLAS only, no RTL simulation")
-    parser.add_argument("--rtl-only", action="store_true",
-                        help="the RTL simulations only, no golden model against BLAS")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--golden-only", action="store_true",
+                      help="the golden model against BLAS only, no RTL simulation")
+    only.add_argument("--rtl-only", action="store_true",
+                      help="the RTL simulations only, no golden model against BLAS")
     parser.add_argument("-o", "--output", type=Path,
                         help="JSON file to write (default: bench/results/tile.json, with "
                              "--golden-only bench/results/tile_golden.json)")
