@@ -76,6 +76,7 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
     out = run_test(build_dir, TOPLEVEL, simulator, "spinemu.sim.network_tb", {
         "config": np.array(plan.config.to_toml()), "x": x, "seed": np.array(seed),
         "stall": np.array(stall), "counters": np.array(counters), **arrays,
+        "expected": plan.model()(x),   # the testbench's scoreboard, computed here (golden)
     })
     counts = json.loads(str(out["counts"])) if "counts" in out else None
     return NetworkRun(a=out["a"], cycles=int(out["cycles"]), sim_seconds=float(out["sim_seconds"]),

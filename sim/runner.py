@@ -477,6 +477,7 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
         "config": np.array(config.to_json()), "load": np.array(load),
         "g": model.g, "x": x, "adc_shift": model.adc_shift, "gain": model.gain,
         "offset": model.offset, "seed": np.array(seed), "stall": np.array(stall),
+        "expected": model(x),   # the testbench's scoreboard: golden runs here, not in the sim
     }, waves=waves)
     wall = time.perf_counter() - started
     return TileRun(z=out["z"], cycles=int(out["cycles"]), wall_seconds=wall,

@@ -9,22 +9,45 @@ engines with the spec bit for bit on random formats, images and inputs.
 Every kernel is integer arithmetic except where a float array is read: the tile's float32 or
 float64 column sums hold whole numbers that are exact (see :mod:`spinemu.sim.golden.tile`), so
 converting them to int64 loses nothing. Kernels are compiled on first use and cached on disk
-(``cache=True``).
+(``cache=True``). numba itself is imported at a kernel's first call: importing it and loading a
+cached kernel's typing take about 4 s, which a process that runs no kernel (a cocotb testbench,
+the command line's help) does not pay.
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+import threading
+
 import numpy as np
 
 __all__ = ["pbit_sweeps", "pbit_fields", "tile_inputs", "tile_epilogue"]
 
 _JIT = {"cache": True, "nogil": True}
+_COMPILING = threading.Lock()
+
+
+def _jit(function):
+    """``function`` as a numba ``njit`` kernel (``_JIT``), made on its first call."""
+    kernel = None
+
+    @functools.wraps(function)
+    def call(*args):
+        nonlocal kernel
+        if kernel is None:
+            with _COMPILING:
+                if kernel is None:
+                    import numba
+
+                    kernel = numba.njit(**_JIT)(function)
+        return kernel(*args)
+
+    return call
 
 
 # --- p-bit core (DESIGN.md 3.3, 3.4) ---------------------------------------------------------
 
-@numba.njit(**_JIT)
+@_jit
 def pbit_fields(s, indptr, neighbours, couplings, h, fields):
     """``fields[r, i] = sum_j J[i, j] m[r, j] + h[i]`` (``m = 2 s - 1``) from a CSR table
     (``indptr``, ``neighbours``, ``couplings``); returns the energies
@@ -43,7 +66,7 @@ def pbit_fields(s, indptr, neighbours, couplings, h, fields):
     return energy
 
 
-@numba.njit(**_JIT)
+@_jit
 def pbit_sweeps(sweeps, theta, by_argument, rng_bits, leap_shifts, leap_tables, indptr,
                 neighbours, changes, s, fields, lfsr, energy, best_energy, best_state,
                 energies, first_sweep, record, trajectory):
@@ -119,7 +142,7 @@ def pbit_sweeps(sweeps, theta, by_argument, rng_bits, leap_shifts, leap_tables, 
 
 # --- Crossbar tile (DESIGN.md 3.1) -----------------------------------------------------------
 
-@numba.njit(**_JIT)
+@_jit
 def tile_inputs(x, lo, hi, out):
     """``out = x`` (cast to ``out``'s type); returns whether every ``x`` is in ``lo..hi`` (one
     pass without an early exit, so that the loop vectorises)."""
@@ -132,7 +155,7 @@ def tile_inputs(x, lo, hi, out):
     return not outside
 
 
-@numba.njit(**_JIT)
+@_jit
 def tile_epilogue(sums, cols, part_shift, adc_shift, adc_bits, gain, gain_frac, offset,
                   out_bits, out):
     """``out[b, c] = sat(rshift_round(sat(rshift_round(acc, adc_shift[c]), adc_bits) * gain[c],
