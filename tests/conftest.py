@@ -13,6 +13,20 @@ from spinemu.ising import MaxCut, write_gset
 
 from cases import random_layer_images
 
+#: The modules whose tests build and run simulators, longest first (summed test time of a
+#: fresh-cache run, ``pytest --durations=0``): run before the rest, so that pytest-xdist's
+#: workers end on short tests instead of one waiting on the other's last build.
+LONG_MODULES = ("test_tile_cocotb", "test_layer_cocotb", "test_cli", "test_emulator",
+                "test_pbit", "test_hybrid", "test_energy_counters", "test_link_cocotb",
+                "test_cli_link", "test_layer", "test_runner", "test_build")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long modules first (``LONG_MODULES``), each module's tests kept together and in order."""
+    rank = {name: k for k, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rpartition(".")[2],
+                                         len(rank)))
+
 
 @pytest.fixture
 def small_layer() -> tuple[LayerConfig, LayerImages]:
