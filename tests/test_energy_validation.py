@@ -178,12 +178,20 @@ def test_the_end_ratio_prices_both_ends_at_the_same_conditions(nvdcim):
 
 def test_nvdcim_points_carry_the_published_conditions(nvdcim):
     """Extended Data Fig. 5: 4-bit mode, 50 % weight sparsity, toggle rate 6.25-50 %, 40.1
-    TOPS/W at 1.20 V and 86.0 at 0.65 V; the abstract's ends leave supply and toggle open."""
+    TOPS/W at 1.20 V and 86.0 at 0.65 V (toggle rate not stated: the span); main text p. 5: the
+    abstract's ends at 0.65 V, 6.25 % toggle rate, 50 % sparsity; 64 banks of 256 rows x 4
+    bitcells, so 256 rows of 64 four-bit or 16 sixteen-bit weights."""
     by_figure = {p.figure: p for p in validation_points(nvdcim)[1]}
     g, h = by_figure["Extended Data Fig. 5g"], by_figure["Extended Data Fig. 5h"]
     assert (g.reported, g.supply, h.reported, h.supply) == (40.1, (1.2, 1.2), 86.0, (0.65, 0.65))
+    assert g.toggles == h.toggles == (0.0625, 0.5)
+    ends = [p for p in by_figure.values() if p.end]
+    assert sorted(p.reported for p in ends) == [7.02, 112.3]
+    for point in ends:
+        assert (point.toggles, point.supply) == ((0.0625, 0.0625), (0.65, 0.65))
     for point in by_figure.values():
-        assert point.toggles == (0.0625, 0.5) and point.sparsity == (0.5, 0.5)
+        assert point.sparsity == (0.5, 0.5) and point.rows == 256
+        assert point.rows * point.cols * point.weight_bits == 64 * 1024
     assert nvdcim["tech.vdd_nominal"] == 0.9
 
 
