@@ -16,9 +16,10 @@ from cases import random_layer_images
 #: The modules whose tests build and run simulators, longest first (summed test time of a
 #: fresh-cache run, ``pytest --durations=0``): run before the rest, so that pytest-xdist's
 #: workers end on short tests instead of one waiting on the other's last build.
-LONG_MODULES = ("test_tile_cocotb", "test_layer_cocotb", "test_cli", "test_emulator",
-                "test_pbit", "test_hybrid", "test_energy_counters", "test_link_cocotb",
-                "test_cli_link", "test_layer", "test_runner", "test_build")
+LONG_MODULES = ("test_tile_cocotb", "test_layer_cocotb", "test_pbit", "test_emulator",
+                "test_cli", "test_cli_link", "test_layer", "test_link_cocotb",
+                "test_energy_counters", "test_ising_run", "test_link_vboard", "test_build",
+                "test_runner", "test_synth", "test_hybrid")
 
 
 def pytest_collection_modifyitems(config, items):
