@@ -22,7 +22,7 @@ LONG_MODULES = ("test_tile_cocotb", "test_layer_cocotb", "test_pbit", "test_emul
                 "test_runner", "test_synth", "test_hybrid")
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(items):
     """Long modules first (``LONG_MODULES``), each module's tests kept together and in order."""
     rank = {name: k for k, name in enumerate(LONG_MODULES)}
     items.sort(key=lambda item: rank.get(item.module.__name__.rpartition(".")[2],
