@@ -253,6 +253,20 @@ RESET_CLOCKS = 2
 # make: a makefile named in `MAKEFILES` (read by make before `Vtop.mk`) touches the copies.
 RUNTIME_OBJECTS = ("verilated*.o",)
 
+# Each build also precompiled two headers (Vtop__pch.h at OPT_FAST and at OPT_SLOW: 2.2-2.5 s
+# of one core each, for a tile of the suite, against 0.2-5 s for each of the model's C++ files
+# that read them). Almost all of what they hold is Verilator's own headers, the same for every
+# design of a kind; the design's two headers are small. So a kind keeps one precompiled header
+# of `verilated.h` and `verilated_dpi.h` per optimisation (PCH_HEADER, next to the runtime
+# objects), and make's precompiled-header variables (verilated.mk's VK_PCH_*) point the model's
+# files at it: each file then reads its design's headers through its own `#include`. The first
+# build of a kind compiles them through verilated.mk's own rule, with the flags the model's
+# files are compiled with, while it holds the kind's lock. Were one unusable (GCC checks the
+# flags and macros it was made with), the compiler reads the header itself: slower, not wrong.
+PCH_HEADER = "spinemu_pch.h"
+_PCH_TEXT = ('// spinemu.sim.runner: Verilator\'s headers, precompiled once per kind of build\n'
+             '#include "verilated.h"\n#include "verilated_dpi.h"\n')
+
 
 def _runtime_folder(cache: Path, build_args: list[str], waves: bool, optimise: bool,
                     libs: str) -> Path:
@@ -295,13 +309,70 @@ def _seed_runtime(folder: Path, build_dir: Path) -> dict[str, str]:
 def shared_runtime(objects_dir: Path, build_args: list[str], optimise: bool, *,
                    waves: bool = False, libs: str = "", cache_dir: str | Path | None = None):
     """Around one Verilator build whose objects go to ``objects_dir``: seed it with the kept
-    runtime objects of builds of this kind (``build_args``, ``waves``, ``optimise``, ``libs``:
-    what they are compiled with) and yield the environment make then needs; after the build,
-    keep its runtime objects if none are kept yet. A build that raises keeps nothing."""
+    runtime objects and precompiled headers of builds of this kind (``build_args``, ``waves``,
+    ``optimise``, ``libs``: what they are compiled with) and yield the environment make then
+    needs (``MAKEFLAGS`` whole: :func:`verilator_env`'s and the headers'); after the build,
+    keep its runtime objects and headers if none are kept yet, and remove the precompiled
+    headers from ``objects_dir``. A build that raises keeps nothing."""
     folder = _runtime_folder(Path(cache_dir or cache_root()), build_args, waves, optimise, libs)
     objects_dir.mkdir(parents=True, exist_ok=True)
-    yield _seed_runtime(folder, objects_dir)
+    seeded = _seed_runtime(folder, objects_dir)
+    header = _header_for(folder, objects_dir)
+    flags = [verilator_env(optimise)["MAKEFLAGS"]]
+    if header is not None:
+        flags += [f"VK_PCH_H={header}",
+                  f"VK_PCH_I_FAST=-include{header}.fast$(CFG_GCH_IF_CLANG)",
+                  f"VK_PCH_I_SLOW=-include{header}.slow$(CFG_GCH_IF_CLANG)"]
+    yield {**seeded, "MAKEFLAGS": " ".join(flags)}
     _keep_runtime(folder, objects_dir)
+    _keep_headers(folder, objects_dir)
+    for made in objects_dir.glob("*.gch"):  # about 70 MB each: they served this build only
+        made.unlink()
+
+
+def _write_header(folder: Path) -> None:
+    """:data:`PCH_HEADER` in ``folder``, and its copies ``.fast`` and ``.slow`` (what the
+    compiler reads if it refuses the precompiled one), dated long ago: a precompiled header is
+    always newer, so make never remakes one (in the kind's folder: while builds read it)."""
+    for name in (PCH_HEADER, f"{PCH_HEADER}.fast", f"{PCH_HEADER}.slow"):
+        path = folder / name
+        if not path.exists():
+            staging = folder / f".{name}.{os.getpid()}"
+            staging.write_text(_PCH_TEXT)
+            os.utime(staging, (1, 1))
+            staging.replace(path)
+
+
+def _header_for(folder: Path, build_dir: Path) -> Path | None:
+    """The header (:data:`PCH_HEADER`) whose precompiled forms a build's model files include:
+    the kind's once kept (``folder``), else one in ``build_dir`` that make precompiles for this
+    build (only a build whose model Verilator splits into several files precompiles: a small
+    one is compiled as one file). None for a path with white space (make's variables could not
+    hold it): the build then precompiles Verilator's own ``Vtop__pch.h``."""
+    kept = (folder / ".pch-kept").exists()
+    home = folder if kept else build_dir
+    if any(c.isspace() for c in str(home)):
+        return None
+    if not kept:
+        _write_header(build_dir)
+    return home / PCH_HEADER
+
+
+def _keep_headers(folder: Path, build_dir: Path) -> None:
+    """Keep the precompiled headers a build made (both, or none) if the kind has none yet,
+    under the kind's lock (its ``.pch-kept`` mark last)."""
+    made = [build_dir / f"{PCH_HEADER}.{kind}.gch" for kind in ("fast", "slow")]
+    if (folder / ".pch-kept").exists() or not all(path.exists() for path in made):
+        return
+    with build_lock(folder):
+        if (folder / ".pch-kept").exists():
+            return
+        _write_header(folder)
+        for path in made:
+            staging = folder / f".{path.name}.{os.getpid()}"
+            shutil.copyfile(path, staging)
+            staging.replace(folder / path.name)
+        (folder / ".pch-kept").touch()
 
 
 def _keep_runtime(folder: Path, build_dir: Path) -> None:
@@ -372,9 +443,6 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
                 tail = log.read_text()[-3000:] if log.exists() else ""
                 raise SimulatorError(
                     f"{simulator} build of {toplevel} failed: {error}\n{tail}") from None
-        # Verilator's precompiled headers (about 70 MB each, two a build) serve the build only
-        for header in build_dir.glob("*.gch"):
-            header.unlink()
         used_build(build_dir)
     prune_cache(root, keep=build_dir)
     return build_dir

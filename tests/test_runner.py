@@ -19,15 +19,16 @@ from cases import random_config
 
 
 def test_verilator_builds_of_a_kind_compile_the_runtime_once(cache_without_ccache):
-    """Without ccache, the first Verilator build compiles Verilator's runtime and keeps the
-    objects under ``verilator-runtime/``; the next design of the same kind compiles none of it,
-    links the kept objects, and its simulation still equals golden bit for bit."""
+    """Without ccache, the first Verilator build compiles Verilator's runtime and its headers
+    and keeps them under ``verilator-runtime/``; the next design of the same kind compiles none
+    of it, links the kept objects, compiles its model against the kept headers, and its
+    simulation still equals golden bit for bit."""
     tmp_path = cache_without_ccache
     rng = np.random.default_rng(7)
     logs = []
-    for rows, cols in [(3, 5), (4, 2)]:
+    for rows, cols in [(8, 96), (6, 96)]:   # big enough for Verilator to split the model
         config = TileConfig(**{**random_config(rng, max_rows=8, max_cols=8).to_dict(),
-                               "rows": rows, "cols": cols, "lanes": 1})
+                               "rows": rows, "cols": cols, "lanes": cols})
         g, x, shift, gain, offset = random_images(rng, config, batch=3)
         run = runner.run_tile(config, g, x, shift, gain, offset, simulator="verilator")
         assert (run.z == tile_forward(config, g, x, shift, gain, offset)).all(), run.log
@@ -38,6 +39,14 @@ def test_verilator_builds_of_a_kind_compile_the_runtime_once(cache_without_ccach
     assert sorted(compiled) == [False, True]
     kept = {path.name for path in tmp_path.glob("verilator-runtime/*/verilated*.o")}
     assert {"verilated.o", "verilated_vpi.o"} <= kept
+    headers = [log.count("c++-header") for log in logs]     # a precompiled header compiled
+    assert sorted(headers) == [0, 2]
+    kind, = tmp_path.glob("verilator-runtime/*")
+    assert {f"{runner.PCH_HEADER}.{o}.gch" for o in ("fast", "slow")} <= {
+        path.name for path in kind.iterdir()}
+    second = logs[headers.index(0)]     # its model compiled against the kept headers
+    assert re.search(rf"-include{re.escape(str(kind / runner.PCH_HEADER))}\.fast "
+                     r"-c Vtop___024root__0\.cpp", second), second[-2000:]
 
 
 def test_prune_cache_removes_least_recently_used_builds_first(tmp_path):
