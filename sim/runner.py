@@ -259,10 +259,11 @@ RUNTIME_OBJECTS = ("verilated*.o",)
 # design of a kind; the design's two headers are small. So a kind keeps one precompiled header
 # of `verilated.h` and `verilated_dpi.h` per optimisation (PCH_HEADER, next to the runtime
 # objects), and make's precompiled-header variables (verilated.mk's VK_PCH_*) point the model's
-# files at it: each file then reads its design's headers through its own `#include`. The first
-# build of a kind compiles them through verilated.mk's own rule, with the flags the model's
-# files are compiled with, while it holds the kind's lock. Were one unusable (GCC checks the
-# flags and macros it was made with), the compiler reads the header itself: slower, not wrong.
+# files at it: each file then reads its design's headers through its own `#include`. Until a
+# kind has them, a build precompiles that header in its own folder through verilated.mk's own
+# rule (with the flags its model's files are compiled with) and the runner keeps the pair after
+# the build, under the kind's lock. Were one unusable (GCC checks the flags and macros it was
+# made with), the compiler reads the header itself: slower, not wrong.
 PCH_HEADER = "spinemu_pch.h"
 _PCH_TEXT = ('// spinemu.sim.runner: Verilator\'s headers, precompiled once per kind of build\n'
              '#include "verilated.h"\n#include "verilated_dpi.h"\n')
