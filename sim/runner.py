@@ -335,13 +335,13 @@ def _write_header(folder: Path) -> None:
     """:data:`PCH_HEADER` in ``folder``, and its copies ``.fast`` and ``.slow`` (what the
     compiler reads if it refuses the precompiled one), dated long ago: a precompiled header is
     always newer, so make never remakes one (in the kind's folder: while builds read it)."""
+    def fill(staging: Path) -> None:
+        staging.write_text(_PCH_TEXT)
+        os.utime(staging, (1, 1))
+
     for name in (PCH_HEADER, f"{PCH_HEADER}.fast", f"{PCH_HEADER}.slow"):
-        path = folder / name
-        if not path.exists():
-            staging = folder / f".{name}.{os.getpid()}"
-            staging.write_text(_PCH_TEXT)
-            os.utime(staging, (1, 1))
-            staging.replace(path)
+        if not (folder / name).exists():
+            _write_whole(folder / name, fill)
 
 
 def _header_for(folder: Path, build_dir: Path) -> Path | None:
@@ -369,22 +369,29 @@ def _keep_headers(folder: Path, build_dir: Path) -> None:
         if (folder / ".pch-kept").exists():
             return
         _write_header(folder)
-        for path in made:
-            staging = folder / f".{path.name}.{os.getpid()}"
-            shutil.copyfile(path, staging)
-            staging.replace(folder / path.name)
+        for path in made:  # copied anew: newer than the headers written above
+            _write_whole(folder / path.name, lambda staging, path=path: shutil.copyfile(
+                path, staging))
         (folder / ".pch-kept").touch()
 
 
 def _keep_runtime(folder: Path, build_dir: Path) -> None:
     """Keep the runtime objects of a build that are not kept yet, each whole or not at all
-    (written aside, then renamed; when two builds race, either copy is the same)."""
+    (:func:`_write_whole`)."""
     folder.mkdir(parents=True, exist_ok=True)
     for path in _runtime_objects(build_dir):
         if not (folder / path.name).exists():
-            staging = folder / f".{path.name}.{os.getpid()}"
-            shutil.copy2(path, staging)
-            staging.replace(folder / path.name)
+            _write_whole(folder / path.name, lambda staging, path=path: shutil.copy2(
+                path, staging))
+
+
+def _write_whole(target: Path, fill) -> None:
+    """Write ``target`` whole or not at all: ``fill(staging)`` writes a file beside it (named
+    for this process), which then replaces ``target`` (builds racing to keep a file each write
+    their own; either copy is the same)."""
+    staging = target.with_name(f".{target.name}.{os.getpid()}")
+    fill(staging)
+    staging.replace(target)
 
 
 def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = None,
