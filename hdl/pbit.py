@@ -17,7 +17,7 @@ from spinemu.config import PBitConfig, Topology
 from spinemu.numeric import LFSR_BITS, tanh_table
 
 from .activity import PBitCounters, pbit_activity_layout
-from .arith import tree_sum
+from .arith import mux_tree, tree_sum
 from .pbit_unit import (
     _IN_BLOCK_RAM,
     DRAIN_CLOCKS,
@@ -779,7 +779,7 @@ class PBitCore(wiring.Component):
                                                         rng_bits=self._config.rng_bits)
         for u, (unit, program) in enumerate(zip(units, self._programs, strict=True)):
             back = unit.write_back
-            old = Cat(state[i] for i in program.nodes).bit_select(back.slot, 1)
+            old = mux_tree([state[i] for i in program.nodes], back.slot)
             m.d.comb += [counters.updated[u].eq(back.valid),
                          counters.changed[u].eq(back.valid & (back.up != old))]
         m.d.comb += self.activity.eq(counters.counts)
@@ -816,7 +816,8 @@ class PBitCore(wiring.Component):
             ]
             # one slot decoder per unit sets the state bits: write-backs, and node writes (only
             # while the units are idle); a decoder of all N bits for node writes besides cost
-            # some 2 LUTs per p-bit on ECP5
+            # some 2 LUTs per p-bit on ECP5. (As one Switch on the slot Verilator ran it faster,
+            # but yosys 0.70's abc9 failed an assertion on G1 at U = 32: docs/pbit.md.)
             loading = writes.node.en[u]
             slot_in = Mux(loading, writes.node.slot, unit.write_back.slot)
             up = Mux(loading, writes.node.state, unit.write_back.up)

@@ -21,7 +21,7 @@ from spinemu.config import PBitConfig, Topology
 from spinemu.numeric import LFSR_BITS, clog2
 
 from .activation import ACTIVATION_LATENCY, Activation
-from .arith import tree_sum
+from .arith import mux_tree, tree_sum
 
 __all__ = ["DRAIN_CLOCKS", "LFSRS_IN_LOGIC", "NEIGHBOUR_READ", "PHASE_GAP", "UPDATE_LATENCY",
            "Step", "UnitProgram", "UpdateUnit", "unit_programs"]
@@ -371,7 +371,8 @@ class UpdateUnit(wiring.Component):
             act.start.sum.eq(partial), act.h.eq(h_rd.data), act.lfsr.eq(r_rd.data),
             act.beta.eq(self.beta),
             self.lut_addr.eq(act.lut_addr), act.lut_data.eq(self.lut_data),
-            act.old.eq(self.node_states.bit_select(act.write_back.tag, 1)),
+            act.old.eq(mux_tree([self.node_states[k] for k in range(len(self.node_states))],
+                                act.write_back.tag)),
             self.write_back.valid.eq(act.write_back.valid),
             self.write_back.slot.eq(act.write_back.tag),
             self.write_back.up.eq(act.write_back.up), self.delta.eq(act.delta),
@@ -450,11 +451,11 @@ class UpdateUnit(wiring.Component):
 
     def _neighbour_bits(self, step, index) -> list:
         """Per lane, the state bit of its neighbour at the step in A2 (program word ``step``,
-        step ``index``): a shift over the lane's part of ``neighbour_states`` by the ROM's
-        source field, or with :attr:`UnitProgram.by_step` a shift over the S steps' bits (a
-        constant 0 where the lane has no neighbour). Shifts (one multiplexer tree) rather than
-        ``Array`` s (a decoder per input): a lane's sources can be most of the graph, and the
-        decoders cost 5-10x the LUTs."""
+        step ``index``): a multiplexer tree (:func:`~spinemu.hdl.arith.mux_tree`) over the
+        lane's part of ``neighbour_states`` selected by the ROM's source field, or with
+        :attr:`UnitProgram.by_step` over the S steps' bits (a constant 0 where the lane has no
+        neighbour) selected by the step. Trees rather than ``Array`` s (a decoder per input): a
+        lane's sources can be most of the graph, and the decoders cost 5-10x the LUTs."""
         program, bits, offset = self._program, [], 0
         for lane, sources in enumerate(program.lane_sources):
             mine = self.neighbour_states[offset:offset + len(sources)]
@@ -463,8 +464,8 @@ class UpdateUnit(wiring.Component):
                 bits.append(Const(0, 1))
             elif program.by_step:
                 where = {j: k for k, j in enumerate(sources)}
-                bits.append(Cat(mine[where[s.links[lane][0]]] if s.links[lane][0] >= 0
-                                else Const(0, 1) for s in program.steps).bit_select(index, 1))
+                bits.append(mux_tree([mine[where[s.links[lane][0]]] if s.links[lane][0] >= 0
+                                      else Const(0, 1) for s in program.steps], index))
             else:
-                bits.append(mine.bit_select(step.source[lane], 1))
+                bits.append(mux_tree([mine[k] for k in range(len(sources))], step.source[lane]))
         return bits

@@ -161,8 +161,10 @@ def _icarus_time0(verilog: str) -> str:
 # line a word) go to Verilator's constructor code, which compiles at -O0 anyway (a 256x256 tile
 # is half initial values). With only the ports public (PORTS_ONLY_ARGS), G14 at U = 16 behind
 # the link (1.96 M characters of logic) built in 130 s at -O2 and ran 3x as fast as at -O0;
-# G1 at U = 800 (50 M) took 470 s at -O0.
-LARGE_VERILOG = 2_500_000
+# G1 at U = 800 (50 M) took 470 s at -O0. With its multiplexers written as trees (hdl.arith.
+# mux_tree: one line a 2:1 multiplexer) the same core is 2.55 M: 69 s to convert and build at
+# -O2, 56 s at -O0, and 3.6-3.9x the clocks a second at -O2.
+LARGE_VERILOG = 3_000_000
 _INITIAL_WORD = re.compile(r"^\s*(?:\\\S+ |\S+)\[\d+\] = [^;\n]*;\n", re.MULTILINE)
 
 

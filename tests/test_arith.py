@@ -70,3 +70,18 @@ def test_tree_sum(count):
     assert total.shape().width <= 6 + 1 + (count - 1).bit_length()
     with pytest.raises(ValueError, match="at least one"):
         arith.tree_sum([])
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 33])
+def test_mux_tree_picks_the_indexed_bit(count):
+    """Every in-range index of random bits, and an index too narrow for the bits refused."""
+    rng = random.Random(count)
+    bits = [rng.randint(0, 1) for _ in range(count)]
+    width = max((count - 1).bit_length(), 1)
+    picked = [arith.mux_tree([Const(b, 1) for b in bits], Const(i, width)) for i in range(count)]
+    assert evaluate(picked) == bits
+    if count > 2:
+        with pytest.raises(ValueError, match=f"index of 1 bits cannot select one of {count}"):
+            arith.mux_tree([Const(b, 1) for b in bits], Const(0, 1))
+    with pytest.raises(ValueError, match="at least one"):
+        arith.mux_tree([], Const(0, 1))
