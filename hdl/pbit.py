@@ -816,13 +816,15 @@ class PBitCore(wiring.Component):
             ]
             # one slot decoder per unit sets the state bits: write-backs, and node writes (only
             # while the units are idle); a decoder of all N bits for node writes besides cost
-            # some 2 LUTs per p-bit on ECP5. (As one Switch on the slot Verilator ran it faster,
-            # but yosys 0.70's abc9 failed an assertion on G1 at U = 32: docs/pbit.md.)
+            # some 2 LUTs per p-bit on ECP5. One Switch on the slot (Verilog's case: Verilator
+            # decides it on the slot's bits, not by a comparison per p-bit every clock), the
+            # enable inside each case (outside, yosys 0.70's abc9 failed on G1: docs/pbit.md).
             loading = writes.node.en[u]
             slot_in = Mux(loading, writes.node.slot, unit.write_back.slot)
             up = Mux(loading, writes.node.state, unit.write_back.up)
-            for slot, i in enumerate(program.nodes):
-                with m.If((unit.write_back.valid | loading) & (slot_in == slot)):
-                    m.d.sync += state[i].eq(up)
+            with m.Switch(slot_in):
+                for slot, i in enumerate(program.nodes):
+                    with m.Case(slot), m.If(unit.write_back.valid | loading):
+                        m.d.sync += state[i].eq(up)
             units.append(unit)
         return units
