@@ -62,8 +62,9 @@ def tree_sum(values) -> Value:
 
 
 def mux_tree(bits, index: Value) -> Value:
-    """Bit ``index`` of ``bits`` (one or more 1-bit values) as a balanced tree of 2:1
-    multiplexers, level k selected by ``index[k]``: ``ceil(log2(len))`` deep. Combinational.
+    """Bit ``index`` of ``bits`` (one or more 1-bit values, or a value: its bits) as a balanced
+    tree of 2:1 multiplexers, level k selected by ``index[k]``: ``ceil(log2(len))`` deep.
+    Combinational.
 
     The same circuit as ``Cat(bits).bit_select(index, 1)`` after synthesis (which turns the
     shift into such a tree), but Verilator compiles the tree to nested conditionals that follow

@@ -371,8 +371,7 @@ class UpdateUnit(wiring.Component):
             act.start.sum.eq(partial), act.h.eq(h_rd.data), act.lfsr.eq(r_rd.data),
             act.beta.eq(self.beta),
             self.lut_addr.eq(act.lut_addr), act.lut_data.eq(self.lut_data),
-            act.old.eq(mux_tree([self.node_states[k] for k in range(len(self.node_states))],
-                                act.write_back.tag)),
+            act.old.eq(mux_tree(self.node_states, act.write_back.tag)),
             self.write_back.valid.eq(act.write_back.valid),
             self.write_back.slot.eq(act.write_back.tag),
             self.write_back.up.eq(act.write_back.up), self.delta.eq(act.delta),
@@ -467,5 +466,5 @@ class UpdateUnit(wiring.Component):
                 bits.append(mux_tree([mine[where[s.links[lane][0]]] if s.links[lane][0] >= 0
                                       else Const(0, 1) for s in program.steps], index))
             else:
-                bits.append(mux_tree([mine[k] for k in range(len(sources))], step.source[lane]))
+                bits.append(mux_tree(mine, step.source[lane]))
         return bits

@@ -74,12 +74,15 @@ def test_tree_sum(count):
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 33])
 def test_mux_tree_picks_the_indexed_bit(count):
-    """Every in-range index of random bits, and an index too narrow for the bits refused."""
+    """Every in-range index of random bits (a list, and a value), and an index too narrow for
+    the bits refused."""
     rng = random.Random(count)
     bits = [rng.randint(0, 1) for _ in range(count)]
     width = max((count - 1).bit_length(), 1)
     picked = [arith.mux_tree([Const(b, 1) for b in bits], Const(i, width)) for i in range(count)]
     assert evaluate(picked) == bits
+    word = Const(sum(b << i for i, b in enumerate(bits)), count)     # a value: its bits
+    assert evaluate([arith.mux_tree(word, Const(i, width)) for i in range(count)]) == bits
     if count > 2:
         with pytest.raises(ValueError, match=f"index of 1 bits cannot select one of {count}"):
             arith.mux_tree([Const(b, 1) for b in bits], Const(0, 1))
