@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from spinemu.config import ConfigError, TileConfig
+from spinemu.gateware.convert import to_verilog
+from spinemu.hdl.tile import CrossbarTile
 from spinemu.sim import runner
 from spinemu.sim.golden import tile_forward
 from spinemu.sim.stimulus import random_images
@@ -91,6 +93,22 @@ def test_optimisation_level_comes_from_the_environment(monkeypatch):
         with pytest.raises(ConfigError, match=rf"^SPINEMU_VERILATOR_OPT = {re.escape(repr(text))} "
                                               r"is not understood; allowed one of 0, 1, 2, 3, s"):
             runner.verilator_env(optimise=True)
+
+
+def test_simulator_processes_start_without_pytest_plugins(tmp_path, monkeypatch):
+    """The pytest that cocotb imports into a simulator process loads no plugins (xdist is
+    installed with the suite): a probe test module run on a built tile reports what it saw."""
+    (tmp_path / "probe_tb.py").write_text(
+        "import os, sys, numpy as np, cocotb\n\n"
+        "@cocotb.test()\n"
+        "async def probe(dut):\n"
+        "    np.savez(os.environ['SPINEMU_RESULT'], xdist=np.array('xdist' in sys.modules),\n"
+        "             pytest=np.array('pytest' in sys.modules))\n")
+    monkeypatch.syspath_prepend(tmp_path)   # cocotb's runner gives the simulator sys.path
+    build_dir = runner.build(to_verilog(CrossbarTile(TileConfig(rows=2, cols=2, lanes=2)),
+                                        "crossbar_tile"), "crossbar_tile", "verilator")
+    out = runner.run_test(build_dir, "crossbar_tile", "verilator", "probe_tb", {})
+    assert bool(out["pytest"]) and not bool(out["xdist"])
 
 
 def test_cache_limit_comes_from_the_environment(monkeypatch):
