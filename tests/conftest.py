@@ -11,6 +11,7 @@ import pytest
 from spinemu.config import LayerConfig, TileConfig
 from spinemu.images import LayerImages
 from spinemu.ising import MaxCut, write_gset
+from spinemu.sim.runner import OPT_VARIABLE
 
 from cases import random_layer_images
 
@@ -28,7 +29,7 @@ def pytest_configure(config):
     (``$SPINEMU_VERILATOR_OPT``, unless set already; its largest designs in 0.78x the time of
     the default -O2, running at 0.93x the clocks a second). Workers and the commands tests
     start inherit it."""
-    os.environ.setdefault("SPINEMU_VERILATOR_OPT", "1")
+    os.environ.setdefault(OPT_VARIABLE, "1")
 
 
 def pytest_collection_modifyitems(items):
