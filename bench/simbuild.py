@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +48,8 @@ from bench.machine import machine_info, summary
 RESULTS = Path(__file__).resolve().parent / "results" / "simbuild.json"
 LEVEL_RESULTS = RESULTS.with_name("simbuild_levels.json")
 TOPLEVEL = "crossbar_tile"
+#: What each side's round records, by the name its summaries and ratios carry.
+MEASURES = {"wall": "wall_seconds", "cpu": "cpu_seconds", "clocks_per": "clocks_per_second"}
 
 
 def designs(count: int, seed: int) -> list[tuple[dict, str, tuple]]:
@@ -95,7 +96,7 @@ def suite_designs(cache: Path, count: int) -> list[tuple[tuple[str, str], str, N
     found = {}
     for path in sorted((cache / "sim" / "verilator").glob("*/*.v")):
         log = path.with_name("build.log")
-        if log.exists() and " -O0 " in log.read_text() and " -Os " not in log.read_text():
+        if log.exists() and " -O0 " in log.read_text():
             continue   # built with optimise=False: everything at -O0
         found.setdefault(path.read_text(), path)   # one of each design (levels share Verilog)
     if not found:
@@ -104,20 +105,12 @@ def suite_designs(cache: Path, count: int) -> list[tuple[tuple[str, str], str, N
     return [((found[v].parent.name, found[v].stem), v, None) for v in largest]
 
 
-@contextmanager
 def level(value: str | None):
-    """``$SPINEMU_VERILATOR_OPT`` set to ``value`` (None: as it was) inside the block."""
-    from spinemu.sim import runner
+    """``$SPINEMU_VERILATOR_OPT`` set to ``value`` (None: as it was) inside the ``with``."""
+    from spinemu.sim.cocotb_env import runner_environment
+    from spinemu.sim.runner import OPT_VARIABLE
 
-    before = os.environ.get(runner.OPT_VARIABLE)
-    if value is not None:
-        os.environ[runner.OPT_VARIABLE] = value
-    try:
-        yield
-    finally:
-        os.environ.pop(runner.OPT_VARIABLE, None)
-        if before is not None:
-            os.environ[runner.OPT_VARIABLE] = before
+    return nullcontext() if value is None else runner_environment({OPT_VARIABLE: value})
 
 
 def runtime_seed(verilogs: list[tuple[str, str, bool]], folder: Path, levels=(None,),
@@ -234,19 +227,17 @@ def main() -> None:
                 progress.advance(task)
             rounds.append(one)
     ran = args.levels and not args.verilog_from
-    measures = ["wall", "cpu"] + (["clocks_per"] if ran else [])
+    measures = {what: key for what, key in MEASURES.items() if ran or what != "clocks_per"}
     result = {
         "machine": machine_info(),
         "designs": [config for config, _, _ in made],
         "verilog_from": str(args.verilog_from) if args.verilog_from else None,
         "sides": list(sides), "vectors": args.vectors if args.levels else None,
         "rounds": rounds,
-        **{f"{side}_{what}": summary([r[side][f"{what}_seconds" if what != "clocks_per" else
-                                              "clocks_per_second"] for r in rounds])
-           for side in sides for what in measures},
+        **{f"{side}_{what}": summary([r[side][key] for r in rounds])
+           for side in sides for what, key in measures.items()},
         **{f"ratio_{what}": summary([r[first][key] / r[second][key] for r in rounds])
-           for what, key in (("wall", "wall_seconds"), ("cpu", "cpu_seconds"),
-                             ("clocks_per", "clocks_per_second")) if what in measures},
+           for what, key in measures.items()},
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
