@@ -53,8 +53,8 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
     (:func:`spinemu.sim.counters.counter_values` form). ``optimise`` as
     :func:`spinemu.sim.runner.build`'s (False: a short run of a large network is done sooner).
     """
-    from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.layer import Network
+    from spinemu.sim.designs import design_verilog
 
     if not isinstance(plan, Plan):
         raise TypeError(f"plan must be a Plan, not {type(plan).__name__}")
@@ -69,8 +69,8 @@ def run_network(plan: Plan, x, *, simulator: str = "verilator", stall: float = 0
     check_simulator(simulator)
 
     started = time.perf_counter()
-    build_dir = build(to_verilog(Network(plan.config, counters=counters), TOPLEVEL), TOPLEVEL,
-                      simulator, optimise=optimise)
+    verilog = design_verilog(Network, plan.config, counters=counters, name=TOPLEVEL)
+    build_dir = build(verilog, TOPLEVEL, simulator, optimise=optimise)
     arrays = {f"layer{i}.{name}": getattr(image, name)
               for i, image in enumerate(plan.images) for name in image.NAMES}
     out = run_test(build_dir, TOPLEVEL, simulator, "spinemu.sim.network_tb", {

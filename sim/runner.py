@@ -118,13 +118,18 @@ def _size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
+#: The ``.built`` files of everything the cache keeps, relative to its root.
+BUILD_MARKERS = ("sim/*/*/.built", "vboard/*/.built", "verilog/*/.built")
+
+
 def prune_cache(root: Path, limit: int | None = None, keep: Path | None = None) -> list[Path]:
-    """Remove finished builds (folders ``sim/*/*`` and ``vboard/*`` with a ``.built`` file),
-    least recently used first, until the cache's builds take at most ``limit`` bytes (default
-    :func:`cache_limit`). ``keep`` and any build whose lock another process holds (a build in
-    progress) stay. Returns the folders removed."""
+    """Remove finished builds (folders ``sim/*/*``, ``vboard/*`` and ``verilog/*`` with a
+    ``.built`` file; see :mod:`spinemu.sim.designs` for the last), least recently used first,
+    until the cache's builds take at most ``limit`` bytes (default :func:`cache_limit`).
+    ``keep`` and any build whose lock another process holds (a build in progress) stay. Returns
+    the folders removed."""
     limit = cache_limit() if limit is None else limit
-    builds = [marker.parent for pattern in ("sim/*/*/.built", "vboard/*/.built")
+    builds = [marker.parent for pattern in BUILD_MARKERS
               for marker in root.glob(pattern)]
     sizes = {folder: _size(folder) for folder in builds}
     total, removed = sum(sizes.values()), []
@@ -287,7 +292,17 @@ RUNTIME_OBJECTS = ("verilated*.o",)
 # rule (with the flags its model's files are compiled with) and the runner keeps the pair after
 # the build, under the kind's lock. Were one unusable (GCC checks the flags and macros it was
 # made with), the compiler reads the header itself: slower, not wrong.
+#
+# Two more files of every build read Verilator's headers and are compiled at OPT_FAST outside
+# the model's rules: the harness's main (cocotb's verilator.cpp: 1.0 s of one core alone, 0.3 s
+# with the kind's precompiled header) and, for a model too small for Verilator to split, its
+# one file `PREFIX__ALL.cpp`. The makefile in `MAKEFILES` points them at the header too
+# (`private`: the header's own compilation, a prerequisite, must not read itself), so the
+# first build of a kind, however small, precompiles the pair.
 PCH_HEADER = "spinemu_pch.h"
+#: The objects of a cocotb build (``--prefix Vtop``) that read the precompiled header besides
+#: the model's: cocotb's main and the one file of a model Verilator does not split.
+COCOTB_HEADER_READERS = ("verilator.o", "Vtop__ALL.o")
 _PCH_TEXT = ('// spinemu.sim.runner: Verilator\'s headers, precompiled once per kind of build\n'
              '#include "verilated.h"\n#include "verilated_dpi.h"\n')
 
@@ -316,38 +331,53 @@ $(shell touch -c verilated*.o)
 """
 
 
-def _seed_runtime(folder: Path, build_dir: Path) -> dict[str, str]:
-    """Copy the kept runtime objects into ``build_dir``; return the environment make needs to
-    take them as built (``MAKEFILES``, see above), empty when none are kept yet."""
+def _seed_runtime(folder: Path, build_dir: Path) -> bool:
+    """Copy the kept runtime objects into ``build_dir``; return whether any are kept yet."""
     objects = _runtime_objects(folder)
     for path in objects:
         shutil.copy2(path, build_dir / path.name)
-    if not objects:
-        return {}
-    touch = build_dir / "runtime_objects.mk"
-    touch.write_text(_TOUCH_RUNTIME)
-    return {"MAKEFILES": str(touch)}
+    return bool(objects)
+
+
+def _header_rules(header: Path, readers: tuple[str, ...]) -> str:
+    """Make rules that compile the objects ``readers`` (built by verilated.mk's ``%.o: %.cpp``
+    rule, at OPT_FAST) against the precompiled ``header`` (see above)."""
+    if not readers:
+        return ""
+    targets = " ".join(readers)
+    return (f"# spinemu.sim.runner: {targets} read the kind's precompiled header\n"
+            f"{targets}: {header}.fast.gch {header}.slow.gch\n"
+            f"{targets}: private CXXFLAGS += -include{header}.fast\n")
 
 
 @contextmanager
 def shared_runtime(objects_dir: Path, build_args: list[str], optimise: bool, *,
-                   waves: bool = False, libs: str = "", cache_dir: str | Path | None = None):
+                   waves: bool = False, libs: str = "", cache_dir: str | Path | None = None,
+                   header_readers: tuple[str, ...] = ()):
     """Around one Verilator build whose objects go to ``objects_dir``: seed it with the kept
     runtime objects and precompiled headers of builds of this kind (``build_args``, ``waves``,
     ``optimise``, ``libs``: what they are compiled with) and yield the environment make then
-    needs (``MAKEFLAGS`` whole: :func:`verilator_env`'s and the headers'); after the build,
-    keep its runtime objects and headers if none are kept yet, and remove the precompiled
-    headers from ``objects_dir``. A build that raises keeps nothing."""
+    needs (``MAKEFLAGS`` whole: :func:`verilator_env`'s and the headers'; ``MAKEFILES``, see
+    above); ``header_readers`` are the build's objects outside the model that are to read the
+    precompiled header too (the harness's main, the model's one file). After the build, keep
+    its runtime objects and headers if none are kept yet, and remove the precompiled headers
+    from ``objects_dir``. A build that raises keeps nothing."""
     folder = _runtime_folder(Path(cache_dir or cache_root()), build_args, waves, optimise, libs)
     objects_dir.mkdir(parents=True, exist_ok=True)
-    seeded = _seed_runtime(folder, objects_dir)
+    rules = _TOUCH_RUNTIME if _seed_runtime(folder, objects_dir) else ""
     header = _header_for(folder, objects_dir)
     flags = [verilator_env(optimise)["MAKEFLAGS"]]
     if header is not None:
         flags += [f"VK_PCH_H={header}",
                   f"VK_PCH_I_FAST=-include{header}.fast$(CFG_GCH_IF_CLANG)",
                   f"VK_PCH_I_SLOW=-include{header}.slow$(CFG_GCH_IF_CLANG)"]
-    yield {**seeded, "MAKEFLAGS": " ".join(flags)}
+        rules += _header_rules(header, header_readers)
+    extra = {}
+    if rules:
+        makefile = objects_dir / "spinemu_rules.mk"
+        makefile.write_text(rules)
+        extra["MAKEFILES"] = str(makefile)
+    yield {**extra, "MAKEFLAGS": " ".join(flags)}
     _keep_runtime(folder, objects_dir)
     _keep_headers(folder, objects_dir)
     for made in objects_dir.glob("*.gch"):  # about 70 MB each: they served this build only
@@ -364,7 +394,7 @@ def _write_header(folder: Path) -> None:
 
     for name in (PCH_HEADER, f"{PCH_HEADER}.fast", f"{PCH_HEADER}.slow"):
         if not (folder / name).exists():
-            _write_whole(folder / name, fill)
+            write_whole(folder / name, fill)
 
 
 def _header_for(folder: Path, build_dir: Path) -> Path | None:
@@ -393,7 +423,7 @@ def _keep_headers(folder: Path, build_dir: Path) -> None:
             return
         _write_header(folder)
         for path in made:  # copied anew: newer than the headers written above
-            _write_whole(folder / path.name, lambda staging, path=path: shutil.copyfile(
+            write_whole(folder / path.name, lambda staging, path=path: shutil.copyfile(
                 path, staging))
         (folder / ".pch-kept").touch()
 
@@ -404,11 +434,11 @@ def _keep_runtime(folder: Path, build_dir: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for path in _runtime_objects(build_dir):
         if not (folder / path.name).exists():
-            _write_whole(folder / path.name, lambda staging, path=path: shutil.copy2(
+            write_whole(folder / path.name, lambda staging, path=path: shutil.copy2(
                 path, staging))
 
 
-def _write_whole(target: Path, fill) -> None:
+def write_whole(target: Path, fill) -> None:
     """Write ``target`` whole or not at all: ``fill(staging)`` writes a file beside it (named
     for this process), which then replaces ``target`` (builds racing to keep a file each write
     their own; either copy is the same)."""
@@ -458,7 +488,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
         if verilator:
             (build_dir / "ports.vlt").write_text(ports)
         runtime = (shared_runtime(build_dir, build_args, optimise, waves=bool(waves),
-                                  libs=str(libs_dir), cache_dir=root)
+                                  libs=str(libs_dir), cache_dir=root,
+                                  header_readers=COCOTB_HEADER_READERS)
                    if verilator else nullcontext({}))
         log = build_dir / "build.log"
         with runtime as seeded:
@@ -553,8 +584,8 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
     a ``.vcd`` (Verilator) or ``.fst`` (both) file to write a trace to. ``cache_dir`` is the
     cache root of the simulator build (default :func:`cache_root`).
     """
-    from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.tile import CrossbarTile
+    from spinemu.sim.designs import design_verilog
     from spinemu.sim.golden import CrossbarTileModel
 
     if load not in ("runtime", "init"):
@@ -572,11 +603,10 @@ def run_tile(config: TileConfig, g, x, adc_shift=None, gain=None, offset=None, *
             raise ConfigError(f"waves = {str(waves)!r}: {simulator} writes {' or '.join(allowed)}")
     check_simulator(simulator)
 
-    images = (model.g, model.adc_shift, model.gain, model.offset)
-    tile = CrossbarTile(config, *images) if load == "init" else CrossbarTile(config)
+    images = (model.g, model.adc_shift, model.gain, model.offset) if load == "init" else ()
     toplevel = "crossbar_tile"
-    build_dir = build(to_verilog(tile, toplevel), toplevel, simulator,
-                      waves=wave_kind, cache_dir=cache_dir)
+    verilog = design_verilog(CrossbarTile, config, *images, name=toplevel, cache_dir=cache_dir)
+    build_dir = build(verilog, toplevel, simulator, waves=wave_kind, cache_dir=cache_dir)
     started = time.perf_counter()
     out = run_test(build_dir, toplevel, simulator, "spinemu.sim.tile_tb", {
         "config": np.array(config.to_json()), "load": np.array(load),
@@ -656,17 +686,17 @@ def run_pbit(config, topology, J_edges, h, seeds, state0, schedule, *,
     The initial energy the core starts from is computed by the golden model. ``optimise`` as
     :func:`build`'s.
     """
-    from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.pbit import PBitCore
+    from spinemu.sim.designs import design_verilog
     from spinemu.sim.golden.pbit import dense_couplings, energy
 
     check_simulator(simulator)
     schedule = np.asarray(schedule, dtype=np.int64).reshape(-1, 2)
     depth = schedule_depth or max(len(schedule), 1)
-    core = PBitCore(config, topology, schedule_depth=depth)
     state0 = np.asarray(state0, dtype=np.uint8)
     toplevel = "pbit_core"
-    build_dir = build(to_verilog(core, toplevel), toplevel, simulator, optimise=optimise)
+    verilog = design_verilog(PBitCore, config, topology, schedule_depth=depth, name=toplevel)
+    build_dir = build(verilog, toplevel, simulator, optimise=optimise)
     started = time.perf_counter()
     out = run_test(build_dir, toplevel, simulator, "spinemu.sim.pbit_tb", {
         "config": np.array(config.to_json()), "topology": np.array(topology.to_json()),
@@ -690,20 +720,21 @@ def run_hybrid(tile: TileConfig, config, J, h, colours, seeds, state0, schedule,
     ``(beta code, sweeps)``; the state after every sweep comes back. The initial energy the core
     starts from is computed by the golden model.
     """
-    from spinemu.gateware.convert import to_verilog
     from spinemu.hdl.hybrid import HybridCore
     from spinemu.hdl.tile import weight_words
+    from spinemu.sim.designs import design_verilog
     from spinemu.sim.golden.pbit import energy
 
     check_simulator(simulator)
     schedule = np.asarray(schedule, dtype=np.int64).reshape(-1, 2)
     depth = schedule_depth or max(len(schedule), 1)
-    core = HybridCore(tile, config, colours, schedule_depth=depth)
     J, state0 = np.asarray(J, np.int64), np.asarray(state0, dtype=np.uint8)
     g = np.zeros((tile.rows, tile.cols), np.int64)
     g[:len(J), :len(J)] = J
     toplevel = "hybrid_core"
-    build_dir = build(to_verilog(core, toplevel), toplevel, simulator)
+    verilog = design_verilog(HybridCore, tile, config, colours, schedule_depth=depth,
+                             name=toplevel)
+    build_dir = build(verilog, toplevel, simulator)
     started = time.perf_counter()
     out = run_test(build_dir, toplevel, simulator, "spinemu.sim.hybrid_tb", {
         "tile": np.array(tile.to_json()), "config": np.array(config.to_json()),

@@ -95,7 +95,8 @@ def build_virtual_board(verilog: str, top: str = "board_top") -> Path:
         (build_dir / f"{top}.v").write_text(verilog)
         (build_dir / HARNESS.name).write_text(harness)
         log = build_dir / "build.log"
-        with shared_runtime(obj_dir, flags, optimise) as seeded, \
+        readers = (f"{HARNESS.stem}.o", f"{_PREFIX}__ALL.o")
+        with shared_runtime(obj_dir, flags, optimise, header_readers=readers) as seeded, \
                 open(log, "w") as out:
             result = subprocess.run(
                 [str(verilator), *flags, "--Mdir", str(obj_dir), f"{top}.v", HARNESS.name],

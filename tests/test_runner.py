@@ -46,9 +46,12 @@ def test_verilator_builds_of_a_kind_compile_the_runtime_once(cache_without_ccach
     kind, = tmp_path.glob("verilator-runtime/*")
     assert {f"{runner.PCH_HEADER}.{o}.gch" for o in ("fast", "slow")} <= {
         path.name for path in kind.iterdir()}
-    second = logs[headers.index(0)]     # its model compiled against the kept headers
-    assert re.search(rf"-include{re.escape(str(kind / runner.PCH_HEADER))}\.fast "
-                     r"-c Vtop___024root__0\.cpp", second), second[-2000:]
+    second = logs[headers.index(0)]     # its model and cocotb's main against the kept headers
+    kept_header = re.escape(str(kind / runner.PCH_HEADER))
+    assert re.search(rf"-include{kept_header}\.fast -c Vtop___024root__0\.cpp", second), \
+        second[-2000:]
+    assert re.search(rf"-include{kept_header}\.fast .*-c -o verilator\.o ", second), \
+        second[-2000:]
 
 
 def test_prune_cache_removes_least_recently_used_builds_first(tmp_path):
