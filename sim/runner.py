@@ -215,9 +215,9 @@ def _make_flags(optimise: bool = True) -> str:
     precompiled header named as a bare input file; verilator/verilator#4839, #5698), so it is
     set to ``-include``; it also leaves ``CFG_CXXFLAGS_COROUTINES`` empty, which builds with
     ``--timing`` need (C++20 coroutines), so it is set to ``-std=gnu++20``. Where ccache is
-    installed, compile through it. The model's code
-    compiles at -O2 with ``optimise``, else at -O0 (see LARGE_VERILOG); its constructors (the
-    memories' initial values) at -O0 either way. Flags already in ``MAKEFLAGS`` come first.
+    installed, compile through it. The model's code compiles at :func:`fast_level` with
+    ``optimise``, else at -O0 (see LARGE_VERILOG); its constructors (the memories' initial
+    values) at -O0 either way. Flags already in ``MAKEFLAGS`` come first.
     """
     flags = [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include",
              "CFG_CXXFLAGS_COROUTINES=-std=gnu++20", *_optimisation(optimise)]
@@ -455,7 +455,8 @@ def build(verilog: str, toplevel: str, simulator: str, *, waves: str | None = No
     ``waves`` is None, ``"vcd"`` or ``"fst"``: tracing needs its own Verilator build.
     ``cache_dir`` is the cache root to build under, default :func:`cache_root`. ``timing``
     builds Verilator with ``--timing``, for a design that has delays (a clock of its own).
-    ``optimise`` compiles Verilator's C++ at -O2 (True) or -O0 (False); None chooses by size
+    ``optimise`` compiles Verilator's C++ at :func:`fast_level` (True: -O2 unless
+    ``$SPINEMU_VERILATOR_OPT`` sets another) or -O0 (False); None chooses by size
     (:data:`LARGE_VERILOG`). A short run of a large design is done sooner at -O0.
     """
     from cocotb_tools.config import libs_dir
